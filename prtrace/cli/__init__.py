@@ -1,0 +1,1 @@
+"""The prtrace command line."""

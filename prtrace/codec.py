@@ -1,0 +1,66 @@
+"""Decoding with errors that name the field.
+
+msgspec reports a bad value as ``Expected `int`, got `str` - at `$.events[3]...```.
+We turn that into a :class:`FormatError` with ``field="events[3]..."`` and a
+plain message, which the API returns as a 4xx and the CLI prints.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+_AT = re.compile(r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
+
+_encoder = msgspec.json.Encoder()
+encode = _encoder.encode
+
+
+class FormatError(ValueError):
+    """Input that does not match the trace format or an API body."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.message = message
+        self.field = field
+
+
+def split_msgspec_error(exc: msgspec.MsgspecError) -> FormatError:
+    """Turn a msgspec error into a FormatError with the JSON path apart."""
+    text = str(exc)
+    match = _AT.match(text)
+    if not match:
+        if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
+            return FormatError(f"body is not valid JSON: {text}")
+        return FormatError(text)
+    path = match.group("path").lstrip(".")
+    message = match.group("msg")
+    if "Invalid value" in message and "type" in path.rsplit(".", 1)[-1]:
+        message = f"{message}: unknown event type"
+    return FormatError(message, path or None)
+
+
+def decode(data: bytes | str, type_: type[T]) -> T:
+    """Decode JSON into ``type_``, raising :class:`FormatError` on any problem."""
+    try:
+        return msgspec.json.decode(data, type=type_)
+    except msgspec.MsgspecError as exc:
+        raise split_msgspec_error(exc) from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"body is not valid UTF-8 (byte {exc.start})") from None
+
+
+def convert(obj: Any, type_: type[T]) -> T:
+    """Like :func:`decode` for already-parsed Python objects."""
+    try:
+        return msgspec.convert(obj, type=type_)
+    except msgspec.MsgspecError as exc:
+        raise split_msgspec_error(exc) from None
+
+
+def to_builtins(obj: Any) -> Any:
+    return msgspec.to_builtins(obj)

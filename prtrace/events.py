@@ -1,0 +1,277 @@
+"""Trace events: a tagged union on ``type``.
+
+Every event carries ``id`` (unique in its trace), ``t`` (an RFC 3339 time with
+a zone), ``session_id`` (which recorder process wrote it) and optionally
+``source`` (``lsp``, ``fs``, ``shell``, ``run``, ``hook``, ``git``, ``cli``).
+
+Conventions, kept the same in every event type:
+
+* ``path`` is the workspace-relative POSIX path of a file (absolute only when
+  the file is outside the workspace).
+* ``range`` is zero-based, like LSP: ``line`` and ``character`` count from 0,
+  ``character`` in the position encoding the editor negotiated (UTF-16 unless
+  the trace says otherwise).
+* ``line`` (in a :class:`Location`) is one-based, like git and editors show it.
+* hashes are the lowercase hex sha256 of the whole text (see
+  :mod:`prtrace.hashing`), so each file's ``after_hash`` is its next
+  ``before_hash``.
+
+Unknown fields are rejected rather than dropped: a recorder that sends a field
+the server does not know should hear about it, not lose data silently.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Union
+
+import msgspec
+from msgspec import Meta, Struct
+
+EventId = Annotated[str, Meta(min_length=1, max_length=128)]
+Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$", description="hex sha256 of the text")]
+Timestamp = Annotated[datetime, Meta(tz=True, description="RFC 3339 time with a zone")]
+NonNegInt = Annotated[int, Meta(ge=0)]
+NonNegFloat = Annotated[float, Meta(ge=0)]
+Path = Annotated[str, Meta(min_length=1, max_length=4096)]
+
+
+class Position(Struct, forbid_unknown_fields=True):
+    """A zero-based position, as in LSP."""
+
+    line: NonNegInt
+    character: NonNegInt
+
+
+class Range(Struct, forbid_unknown_fields=True):
+    start: Position
+    end: Position
+
+
+class Location(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A place in a file: ``line`` is one-based, ``range`` zero-based."""
+
+    path: Path
+    line: Annotated[int, Meta(ge=1)]
+    range: Range | None = None
+
+
+class DiagnosticItem(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    range: Range
+    severity: Literal["error", "warning", "information", "hint"]
+    message: str
+    source: str | None = None
+    code: str | None = None
+
+
+class _Event(
+    Struct,
+    tag_field="type",
+    kw_only=True,
+    forbid_unknown_fields=True,
+    omit_defaults=True,
+):
+    """Fields every event has."""
+
+    id: EventId
+    t: Timestamp
+    session_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    source: str | None = None
+
+
+# --- editor (LSP proxy) -----------------------------------------------------
+
+
+class FileOpened(_Event, tag="file_opened"):
+    path: Path
+    language: str | None = None
+    version: int | None = None
+    hash: Sha256 | None = None
+    size: NonNegInt | None = None
+
+
+class FileClosed(_Event, tag="file_closed"):
+    path: Path
+
+
+class FileSaved(_Event, tag="file_saved"):
+    path: Path
+    hash: Sha256 | None = None
+
+
+class Edit(_Event, tag="edit"):
+    """A burst of changes to one file, coalesced into one unified diff."""
+
+    path: Path
+    op: Literal["insert", "delete", "replace"]
+    patch_unified: str
+    before_hash: Sha256
+    after_hash: Sha256
+    range: Range | None = None
+    changes: Annotated[int, Meta(ge=1)] = 1
+    version: int | None = None
+
+
+class GoToDefinition(_Event, tag="go_to_definition"):
+    path: Path
+    symbol: str | None = None
+    range: Range | None = None
+    kind: Literal["definition", "declaration", "typeDefinition", "implementation"] = "definition"
+    targets: list[Location] = msgspec.field(default_factory=list)
+    latency_ms: NonNegFloat | None = None
+
+
+class FindReferences(_Event, tag="find_references"):
+    path: Path
+    symbol: str | None = None
+    range: Range | None = None
+    count: NonNegInt = 0
+    files: list[str] = msgspec.field(default_factory=list)
+    targets: list[Location] = msgspec.field(default_factory=list)
+    latency_ms: NonNegFloat | None = None
+
+
+class Rename(_Event, tag="rename"):
+    path: Path
+    new_name: str
+    symbol: str | None = None
+    range: Range | None = None
+    files: list[str] = msgspec.field(default_factory=list)
+    edits: NonNegInt = 0
+
+
+class CodeAction(_Event, tag="code_action"):
+    path: Path
+    title: str
+    kind: str | None = None
+    range: Range | None = None
+    files: list[str] = msgspec.field(default_factory=list)
+
+
+class Diagnostics(_Event, tag="diagnostics"):
+    """Emitted when a file's error/warning counts change."""
+
+    path: Path
+    errors: NonNegInt = 0
+    warnings: NonNegInt = 0
+    information: NonNegInt = 0
+    hints: NonNegInt = 0
+    items: list[DiagnosticItem] = msgspec.field(default_factory=list)
+
+
+# --- file system ------------------------------------------------------------
+
+
+class FileCreated(_Event, tag="file_created"):
+    path: Path
+    hash: Sha256 | None = None
+    size: NonNegInt | None = None
+    binary: bool = False
+    patch_unified: str | None = None
+
+
+class FileDeleted(_Event, tag="file_deleted"):
+    path: Path
+    before_hash: Sha256 | None = None
+
+
+class FileChanged(_Event, tag="file_changed"):
+    path: Path
+    before_hash: Sha256 | None = None
+    after_hash: Sha256 | None = None
+    size: NonNegInt | None = None
+    binary: bool = False
+    patch_unified: str | None = None
+
+
+class FileMoved(_Event, tag="file_moved"):
+    path: Path
+    from_path: Path
+    hash: Sha256 | None = None
+
+
+# --- terminal ---------------------------------------------------------------
+
+
+class TerminalCommand(_Event, tag="terminal_command"):
+    """One command. A PTY merges stdout and stderr: then ``output_merged``."""
+
+    cmd: str
+    args: list[str] = msgspec.field(default_factory=list)
+    cwd: str | None = None
+    exit_code: int | None = None
+    duration_ms: NonNegFloat | None = None
+    stdout: str = ""
+    stderr: str = ""
+    output_merged: bool = False
+    truncated: bool = False
+    output_bytes: NonNegInt | None = None
+    output_blob: str | None = None
+
+
+class Thought(_Event, tag="thought"):
+    """A note the developer wrote (``prtrace note``)."""
+
+    raw: str
+    tags: list[str] = msgspec.field(default_factory=list)
+
+
+# --- git --------------------------------------------------------------------
+
+
+class CommitMade(_Event, tag="commit_made"):
+    hash: Annotated[str, Meta(pattern="^[0-9a-f]{7,64}$")]
+    message: str = ""
+    files: list[str] = msgspec.field(default_factory=list)
+    branch: str | None = None
+
+
+class BranchSwitched(_Event, tag="branch_switched"):
+    to_branch: str
+    from_branch: str | None = None
+    hash: str | None = None
+
+
+class PushRemote(_Event, tag="push_remote"):
+    remote: str | None = None
+    branch: str | None = None
+    url: str | None = None
+    exit_code: int | None = None
+
+
+class PrOpened(_Event, tag="pr_opened"):
+    url: str | None = None
+    title: str | None = None
+    number: int | None = None
+    base: str | None = None
+    head: str | None = None
+
+
+Event = Union[
+    FileOpened,
+    FileClosed,
+    FileSaved,
+    Edit,
+    GoToDefinition,
+    FindReferences,
+    Rename,
+    CodeAction,
+    Diagnostics,
+    FileCreated,
+    FileDeleted,
+    FileChanged,
+    FileMoved,
+    TerminalCommand,
+    Thought,
+    CommitMade,
+    BranchSwitched,
+    PushRemote,
+    PrOpened,
+]
+
+EVENT_TYPES: dict[str, type[_Event]] = {
+    cls.__struct_config__.tag: cls for cls in Event.__args__  # type: ignore[attr-defined]
+}
+
+# Fields large enough to go to the blob store when over the threshold.
+LARGE_TEXT_FIELDS: tuple[str, ...] = ("stdout", "stderr", "patch_unified")

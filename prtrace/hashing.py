@@ -1,0 +1,18 @@
+"""Content hashes shared by the recorder, QA and replay.
+
+Every ``before_hash``/``after_hash`` in a trace is the lowercase hex sha256 of
+the whole document text encoded as UTF-8. Keeping the one definition here is
+what lets replay verify what the recorder wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def bytes_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

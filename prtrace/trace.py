@@ -1,0 +1,141 @@
+"""The trace document, format ``trace-1.0.0``.
+
+A trace is one developer's session on one task: who (``developer``), what
+(``task``: repository, commit, how to run its tests), where (``environment``),
+what happened (``events``), what came out (``artifacts``) and what QA found
+(``qa``). ``GET /traces/{id}`` returns exactly this document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from prtrace import TRACE_FORMAT_VERSION
+from prtrace.events import Event, Timestamp
+
+ShortText = Annotated[str, Meta(max_length=1024)]
+TraceStatus = Literal["open", "sealed"]
+
+
+class Developer(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    id: Annotated[str, Meta(min_length=1, max_length=256)]
+    name: ShortText | None = None
+    email: ShortText | None = None
+
+
+class Task(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The bug to fix: a repository at a commit, and how to run its tests."""
+
+    repository: Annotated[str, Meta(min_length=1, max_length=4096)]
+    commit: Annotated[str, Meta(min_length=4, max_length=64)]
+    branch: ShortText | None = None
+    id: ShortText | None = None
+    title: ShortText | None = None
+    description: str | None = None
+    test_image: ShortText | None = None
+    test_command: str | None = None
+    fail_to_pass: list[str] = msgspec.field(default_factory=list)
+
+
+class Environment(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    os: ShortText | None = None
+    editor: ShortText | None = None
+    shell: ShortText | None = None
+    language_servers: list[str] = msgspec.field(default_factory=list)
+    recorder_version: ShortText | None = None
+    position_encoding: Literal["utf-8", "utf-16", "utf-32"] = "utf-16"
+    extra: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Artifacts(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    final_patch: str | None = None
+    test_results: Any = None
+
+
+class TestCounts(Struct, omit_defaults=True):
+    passed: int = 0
+    failed: int = 0
+    exit_code: int | None = None
+
+
+class PatchApplication(Struct, omit_defaults=True):
+    method: str | None = None
+    applied: bool = False
+    rejected_hunks: int = 0
+    detail: str | None = None
+
+
+class QAError(Struct, omit_defaults=True):
+    kind: Literal["patch_failed", "image_missing", "timeout", "oom", "infrastructure"]
+    message: str
+
+
+class TestsResult(Struct, omit_defaults=True):
+    """What QA's test run found (filled in by :mod:`qa`)."""
+
+    runner: str | None = None
+    image: str | None = None
+    command: str | None = None
+    ok: bool = False
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int | None = None
+    duration_ms: float | None = None
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    verdict: str | None = None
+    fail_to_pass: list[str] = msgspec.field(default_factory=list)
+    pass_to_pass: list[str] = msgspec.field(default_factory=list)
+    pass_to_fail: list[str] = msgspec.field(default_factory=list)
+    baseline: TestCounts | None = None
+    patch: PatchApplication | None = None
+    error: QAError | None = None
+
+
+class JudgeUsage(Struct, omit_defaults=True):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+
+
+class JudgeResult(Struct, omit_defaults=True):
+    """The LLM judge's scores (filled in by :mod:`qa`)."""
+
+    status: Literal["done", "skipped", "error"]
+    model: str | None = None
+    rubric_version: str | None = None
+    scores: dict[str, float] = msgspec.field(default_factory=dict)
+    overall: float | None = None
+    comments: str | None = None
+    evidence: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    samples: int = 1
+    spread: dict[str, float] = msgspec.field(default_factory=dict)
+    grounded: bool | None = None
+    usage: JudgeUsage | None = None
+    reason: str | None = None
+
+
+class QA(Struct, omit_defaults=True):
+    status: Literal["none", "queued", "running", "done", "error"] = "none"
+    tests: TestsResult | None = None
+    judge: JudgeResult | None = None
+    updated_at: datetime | None = None
+
+
+class Trace(Struct, kw_only=True, omit_defaults=True):
+    trace_id: str
+    created_at: Timestamp
+    version: str = TRACE_FORMAT_VERSION
+    status: TraceStatus = "open"
+    sealed_at: datetime | None = None
+    developer: Developer
+    task: Task
+    environment: Environment = msgspec.field(default_factory=Environment)
+    events: list[Event] = msgspec.field(default_factory=list)
+    artifacts: Artifacts = msgspec.field(default_factory=Artifacts)
+    qa: QA = msgspec.field(default_factory=QA)
