@@ -1,0 +1,243 @@
+"""What every ``prtrace`` subcommand shares: options, settings, output, errors.
+
+Only the standard library is imported at module level, so that ``prtrace
+--help`` stays fast; msgspec, httpx and the client are imported when a command
+actually runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prtrace.client import Client
+    from prtrace.config import Settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+"""The command could not do its job (server error, backend unreachable, ...)."""
+EXIT_USAGE = 2
+"""The user asked for something invalid (bad option, bad input file); argparse uses 2 too."""
+
+
+class CliError(Exception):
+    """A failure the CLI reports as ``prtrace: <message>`` without a traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class UsageError(CliError):
+    """Invalid input from the user: exit code 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_USAGE)
+
+
+# --- options -------------------------------------------------------------------
+
+
+TOKEN_HELP = "bearer token (default: $PRTRACE_API_TOKEN, else $PRTRACE_HOME/api_token)"
+
+
+def add_connection_options(
+    parser: argparse.ArgumentParser, *, top_level: bool = False, token_help: str = TOKEN_HELP
+) -> None:
+    """``--url`` and ``--token``, accepted before or after the subcommand.
+
+    The top-level parser holds the real defaults (``None``: use Settings); a
+    subparser uses ``SUPPRESS`` so that, when the option is not repeated after
+    the subcommand, it does not overwrite what was given before it.
+    """
+    default = None if top_level else argparse.SUPPRESS
+    group = parser.add_argument_group("backend connection")
+    group.add_argument(
+        "--url",
+        default=default,
+        metavar="URL",
+        help="backend URL (default: $PRTRACE_URL, config.toml, http://127.0.0.1:8000)",
+    )
+    group.add_argument(
+        "--token",
+        default=default,
+        metavar="TOKEN",
+        help=token_help,
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout instead of readable text",
+    )
+
+
+# --- settings and client -------------------------------------------------------
+
+_SETTING_FLAGS = {"url": "url", "token": "api_token", "workers": "workers", "home": "home"}
+"""Namespace attribute -> Settings field, for flags that override configuration."""
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings with the command-line flags as the top layer (flags > env > file > defaults)."""
+    from prtrace.config import load_settings
+
+    overrides = {
+        field: getattr(args, attr)
+        for attr, field in _SETTING_FLAGS.items()
+        if getattr(args, attr, None) is not None
+    }
+    return load_settings(overrides)
+
+
+def client_from_args(args: argparse.Namespace) -> Client:
+    """A :class:`prtrace.client.Client` for the URL and token the flags and settings give."""
+    from prtrace.client import Client
+
+    settings = settings_from_args(args)
+    return Client(settings.url, settings.client_token(), settings=settings)
+
+
+# --- output ----------------------------------------------------------------------
+
+
+def print_json(obj: Any, stream: Any = None) -> None:
+    """Print ``obj`` (Structs, dicts, lists, datetimes...) as ONE indented JSON document."""
+    import msgspec
+
+    data = msgspec.json.format(msgspec.json.encode(obj), indent=2)
+    out = stream or sys.stdout
+    out.write(data.decode("utf-8") + "\n")
+    out.flush()
+
+
+def print_table(rows: list[list[str]], headers: list[str], stream: Any = None) -> None:
+    """Left-aligned columns as wide as their widest cell; the last column is not padded."""
+    out = stream or sys.stdout
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def error(message: str) -> None:
+    """Report a problem the way every prtrace command does: ``prtrace: <message>`` on stderr."""
+    sys.stderr.write(f"prtrace: {message}\n")
+    sys.stderr.flush()
+
+
+def describe_exception(exc: BaseException) -> tuple[str, int] | None:
+    """The message and exit code for an expected failure, or None for a bug.
+
+    The client and codec modules are looked up in ``sys.modules`` rather than
+    imported: if a command never loaded them, their errors cannot occur, and
+    ``prtrace --help`` need not pay for importing httpx.
+    """
+    if isinstance(exc, CliError):
+        return exc.message, exc.code
+    client = sys.modules.get("prtrace.client")
+    if client is not None and isinstance(exc, client.PrtraceError):
+        return str(exc), EXIT_FAILURE
+    codec = sys.modules.get("prtrace.codec")
+    if codec is not None and isinstance(exc, codec.FormatError):
+        return str(exc), EXIT_USAGE
+    return None
+
+
+def run_handler(handler: Handler, args: argparse.Namespace) -> int:
+    """Run a command, turning expected failures into ``prtrace: ...`` and an exit code."""
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # `prtrace trace export | head`: the reader left; that is not an error.
+        _silence_stdout()
+        return EXIT_OK
+    except Exception as exc:
+        described = describe_exception(exc)
+        if described is None:
+            raise
+        message, code = described
+        error(message)
+        return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that flushing it at exit raises nothing more."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def import_backend(module: str) -> Any:
+    """Import a backend module, saying how to install it if its dependencies are missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing == module or module.startswith(missing + ".") or missing.split(".")[0] in _BACKEND_DEPS:
+            raise CliError(
+                f"the backend is not available ({exc}); install it with "
+                "pip install 'prtrace[backend]'"
+            ) from None
+        raise
+
+
+_BACKEND_DEPS = frozenset(
+    {"litestar", "uvicorn", "sqlalchemy", "aiosqlite", "asyncpg", "alembic", "minio"}
+)
+
+
+# --- argument types --------------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_time(text: str) -> Any:
+    """An argparse ``type`` for times: RFC 3339, a date, or an age like ``90m``/``12h``/``7d``.
+
+    A time without a zone is taken as UTC (the server compares zone-aware
+    times); an age counts back from now.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    value = text.strip()
+    unit = value[-1:].lower()
+    if unit in _UNITS and value[:-1].isdigit():
+        return datetime.now(timezone.utc) - timedelta(seconds=int(value[:-1]) * _UNITS[unit])
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: use RFC 3339 (2024-05-01T12:00:00Z), "
+            "a date (2024-05-01) or an age (30m, 12h, 7d, 2w)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type`` for counts that must be at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value

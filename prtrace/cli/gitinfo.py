@@ -1,0 +1,55 @@
+"""Facts about the git repository in the current directory, for CLI defaults.
+
+Every function returns None rather than failing: outside a repository, or
+without git installed, the user simply has to give the value as a flag.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+
+def git(*args: str, cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """Output of ``git ARGS`` stripped, or None if git fails or is missing."""
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out = result.stdout.strip()
+    return out if result.returncode == 0 and out else None
+
+
+def repository(cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """The ``origin`` remote's URL, else the repository's top-level directory."""
+    url = git("remote", "get-url", "origin", cwd=cwd)
+    if url:
+        return url
+    top = git("rev-parse", "--show-toplevel", cwd=cwd)
+    return str(Path(top).resolve()) if top else None
+
+
+def commit(cwd: str | os.PathLike[str] | None = None) -> str | None:
+    return git("rev-parse", "HEAD", cwd=cwd)
+
+
+def branch(cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """The checked-out branch; None on a detached HEAD."""
+    name = git("rev-parse", "--abbrev-ref", "HEAD", cwd=cwd)
+    return None if name in (None, "HEAD") else name
+
+
+def user_email(cwd: str | os.PathLike[str] | None = None) -> str | None:
+    return git("config", "user.email", cwd=cwd)
+
+
+def user_name(cwd: str | os.PathLike[str] | None = None) -> str | None:
+    return git("config", "user.name", cwd=cwd)

@@ -1,0 +1,84 @@
+"""``prtrace``: the entry point that gathers every subcommand.
+
+Each subcommand lives in ``prtrace/cli/<name>.py`` and exposes
+``add_parser(subparsers)``, which adds its parser(s) and sets
+``handler=<function(args) -> exit code>``. To add a command, write the module
+and list its name in :data:`COMMAND_MODULES`. A listed module that does not
+exist yet is skipped silently, so engineers can land commands independently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from prtrace import __version__
+from prtrace.cli import common
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "serve",
+    "worker",
+    "lsp",
+    "record",
+    "shell",
+    "run",
+    "note",
+    "hook",
+    "trace",
+    "replay",
+    "schema",
+    "demo",
+)
+"""Subcommand modules under ``prtrace.cli``, in the order ``--help`` lists them."""
+
+
+def _load_command_module(name: str) -> ModuleType | None:
+    """Import ``prtrace.cli.<name>``; None only if that very module does not exist.
+
+    An ImportError raised *inside* an existing module (a missing dependency, a
+    typo) is a real bug and propagates.
+    """
+    qualified = f"{__package__}.{name}"
+    try:
+        return importlib.import_module(qualified)
+    except ModuleNotFoundError as exc:
+        if exc.name == qualified:
+            return None
+        raise
+
+
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prtrace",
+        description=(
+            "Record how a developer fixes a bug, upload the session as a trace, "
+            "and verify it (patch + tests in Docker, LLM judge)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"prtrace {__version__}")
+    common.add_connection_options(parser, top_level=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in modules:
+        module = _load_command_module(name)
+        if module is not None:
+            module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        # `prtrace` or `prtrace trace` alone: show what there is to run.
+        parser_for = getattr(args, "help_parser", parser)
+        parser_for.print_help(sys.stderr)
+        return common.EXIT_USAGE
+    return common.run_handler(handler, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,363 @@
+"""``prtrace trace create|list|show|finalize|qa|export``: traces through the REST API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from prtrace.cli import common
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "trace",
+        help="create, list, show, finalize, check and export traces",
+        description="Work with traces on the backend (PRTRACE_URL) through its REST API.",
+    )
+    parser.set_defaults(help_parser=parser)
+    commands = parser.add_subparsers(dest="trace_command", metavar="SUBCOMMAND")
+    for add in (_add_create, _add_list, _add_show, _add_finalize, _add_qa, _add_export):
+        add(commands)
+
+
+def _subcommand(
+    commands: argparse._SubParsersAction, name: str, token_help: str = common.TOKEN_HELP, **kwargs: Any
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, **kwargs)
+    common.add_connection_options(parser, token_help=token_help)
+    return parser
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    """The filters ``GET /traces`` and ``GET /export`` share."""
+    group = parser.add_argument_group("filters")
+    group.add_argument("--status", choices=("open", "sealed"), help="only traces in this state")
+    group.add_argument("--developer", metavar="ID", help="only this developer's traces")
+    group.add_argument("--repository", metavar="URL", help="only traces on this repository")
+    group.add_argument(
+        "--since",
+        type=common.parse_time,
+        metavar="TIME",
+        help="created at or after TIME (RFC 3339, a date, or an age: 30m, 12h, 7d)",
+    )
+    group.add_argument(
+        "--until", type=common.parse_time, metavar="TIME", help="created before TIME (same forms)"
+    )
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "status": args.status,
+        "developer": args.developer,
+        "repository": args.repository,
+        "created_after": args.since,
+        "created_before": args.until,
+    }
+
+
+# --- create ----------------------------------------------------------------------
+
+
+def _add_create(commands: argparse._SubParsersAction) -> None:
+    parser = _subcommand(
+        commands,
+        "create",
+        help="create a trace for a task; prints its id and upload token",
+        description=(
+            "Create an open trace for a task (a repository at a commit). Repository, "
+            "commit and branch default to the git repository in the current directory; "
+            "the developer to `git config user.email`, else $USER. The upload token is "
+            "shown only once."
+        ),
+    )
+    parser.add_argument("--repository", metavar="URL", help="default: git remote origin, else the repo path")
+    parser.add_argument("--commit", metavar="SHA", help="default: git rev-parse HEAD")
+    parser.add_argument("--branch", metavar="NAME", help="default: the checked-out branch")
+    parser.add_argument("--developer", metavar="ID", help="default: git user.email, else $USER")
+    parser.add_argument("--test-image", metavar="IMAGE", help="Docker image the tests run in")
+    parser.add_argument("--test-command", metavar="CMD", help="command that runs the tests, e.g. 'pytest -q'")
+    parser.add_argument("--title", help="a short title for the task")
+    common.add_json_option(parser)
+    parser.set_defaults(handler=run_create)
+
+
+def create_request(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """Developer, Task and Environment from the flags, with git defaults for what is missing."""
+    import platform
+
+    from prtrace.cli import gitinfo
+    from prtrace.trace import Developer, Environment, Task
+
+    repository = args.repository or gitinfo.repository()
+    commit = args.commit or gitinfo.commit()
+    missing = [flag for flag, value in (("--repository", repository), ("--commit", commit)) if not value]
+    if missing:
+        raise common.UsageError(
+            f"{' and '.join(missing)} required: not inside a git repository with a commit"
+        )
+    branch = args.branch if args.branch is not None else (
+        gitinfo.branch() if not args.commit else None
+    )
+    if args.developer:
+        developer = Developer(id=args.developer)
+    else:
+        email = gitinfo.user_email()
+        user = email or os.environ.get("USER") or os.environ.get("USERNAME")
+        if not user:
+            raise common.UsageError("--developer required: no git user.email and no $USER")
+        developer = Developer(id=user, email=email, name=gitinfo.user_name())
+    task = Task(
+        repository=repository,
+        commit=commit,
+        branch=branch or None,
+        title=args.title,
+        test_image=args.test_image,
+        test_command=args.test_command,
+    )
+    environment = Environment(os=platform.system().lower() or None, shell=_shell())
+    return developer, task, environment
+
+
+def _shell() -> str | None:
+    shell = os.environ.get("SHELL")
+    return os.path.basename(shell) if shell else None
+
+
+def run_create(args: argparse.Namespace) -> int:
+    developer, task, environment = create_request(args)
+    with common.client_from_args(args) as api:
+        created = api.create_trace(developer, task, environment)
+    if args.json:
+        common.print_json(created)
+    else:
+        print(f"trace_id      {created.trace_id}")
+        print(f"upload_token  {created.upload_token}")
+        print("(the upload token is shown only now)", file=sys.stderr)
+    return common.EXIT_OK
+
+
+# --- list ------------------------------------------------------------------------
+
+
+def _add_list(commands: argparse._SubParsersAction) -> None:
+    parser = _subcommand(
+        commands,
+        "list",
+        help="list traces, newest first",
+        description="List traces, newest first, as a table (or --json).",
+    )
+    _add_filters(parser)
+    parser.add_argument(
+        "--limit",
+        type=common.positive_int,
+        default=50,
+        metavar="N",
+        help="show at most N traces (default: %(default)s)",
+    )
+    common.add_json_option(parser)
+    parser.set_defaults(handler=run_list)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from itertools import islice
+
+    from prtrace.cli import display
+
+    with common.client_from_args(args) as api:
+        pages = api.iter_traces(**_filters(args), limit=min(args.limit, 500))
+        summaries = list(islice(pages, args.limit))
+    if args.json:
+        common.print_json({"traces": summaries})
+    elif not summaries:
+        print("no traces", file=sys.stderr)
+    else:
+        rows = [display.summary_row(summary) for summary in summaries]
+        common.print_table(rows, display.SUMMARY_HEADERS)
+    return common.EXIT_OK
+
+
+# --- show ------------------------------------------------------------------------
+
+
+def _add_show(commands: argparse._SubParsersAction) -> None:
+    parser = _subcommand(
+        commands,
+        "show",
+        help="show one trace: a summary, or the whole document with --json",
+        description="Show a trace: a readable summary, or with --json the whole trace document.",
+    )
+    parser.add_argument("trace_id", metavar="ID", help="the trace id (tr_...)")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=10,
+        metavar="N",
+        help="list the first N events in the summary, 0 for none (default: %(default)s)",
+    )
+    common.add_json_option(parser)
+    parser.set_defaults(handler=run_show)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from prtrace.cli import display
+
+    with common.client_from_args(args) as api:
+        trace = api.get_trace(args.trace_id)
+    if args.json:
+        common.print_json(trace)
+    else:
+        print("\n".join(display.trace_summary(trace, events=args.events)))
+    return common.EXIT_OK
+
+
+# --- finalize ----------------------------------------------------------------------
+
+
+def _add_finalize(commands: argparse._SubParsersAction) -> None:
+    parser = _subcommand(
+        commands,
+        "finalize",
+        token_help="the trace's upload token (ptu_...) or the API token (default: the API token)",
+        help="seal a trace, optionally with its final patch",
+        description=(
+            "Seal a trace: no more events are accepted, and (unless "
+            "PRTRACE_QA_ON_FINALIZE=false) QA is queued. Use the trace's upload token "
+            "or the API token (--token). Repeating it with the same patch is harmless."
+        ),
+    )
+    parser.add_argument("trace_id", metavar="ID", help="the trace id (tr_...)")
+    parser.add_argument(
+        "--patch",
+        metavar="FILE",
+        help="the final patch, a unified diff ('-' reads it from stdin)",
+    )
+    common.add_json_option(parser)
+    parser.set_defaults(handler=run_finalize)
+
+
+def read_patch(source: str | None) -> str | None:
+    """The patch text from a file or stdin (``-``); None when no --patch was given."""
+    if source is None:
+        return None
+    try:
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise common.UsageError(f"cannot read the patch {source!r}: {exc}") from None
+    if not text.strip():
+        raise common.UsageError(f"the patch {source!r} is empty")
+    return text
+
+
+def run_finalize(args: argparse.Namespace) -> int:
+    from prtrace.trace import Artifacts
+
+    patch = read_patch(args.patch)
+    artifacts = Artifacts(final_patch=patch) if patch is not None else None
+    with common.client_from_args(args) as api:
+        result = api.finalize(args.trace_id, artifacts)
+    if args.json:
+        common.print_json(result)
+    else:
+        text = f"{result.trace_id} {result.status} with {result.events} events"
+        if result.qa_job_id:
+            text += f"; QA job {result.qa_job_id} queued"
+        print(text)
+    return common.EXIT_OK
+
+
+# --- qa --------------------------------------------------------------------------
+
+
+def _add_qa(commands: argparse._SubParsersAction) -> None:
+    parser = _subcommand(
+        commands,
+        "qa",
+        help="queue QA for a trace (tests in Docker, then the LLM judge)",
+        description=(
+            "Queue a QA job for a trace: apply its final patch, run the tests in "
+            "Docker, ask the LLM judge. Prints the job id; "
+            "`prtrace trace show ID` shows the result once it is done."
+        ),
+    )
+    parser.add_argument("trace_id", metavar="ID", help="the trace id (tr_...)")
+    common.add_json_option(parser)
+    parser.set_defaults(handler=run_qa)
+
+
+def run_qa(args: argparse.Namespace) -> int:
+    with common.client_from_args(args) as api:
+        job = api.request_qa(args.trace_id)
+    if args.json:
+        common.print_json(job)
+    else:
+        print(f"{job.job_id} {job.status}")
+    return common.EXIT_OK
+
+
+# --- export ------------------------------------------------------------------------
+
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
+    parser = _subcommand(
+        commands,
+        "export",
+        help="stream trace documents as JSONL, oldest first",
+        description=(
+            "Stream every matching trace document, one JSON document per line (JSONL), "
+            "oldest first, to stdout or a file. Memory use stays constant however many "
+            "traces there are. The count goes to stderr."
+        ),
+    )
+    _add_filters(parser)
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE (atomically: it appears only once complete) instead of stdout",
+    )
+    parser.set_defaults(handler=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    with common.client_from_args(args) as api:
+        lines = api.export(**_filters(args))
+        if args.output and args.output != "-":
+            count = _export_to_file(lines, args.output)
+            where = args.output
+        else:
+            count = _write_lines(lines, sys.stdout.buffer)
+            where = "stdout"
+    noun = "trace" if count == 1 else "traces"
+    print(f"exported {count} {noun} to {where}", file=sys.stderr)
+    return common.EXIT_OK
+
+
+def _write_lines(lines: Any, out: Any) -> int:
+    count = 0
+    for line in lines:
+        out.write(line)
+        out.write(b"\n")
+        count += 1
+    out.flush()
+    return count
+
+
+def _export_to_file(lines: Any, path: str) -> int:
+    """Write beside the target and rename, so a failed export leaves no half file behind."""
+    partial = f"{path}.partial"
+    try:
+        with open(partial, "wb") as out:
+            count = _write_lines(lines, out)
+        os.replace(partial, path)
+    except OSError as exc:
+        raise common.CliError(f"cannot write {path}: {exc}") from None
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return count
