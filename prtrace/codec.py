@@ -23,10 +23,12 @@ encode = _encoder.encode
 class FormatError(ValueError):
     """Input that does not match the trace format or an API body."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, *, syntax: bool = False) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.message = message
         self.field = field
+        self.syntax = syntax
+        """True when the input is not JSON at all (HTTP 400 rather than 422)."""
 
 
 def split_msgspec_error(exc: msgspec.MsgspecError) -> FormatError:
@@ -35,7 +37,7 @@ def split_msgspec_error(exc: msgspec.MsgspecError) -> FormatError:
     match = _AT.match(text)
     if not match:
         if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
-            return FormatError(f"body is not valid JSON: {text}")
+            return FormatError(f"body is not valid JSON: {text}", syntax=True)
         return FormatError(text)
     path = match.group("path").lstrip(".")
     message = match.group("msg")
@@ -51,7 +53,7 @@ def decode(data: bytes | str, type_: type[T]) -> T:
     except msgspec.MsgspecError as exc:
         raise split_msgspec_error(exc) from None
     except UnicodeDecodeError as exc:
-        raise FormatError(f"body is not valid UTF-8 (byte {exc.start})") from None
+        raise FormatError(f"body is not valid UTF-8 (byte {exc.start})", syntax=True) from None
 
 
 def convert(obj: Any, type_: type[T]) -> T:

@@ -44,6 +44,8 @@ class Settings(msgspec.Struct, kw_only=True):
     blob_threshold: int = 64 * 1024
     """Text fields larger than this many bytes are kept in the blob store."""
     log_level: str = "info"
+    job_modules: str = ""
+    """Comma-separated modules that register extra job handlers."""
 
     @property
     def home_path(self) -> Path:

@@ -1,0 +1,55 @@
+"""The Litestar application: routes, errors, OpenAPI, and the process lifespan.
+
+Start-up opens the :class:`~backend.services.Services` (migrations included)
+and starts the embedded workers; shutdown stops them and closes the pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+
+from backend.errors import EXCEPTION_HANDLERS
+from backend.routes import misc, traces
+from backend.services import Services
+from backend.worker import Worker
+from prtrace import __version__
+from prtrace.api_types import MAX_BODY_BYTES
+from prtrace.config import Settings
+
+log = logging.getLogger("prtrace.backend")
+
+
+def create_app(settings: Settings) -> Litestar:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = await Services.open(settings)
+        app.state.services = services
+        worker = Worker(services, concurrency=settings.workers) if settings.workers > 0 else None
+        task = asyncio.create_task(worker.run()) if worker else None
+        try:
+            yield
+        finally:
+            if worker and task:
+                worker.stop()
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(task, 10)
+            await services.close()
+
+    return Litestar(
+        route_handlers=[*traces.ROUTES, *misc.ROUTES],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="prtrace",
+            version=__version__,
+            description="Record, verify and judge how developers fix bugs. See docs/api.md.",
+        ),
+        debug=False,
+    )

@@ -1,0 +1,184 @@
+"""Database tables and the engine: SQLite (default) or PostgreSQL, one code path.
+
+SQLite is opened in WAL mode with ``synchronous=NORMAL``: a committed
+transaction survives a crash of the process (``kill -9``), which is what an
+acknowledged batch promises. Writes take ``BEGIN IMMEDIATE`` so that two
+processes (server and a standalone worker) queue on the write lock instead of
+failing half-way through a transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+metadata = MetaData()
+
+traces = Table(
+    "traces",
+    metadata,
+    Column("trace_id", String(64), primary_key=True),
+    Column("created_at", Float, nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("developer_id", String(256), nullable=False, index=True),
+    Column("repository", Text, nullable=False, index=True),
+    Column("commit", String(64), nullable=False),
+    Column("meta", LargeBinary, nullable=False),
+    Column("upload_token_hash", String(64), nullable=False),
+    Column("event_count", Integer, nullable=False, default=0),
+    Column("artifacts", LargeBinary),
+    Column("sealed_at", Float),
+    Column("document_key", Text),
+    Column("qa_status", String(16), nullable=False, default="none"),
+    Column("qa_tests", LargeBinary),
+    Column("qa_judge", LargeBinary),
+    Column("verdict", String(32)),
+    Column("overall", Float),
+    Column("qa_updated_at", Float),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("trace_id", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("trace_id", "seq"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("trace_id", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("t", Float, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("blob_fields", LargeBinary),
+    PrimaryKeyConstraint("trace_id", "seq", "idx"),
+    UniqueConstraint("trace_id", "event_id", name="uq_events_trace_event_id"),
+    Index("ix_events_trace_type", "trace_id", "type"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("trace_id", String(64), index=True),
+    Column("payload", LargeBinary),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=3),
+    Column("lease_owner", String(128)),
+    Column("lease_expires_at", Float),
+    Column("run_after", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("result", LargeBinary),
+    Column("error", Text),
+    Index("ix_jobs_status_run_after", "status", "run_after"),
+)
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``sqlite:///`` and pick the async drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+class Database:
+    """The engine plus the one way to open a read or a write transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.kind = "sqlite" if self.is_sqlite else parsed.get_backend_name()
+        if self.is_sqlite and parsed.database:
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine: AsyncEngine = create_async_engine(self.url, **self._engine_options())
+        self._write_lock = asyncio.Lock()
+        if self.is_sqlite:
+            _install_sqlite_hooks(self.engine)
+
+    def _engine_options(self) -> dict:
+        if self.is_sqlite:
+            return {"connect_args": {"timeout": 30}}
+        return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; on SQLite one at a time per process, ``BEGIN IMMEDIATE``."""
+        if self.is_sqlite:
+            async with self._write_lock, self.engine.connect() as conn:
+                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+                async with conn.begin():
+                    yield conn
+        else:
+            async with self.engine.begin() as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    """WAL, durable commits, and explicit BEGIN (SQLAlchemy's documented recipe)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")

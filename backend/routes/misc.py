@@ -1,0 +1,85 @@
+"""Health, the trace JSON Schema, jobs and the JSONL export."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.response import Stream
+
+from backend.errors import not_found
+from backend.queries import TraceFilters
+from backend.routes.common import JSON, require_api_token, services
+from prtrace import __version__
+from prtrace.api_types import Health, JobStatus
+from prtrace.schema import trace_schema
+
+_encode = msgspec.json.Encoder().encode
+
+
+@get("/healthz", summary="Liveness and storage check (no token)")
+async def healthz(request: Request) -> Response:
+    svc = services(request)
+    await svc.traces.count()
+    await svc.blobs.check()
+    health = Health(status="ok", version=__version__, database=svc.db.kind, blobs=svc.blobs.kind)
+    return Response(content=_encode(health), media_type=JSON)
+
+
+_SCHEMA_BYTES = b""
+
+
+@get("/trace-schema.json", summary="JSON Schema of the trace format (no token)")
+async def schema() -> Response:
+    global _SCHEMA_BYTES
+    if not _SCHEMA_BYTES:
+        _SCHEMA_BYTES = _encode(trace_schema())
+    return Response(content=_SCHEMA_BYTES, media_type="application/schema+json")
+
+
+@get("/jobs/{job_id:str}", summary="A job's state")
+async def get_job(request: Request, job_id: str) -> Response:
+    svc = await require_api_token(request)
+    row = await svc.queue.get(job_id)
+    if row is None:
+        raise not_found(f"job {job_id}")
+    status = JobStatus(
+        job_id=row.job_id,
+        kind=row.kind,
+        status=row.status,
+        attempts=row.attempts,
+        trace_id=row.trace_id,
+        error=row.error,
+    )
+    return Response(content=_encode(status), media_type=JSON)
+
+
+@get("/export", summary="Stream matching traces as JSONL, oldest first")
+async def export(
+    request: Request,
+    status: Literal["open", "sealed"] | None = None,
+    developer: str | None = None,
+    repository: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> Stream:
+    svc = await require_api_token(request)
+    filters = TraceFilters(
+        status=status,
+        developer=developer,
+        repository=repository,
+        created_after=created_after,
+        created_before=created_before,
+    )
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for document in svc.traces.iter_documents(filters):
+            yield document + b"\n"
+
+    return Stream(lines(), media_type="application/x-ndjson")
+
+
+ROUTES = [healthz, schema, get_job, export]

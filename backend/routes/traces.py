@@ -1,0 +1,107 @@
+"""``/traces``: create, upload events, finalize, read, list, queue QA."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from backend.queries import TraceFilters
+from backend.routes.common import JSON, decode_body, require_api_token, require_trace_writer
+from prtrace.api_types import CreateTraceRequest, EventBatch, FinalizeRequest, JobAccepted
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _json(payload: object, status_code: int = 200) -> Response:
+    return Response(content=_encode(payload), status_code=status_code, media_type=JSON)
+
+
+@post("/traces", status_code=201, summary="Create a trace; returns its upload token")
+async def create_trace(request: Request) -> Response:
+    svc = await require_api_token(request)
+    body = await decode_body(request, CreateTraceRequest)
+    return _json(await svc.traces.create(body), 201)
+
+
+@post("/traces/{trace_id:str}/events", status_code=200, summary="Append a batch of events")
+async def upload_events(request: Request, trace_id: str) -> Response:
+    svc = await require_trace_writer(request, trace_id)
+    batch = await decode_body(request, EventBatch)
+    return _json(await svc.traces.append_batch(trace_id, batch))
+
+
+@post("/traces/{trace_id:str}/finalize", status_code=200, summary="Seal a trace")
+async def finalize_trace(request: Request, trace_id: str) -> Response:
+    svc = await require_trace_writer(request, trace_id)
+    body = await decode_body(request, FinalizeRequest, optional=True)
+    result = await svc.traces.finalize(trace_id, body)
+    if result.qa_job_id:
+        svc.queue.wakeup.set()
+    return _json(result)
+
+
+@post("/traces/{trace_id:str}/qa", status_code=202, summary="Queue a QA job")
+async def request_qa(request: Request, trace_id: str) -> Response:
+    svc = await require_api_token(request)
+    job_id = await svc.traces.queue_qa(trace_id)
+    svc.queue.wakeup.set()
+    return _json(JobAccepted(job_id=job_id), 202)
+
+
+@get("/traces/{trace_id:str}", summary="The whole trace document")
+async def get_trace(request: Request, trace_id: str) -> Response:
+    svc = await require_api_token(request)
+    return Response(content=await svc.traces.document(trace_id), media_type=JSON)
+
+
+@get("/traces", summary="List traces, newest first")
+async def list_traces(
+    request: Request,
+    status: Literal["open", "sealed"] | None = None,
+    developer: str | None = None,
+    repository: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> Response:
+    svc = await require_api_token(request)
+    filters = TraceFilters(
+        status=status,
+        developer=developer,
+        repository=repository,
+        created_after=created_after,
+        created_before=created_before,
+        limit=limit,
+        cursor=cursor,
+    )
+    return _json(await svc.traces.list_traces(filters))
+
+
+@get("/traces/{trace_id:str}/events", summary="A trace's events, filtered and paged")
+async def list_events(
+    request: Request,
+    trace_id: str,
+    type: list[str] | None = None,  # noqa: A002 - the API's parameter name
+    after: str | None = None,
+    limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
+) -> Response:
+    svc = await require_api_token(request)
+    types = [t for value in (type or []) for t in value.split(",") if t]
+    body = await svc.traces.list_events(trace_id, types, after, limit)
+    return Response(content=body, media_type=JSON)
+
+
+ROUTES = [
+    create_trace,
+    upload_events,
+    finalize_trace,
+    request_qa,
+    get_trace,
+    list_traces,
+    list_events,
+]

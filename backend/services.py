@@ -1,0 +1,69 @@
+"""Everything a server or worker process holds: settings, database, blobs, stores.
+
+:meth:`Services.open` is the start-up sequence shared by ``prtrace serve``
+and ``prtrace worker``: connect, migrate, check the blob store, register the
+API token, load job handler modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from backend.auth import ApiTokens, ensure_api_token
+from backend.blobs import BlobStore, open_blob_store
+from backend.db import Database
+from backend.jobs import JobQueue
+from backend.migrate import upgrade
+from backend.traces import TraceStore
+from prtrace.config import Settings
+
+BUILTIN_JOB_MODULES = ("backend.qa_job",)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    traces: TraceStore
+    tokens: ApiTokens
+    queue: JobQueue
+
+    @classmethod
+    async def open(cls, settings: Settings, *, register_token: bool = True) -> "Services":
+        db = Database(settings.database_url)
+        await upgrade(db)
+        blobs = open_blob_store(settings)
+        await blobs.check()
+        tokens = ApiTokens(db)
+        if register_token:
+            await ensure_api_token(settings, tokens)
+        else:
+            await tokens.load()
+        load_job_modules(settings)
+        return cls(
+            settings=settings,
+            db=db,
+            blobs=blobs,
+            traces=TraceStore(db, blobs, settings),
+            tokens=tokens,
+            queue=JobQueue(db),
+        )
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def load_job_modules(settings: Settings) -> None:
+    """Import the modules that register job handlers (built-in and configured)."""
+    names = list(BUILTIN_JOB_MODULES)
+    names += [n.strip() for n in settings.job_modules.split(",") if n.strip()]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            if name not in BUILTIN_JOB_MODULES:
+                raise SystemExit(f"prtrace: job module {name!r} not found") from None

@@ -1,0 +1,440 @@
+"""Storing and reading traces: creation, idempotent batches, finalize, documents.
+
+The hot path is :meth:`TraceStore.append_batch`: events arrive validated (the
+route decodes them into :mod:`prtrace.events` types), each is encoded once,
+the batch is hashed over those encodings for idempotency, and all rows go in
+one transaction. Reading splices the stored JSON of every event into the
+document without decoding it (:class:`msgspec.Raw`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend import queries
+from backend.auth import UPLOAD_PREFIX, token_hash
+from backend.blobs import BlobStore, content_key
+from backend.db import Database, batches, events, traces
+from backend.errors import ApiError, conflict, not_found
+from backend.jobs import enqueue
+from prtrace import TRACE_FORMAT_VERSION
+from prtrace.api_types import (
+    BatchAccepted,
+    CreateTraceRequest,
+    CreateTraceResponse,
+    EventBatch,
+    FinalizeRequest,
+    FinalizeResponse,
+    TraceList,
+    TraceSummary,
+)
+from prtrace.config import Settings, new_token
+from prtrace.events import LARGE_TEXT_FIELDS
+from prtrace.ids import new_trace_id
+
+_encode = msgspec.json.Encoder().encode
+_RawMap = dict[str, msgspec.Raw]
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class TraceStore:
+    """Every read and write of traces and their events."""
+
+    def __init__(self, db: Database, blobs: BlobStore, settings: Settings) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.threshold = settings.blob_threshold
+        self.qa_on_finalize = settings.qa_on_finalize
+
+    # --- create ---------------------------------------------------------------
+
+    async def create(self, request: CreateTraceRequest) -> CreateTraceResponse:
+        trace_id = new_trace_id()
+        upload_token = new_token(UPLOAD_PREFIX)
+        now = time.time()
+        meta = {
+            "created_at": _iso(now),
+            "developer": request.developer,
+            "task": request.task,
+            "environment": request.environment,
+        }
+        async with self.db.write() as conn:
+            await conn.execute(
+                traces.insert().values(
+                    trace_id=trace_id,
+                    created_at=now,
+                    status="open",
+                    developer_id=request.developer.id,
+                    repository=request.task.repository,
+                    commit=request.task.commit,
+                    meta=_encode(meta),
+                    upload_token_hash=token_hash(upload_token),
+                    event_count=0,
+                    qa_status="none",
+                )
+            )
+        return CreateTraceResponse(trace_id=trace_id, upload_token=upload_token)
+
+    async def upload_token_hash(self, trace_id: str) -> str | None:
+        async with self.db.read() as conn:
+            row = await conn.execute(
+                select(traces.c.upload_token_hash).where(traces.c.trace_id == trace_id)
+            )
+            found = row.first()
+        return found[0] if found else None
+
+    # --- ingest ---------------------------------------------------------------
+
+    async def append_batch(self, trace_id: str, batch: EventBatch) -> BatchAccepted:
+        bodies = [_encode(e) for e in batch.events]
+        body_hash = _batch_hash(bodies)
+        _check_unique_ids(batch.events)
+        rows = [await self._row(trace_id, batch.seq, i, e, b) for i, (e, b) in enumerate(zip(batch.events, bodies))]
+        try:
+            async with self.db.write() as conn:
+                stored = await self._stored_batch_hash(conn, trace_id, batch.seq)
+                if stored is not None:
+                    return self._retry_result(trace_id, batch, stored, body_hash)
+                await self._require_open(conn, trace_id)
+                await conn.execute(
+                    batches.insert().values(
+                        trace_id=trace_id,
+                        seq=batch.seq,
+                        body_hash=body_hash,
+                        count=len(rows),
+                        created_at=time.time(),
+                    )
+                )
+                if rows:
+                    await conn.execute(events.insert(), rows)
+                    await conn.execute(
+                        update(traces)
+                        .where(traces.c.trace_id == trace_id)
+                        .values(event_count=traces.c.event_count + len(rows))
+                    )
+        except IntegrityError:
+            raise await self._explain_conflict(trace_id, batch, body_hash) from None
+        return BatchAccepted(trace_id=trace_id, seq=batch.seq, accepted=len(rows))
+
+    async def _row(self, trace_id: str, seq: int, idx: int, event: Any, body: bytes) -> dict:
+        blob_fields = None
+        if len(body) > self.threshold:
+            body, blob_fields = await self._offload(event)
+        return {
+            "trace_id": trace_id,
+            "seq": seq,
+            "idx": idx,
+            "event_id": event.id,
+            "type": type(event).__struct_config__.tag,
+            "t": event.t.timestamp(),
+            "body": body,
+            "blob_fields": blob_fields,
+        }
+
+    async def _offload(self, event: Any) -> tuple[bytes, bytes | None]:
+        """Move text fields over the threshold to the blob store."""
+        moved: dict[str, str] = {}
+        for field in LARGE_TEXT_FIELDS:
+            value = getattr(event, field, None)
+            if isinstance(value, str) and len(value) > self.threshold // 4:
+                data = value.encode("utf-8", "surrogatepass")
+                if len(data) > self.threshold:
+                    key = content_key(data)
+                    await self.blobs.put(key, data)
+                    moved[field] = key
+        if not moved:
+            return _encode(event), None
+        slim = msgspec.structs.replace(event, **{f: "" for f in moved})
+        return _encode(slim), _encode(moved)
+
+    @staticmethod
+    async def _stored_batch_hash(conn: AsyncConnection, trace_id: str, seq: int) -> str | None:
+        row = await conn.execute(
+            select(batches.c.body_hash).where(batches.c.trace_id == trace_id, batches.c.seq == seq)
+        )
+        found = row.first()
+        return found[0] if found else None
+
+    @staticmethod
+    def _retry_result(trace_id: str, batch: EventBatch, stored: str, body_hash: str) -> BatchAccepted:
+        if stored != body_hash:
+            raise conflict(
+                f"batch seq {batch.seq} was already stored with different events", "seq"
+            )
+        return BatchAccepted(trace_id=trace_id, seq=batch.seq, accepted=0, duplicate=True)
+
+    @staticmethod
+    async def _require_open(conn: AsyncConnection, trace_id: str) -> None:
+        row = await conn.execute(select(traces.c.status).where(traces.c.trace_id == trace_id))
+        found = row.first()
+        if found is None:
+            raise not_found(f"trace {trace_id}")
+        if found[0] != "open":
+            raise conflict(f"trace {trace_id} is sealed: no more events can be added")
+
+    async def _explain_conflict(self, trace_id: str, batch: EventBatch, body_hash: str) -> ApiError:
+        """After an integrity error: a concurrent same-seq batch, or a reused event id."""
+        async with self.db.read() as conn:
+            stored = await self._stored_batch_hash(conn, trace_id, batch.seq)
+            if stored is not None:
+                try:
+                    self._retry_result(trace_id, batch, stored, body_hash)
+                except ApiError as exc:
+                    return exc
+                return ApiError(409, f"batch seq {batch.seq} is being stored by another request", "seq")
+            ids = [e.id for e in batch.events]
+            taken = set()
+            for chunk in _chunks(ids, 500):
+                rows = await conn.execute(
+                    select(events.c.event_id).where(
+                        events.c.trace_id == trace_id, events.c.event_id.in_(chunk)
+                    )
+                )
+                taken.update(r[0] for r in rows)
+        for i, event_id in enumerate(ids):
+            if event_id in taken:
+                return ApiError(
+                    422, f"event id {event_id!r} is already used in this trace", f"events[{i}].id"
+                )
+        return ApiError(409, "the batch conflicts with stored data; retry")
+
+    # --- finalize -------------------------------------------------------------
+
+    async def finalize(self, trace_id: str, request: FinalizeRequest | None) -> FinalizeResponse:
+        artifacts = request.artifacts if request and request.artifacts else None
+        new_artifacts = _encode(artifacts) if artifacts is not None else None
+        job_id = None
+        async with self.db.write() as conn:
+            row = (
+                await conn.execute(
+                    select(traces.c.status, traces.c.artifacts, traces.c.event_count, traces.c.sealed_at)
+                    .where(traces.c.trace_id == trace_id)
+                )
+            ).first()
+            if row is None:
+                raise not_found(f"trace {trace_id}")
+            if row.status == "sealed":
+                if new_artifacts is not None and new_artifacts != row.artifacts:
+                    raise conflict(f"trace {trace_id} is already sealed with other artifacts", "artifacts")
+                return FinalizeResponse(
+                    trace_id=trace_id,
+                    status="sealed",
+                    events=row.event_count,
+                    sealed_at=datetime.fromtimestamp(row.sealed_at, tz=timezone.utc),
+                )
+            sealed_at = time.time()
+            await conn.execute(
+                update(traces)
+                .where(traces.c.trace_id == trace_id)
+                .values(status="sealed", sealed_at=sealed_at, artifacts=new_artifacts)
+            )
+            if self.qa_on_finalize:
+                job_id = await _enqueue_qa(conn, trace_id)
+        await self.write_sealed_document(trace_id)
+        return FinalizeResponse(
+            trace_id=trace_id,
+            status="sealed",
+            events=row.event_count,
+            sealed_at=datetime.fromtimestamp(sealed_at, tz=timezone.utc),
+            qa_job_id=job_id,
+        )
+
+    async def queue_qa(self, trace_id: str) -> str:
+        async with self.db.write() as conn:
+            await self._trace_row(conn, trace_id)
+            return await _enqueue_qa(conn, trace_id)
+
+    async def write_sealed_document(self, trace_id: str) -> None:
+        """Archive the sealed document (without ``qa``) in the blob store."""
+        key = f"traces/{trace_id}.json"
+        async with self.db.read() as conn:
+            row = await self._trace_row(conn, trace_id)
+            body = await self._document_without_qa(conn, row)
+        await self.blobs.put(key, body)
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(traces).where(traces.c.trace_id == trace_id).values(document_key=key)
+            )
+
+    # --- read -----------------------------------------------------------------
+
+    async def document(self, trace_id: str) -> bytes:
+        """The whole trace document as JSON bytes, ``qa`` always current."""
+        async with self.db.read() as conn:
+            row = await self._trace_row(conn, trace_id)
+            if row.document_key:
+                body = await self.blobs.get(row.document_key)
+            else:
+                body = await self._document_without_qa(conn, row)
+        return _splice_qa(body, row)
+
+    @staticmethod
+    async def _trace_row(conn: AsyncConnection, trace_id: str) -> Any:
+        row = (await conn.execute(select(traces).where(traces.c.trace_id == trace_id))).first()
+        if row is None:
+            raise not_found(f"trace {trace_id}")
+        return row
+
+    async def _document_without_qa(self, conn: AsyncConnection, row: Any) -> bytes:
+        meta = msgspec.json.decode(row.meta, type=_RawMap)
+        result = await conn.execute(
+            select(events.c.body, events.c.blob_fields)
+            .where(events.c.trace_id == row.trace_id)
+            .order_by(events.c.seq, events.c.idx)
+        )
+        bodies = [await self._restore(body, blob_fields) for body, blob_fields in result]
+        doc: dict[str, Any] = {
+            "trace_id": row.trace_id,
+            "created_at": meta["created_at"],
+            "version": TRACE_FORMAT_VERSION,
+            "status": row.status,
+        }
+        if row.sealed_at is not None:
+            doc["sealed_at"] = _iso(row.sealed_at)
+        doc["developer"] = meta["developer"]
+        doc["task"] = meta["task"]
+        doc["environment"] = meta["environment"]
+        doc["events"] = msgspec.Raw(b"[" + b",".join(bodies) + b"]")
+        doc["artifacts"] = msgspec.Raw(row.artifacts or b"{}")
+        return _encode(doc)
+
+    async def _restore(self, body: bytes, blob_fields: bytes | None) -> bytes:
+        if blob_fields is None:
+            return body
+        event = msgspec.json.decode(body)
+        for field, key in msgspec.json.decode(blob_fields).items():
+            event[field] = (await self.blobs.get(key)).decode("utf-8", "surrogatepass")
+        return _encode(event)
+
+    async def list_events(
+        self, trace_id: str, types: Sequence[str], after: str | None, limit: int
+    ) -> bytes:
+        async with self.db.read() as conn:
+            await self._trace_row(conn, trace_id)
+            query = select(events.c.body, events.c.blob_fields, events.c.event_id).where(
+                events.c.trace_id == trace_id
+            )
+            if types:
+                query = query.where(events.c.type.in_(list(types)))
+            if after:
+                position = (
+                    await conn.execute(
+                        select(events.c.seq, events.c.idx).where(
+                            events.c.trace_id == trace_id, events.c.event_id == after
+                        )
+                    )
+                ).first()
+                if position is None:
+                    raise ApiError(422, f"no event with id {after!r} in this trace", "after")
+                query = query.where(tuple_(events.c.seq, events.c.idx) > tuple_(*position))
+            query = query.order_by(events.c.seq, events.c.idx).limit(limit)
+            rows = (await conn.execute(query)).all()
+        bodies = [await self._restore(r.body, r.blob_fields) for r in rows]
+        next_after = rows[-1].event_id if len(rows) == limit else None
+        return _encode(
+            {"events": msgspec.Raw(b"[" + b",".join(bodies) + b"]"), "next_after": next_after}
+        )
+
+    async def list_traces(self, filters: queries.TraceFilters) -> TraceList:
+        query = queries.apply(select(traces), filters).order_by(traces.c.trace_id.desc())
+        if filters.cursor:
+            query = query.where(traces.c.trace_id < filters.cursor)
+        query = query.limit(filters.limit)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        summaries = [_summary(r) for r in rows]
+        cursor = rows[-1].trace_id if len(rows) == filters.limit else None
+        return TraceList(traces=summaries, next_cursor=cursor)
+
+    async def iter_documents(self, filters: queries.TraceFilters) -> AsyncIterator[bytes]:
+        """Every matching document, oldest first, one at a time (constant memory)."""
+        last = ""
+        while True:
+            query = (
+                queries.apply(select(traces.c.trace_id), filters)
+                .where(traces.c.trace_id > last)
+                .order_by(traces.c.trace_id)
+                .limit(200)
+            )
+            async with self.db.read() as conn:
+                ids = [r[0] for r in await conn.execute(query)]
+            for trace_id in ids:
+                yield await self.document(trace_id)
+            if len(ids) < 200:
+                return
+            last = ids[-1]
+
+    async def count(self) -> int:
+        async with self.db.read() as conn:
+            return (await conn.execute(select(func.count()).select_from(traces))).scalar_one()
+
+
+def _splice_qa(body: bytes, row: Any) -> bytes:
+    """Append the current ``qa`` to a stored document (which ends with ``}``)."""
+    qa: dict[str, Any] = {"status": row.qa_status}
+    if row.qa_tests:
+        qa["tests"] = msgspec.Raw(row.qa_tests)
+    if row.qa_judge:
+        qa["judge"] = msgspec.Raw(row.qa_judge)
+    if row.qa_updated_at:
+        qa["updated_at"] = _iso(row.qa_updated_at)
+    return body[:-1] + b',"qa":' + _encode(qa) + b"}"
+
+
+async def _enqueue_qa(conn: AsyncConnection, trace_id: str) -> str:
+    job_id = await enqueue(conn, "qa", trace_id=trace_id)
+    await conn.execute(update(traces).where(traces.c.trace_id == trace_id).values(qa_status="queued"))
+    return job_id
+
+
+def _summary(row: Any) -> TraceSummary:
+    return TraceSummary(
+        trace_id=row.trace_id,
+        created_at=datetime.fromtimestamp(row.created_at, tz=timezone.utc),
+        status=row.status,
+        developer_id=row.developer_id,
+        repository=row.repository,
+        commit=row.commit,
+        events=row.event_count,
+        sealed_at=datetime.fromtimestamp(row.sealed_at, tz=timezone.utc) if row.sealed_at else None,
+        qa_status=row.qa_status,
+        verdict=row.verdict,
+        overall=row.overall,
+    )
+
+
+def _batch_hash(bodies: list[bytes]) -> str:
+    digest = hashlib.sha256()
+    for body in bodies:
+        digest.update(body)
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _check_unique_ids(batch_events: Sequence[Any]) -> None:
+    seen: dict[str, int] = {}
+    for i, event in enumerate(batch_events):
+        first = seen.setdefault(event.id, i)
+        if first != i:
+            raise ApiError(
+                422, f"duplicate event id {event.id!r} (also at events[{first}])", f"events[{i}].id"
+            )
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
