@@ -1,0 +1,162 @@
+"""The task's repository at its commit, as a throwaway worktree.
+
+A repository is fetched once into a bare mirror under ``mirrors_dir`` and
+fetched again only when a job asks for a commit the mirror lacks; every job
+gets a fresh ``git worktree`` (cheap: no object copying) that is removed
+afterwards. A file lock per mirror serialises fetches and worktree bookkeeping
+between concurrent workers on the same machine.
+
+Worktrees live outside the mirror, in ``work_dir``, and are bind-mounted into
+the test container; their ``.git`` file points at the mirror, which is never
+mounted, so test code cannot touch the mirror.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+GIT_ENV = {
+    # Deterministic, prompt-free git for a worker: no terminal to ask on, no
+    # user config deciding hooks, signing, or credentials.
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "prtrace-qa",
+    "GIT_AUTHOR_EMAIL": "qa@prtrace.invalid",
+    "GIT_COMMITTER_NAME": "prtrace-qa",
+    "GIT_COMMITTER_EMAIL": "qa@prtrace.invalid",
+    # The worktree is handed to the container's unprivileged user; git run by
+    # root on the host must still work in it ("dubious ownership" otherwise).
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "safe.directory",
+    "GIT_CONFIG_VALUE_0": "*",
+}
+
+
+class CheckoutError(RuntimeError):
+    """The repository or the commit could not be had."""
+
+
+def git(*args: str, cwd: Path | None = None, check: bool = True,
+        input: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run git with the worker's fixed environment; raise CheckoutError on failure."""
+    env = {**os.environ, **GIT_ENV}
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+        input=input, timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise CheckoutError(f"git {' '.join(args[:3])} failed ({proc.returncode}): "
+                            f"{proc.stderr.strip()[-2000:]}")
+    return proc
+
+
+def _source_url(repository: str) -> str:
+    """A local path as an absolute path, anything else (URL, scp-style) as given."""
+    if re.match(r"^[a-z][a-z0-9+.-]*://", repository) or re.match(r"^[\w.-]+@[\w.-]+:", repository):
+        return repository
+    path = Path(repository).expanduser()
+    if not path.exists():
+        raise CheckoutError(f"repository {repository!r} is neither a URL nor an existing path")
+    return str(path.resolve())
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _has_commit(mirror: Path, commit: str) -> str | None:
+    proc = git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", cwd=mirror, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+class MirrorCache:
+    """Bare mirrors of task repositories, one per source, fetched on demand."""
+
+    def __init__(self, mirrors_dir: Path) -> None:
+        self.mirrors_dir = Path(mirrors_dir)
+
+    def mirror_path(self, repository: str) -> Path:
+        url = _source_url(repository)
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", url.rstrip("/").rsplit("/", 1)[-1])[:40]
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        return self.mirrors_dir / f"{name}-{digest}.git"
+
+    def ensure(self, repository: str, commit: str) -> tuple[Path, str]:
+        """The mirror holding ``commit``, and the commit's full hash."""
+        url = _source_url(repository)
+        mirror = self.mirror_path(repository)
+        with _locked(mirror.with_suffix(".lock")):
+            if not (mirror / "HEAD").exists():
+                tmp = Path(tempfile.mkdtemp(prefix=mirror.name + ".", dir=self.mirrors_dir))
+                try:
+                    git("clone", "--mirror", "--quiet", url, str(tmp / "m.git"))
+                    (tmp / "m.git").rename(mirror)
+                finally:
+                    shutil.rmtree(tmp, ignore_errors=True)
+            full = _has_commit(mirror, commit)
+            if full is None:
+                git("fetch", "--quiet", "--prune", "origin", cwd=mirror)
+                full = _has_commit(mirror, commit)
+                if full is None:
+                    # Servers that allow fetching an unadvertised commit by id.
+                    git("fetch", "--quiet", "origin", commit, cwd=mirror, check=False)
+                    full = _has_commit(mirror, commit)
+            if full is None:
+                raise CheckoutError(f"commit {commit} not found in {repository}")
+            return mirror, full
+
+
+class Worktree:
+    """A detached worktree of ``commit``: ``path`` is where the job works."""
+
+    def __init__(self, mirror: Path, path: Path, commit: str) -> None:
+        self.mirror = mirror
+        self.path = path
+        self.commit = commit
+
+    def reset(self) -> None:
+        """Back to the pristine commit: drop every change and untracked file."""
+        git("reset", "--quiet", "--hard", self.commit, cwd=self.path)
+        git("clean", "-qfdx", cwd=self.path)
+
+    def remove(self) -> None:
+        with _locked(self.mirror.with_suffix(".lock")):
+            git("worktree", "remove", "--force", str(self.path), cwd=self.mirror, check=False)
+            shutil.rmtree(self.path, ignore_errors=True)
+            git("worktree", "prune", cwd=self.mirror, check=False)
+
+
+@contextlib.contextmanager
+def checkout(repository: str, commit: str, *, mirrors_dir: Path,
+             work_dir: Path, name: str = "job") -> Iterator[Worktree]:
+    """A fresh worktree of ``repository`` at ``commit``, removed on exit."""
+    cache = MirrorCache(mirrors_dir)
+    mirror, full = cache.ensure(repository, commit)
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=re.sub(r"[^\w.-]", "_", name)[:40] + "-", dir=work_dir))
+    path.rmdir()  # git worktree add wants to create it
+    with _locked(mirror.with_suffix(".lock")):
+        git("worktree", "add", "--quiet", "--detach", str(path), full, cwd=mirror)
+    tree = Worktree(mirror, path, full)
+    try:
+        yield tree
+    finally:
+        tree.remove()

@@ -1,0 +1,225 @@
+"""Applying a trace's final patch to the checkout, through a ladder.
+
+SWE-bench-style harnesses learned that one tool is not enough: ``git apply``
+is strict (and reports offsets), ``git apply --3way`` rescues patches whose
+context drifted when the preimage blobs are known, and ``patch --fuzz``
+rescues hand-made diffs. Each try starts from a pristine worktree, so a half
+applied try never leaks into the next.
+
+Before anything is applied the patch is checked with ``unidiff`` (and the git
+extended headers read directly): paths that are absolute, climb out with
+``..``, touch ``.git/``, go through a symlink that points out of the
+repository, or create such a symlink are refused outright. ``git apply`` would
+refuse some of these itself, ``patch`` not all of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import unidiff
+
+from prtrace.trace import PatchApplication
+from qa.checkout import GIT_ENV, Worktree
+
+_HUNK_REPORT = re.compile(
+    r"Hunk #(\d+) (succeeded|FAILED) at (\d+)(?: \(offset (-?\d+) lines?\))?"
+    r"(?: with fuzz (\d+))?"
+)
+_GIT_PATH_HEADERS = re.compile(r"^(rename from|rename to|copy from|copy to) (.+)$", re.M)
+_SYMLINK_MODE = "120000"
+
+
+class PatchRefused(ValueError):
+    """The patch reaches outside the repository; it is never applied."""
+
+
+class PatchFailed(RuntimeError):
+    """No rung of the ladder applied the patch; ``application`` says what was tried."""
+
+    def __init__(self, message: str, application: PatchApplication) -> None:
+        super().__init__(message)
+        self.application = application
+
+
+def resolve_inside(root: Path, rel: str) -> Path:
+    """``root/rel`` if it stays inside ``root`` (following symlinks), else PatchRefused.
+
+    Shared with edit replay so both refuse the same paths.
+    """
+    if not rel or "\x00" in rel:
+        raise PatchRefused(f"empty or NUL path {rel!r}")
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or rel.startswith("~"):
+        raise PatchRefused(f"absolute path {rel!r}")
+    if ".." in pure.parts:
+        raise PatchRefused(f"path {rel!r} climbs out of the repository")
+    if ".git" in pure.parts:
+        raise PatchRefused(f"path {rel!r} touches .git")
+    root = Path(os.path.realpath(root))
+    target = root.joinpath(*pure.parts)
+    # realpath follows every symlink on the way, including a final one.
+    real = Path(os.path.realpath(target))
+    if real != root and root not in real.parents:
+        raise PatchRefused(f"path {rel!r} goes through a symlink out of the repository")
+    if ".git" in real.relative_to(root).parts:
+        raise PatchRefused(f"path {rel!r} resolves into .git")
+    return target
+
+
+def _strip(path: str | None, strip: int) -> str | None:
+    if path is None or path == "/dev/null":
+        return None
+    parts = path.split("/")
+    return "/".join(parts[strip:]) if len(parts) > strip else path
+
+
+def strip_level(patch: str) -> int:
+    """1 for ``a/``/``b/`` prefixed (git-style) patches, else 0."""
+    heads = re.findall(r"^(?:---|\+\+\+) (\S+)", patch, re.M)
+    heads = [h for h in heads if h != "/dev/null"]
+    return 1 if heads and all(h.startswith(("a/", "b/")) for h in heads) else 0
+
+
+def check_patch(patch: str, root: Path) -> list[str]:
+    """The repository paths the patch touches; PatchRefused for anything unsafe.
+
+    Parses with unidiff (a patch unidiff cannot parse is refused too: ``patch``
+    might still guess at it, and a guess is not a verification).
+    """
+    try:
+        parsed = unidiff.PatchSet(patch)
+    except unidiff.UnidiffParseError as exc:
+        raise PatchRefused(f"unparseable patch: {exc}") from exc
+    strip = strip_level(patch)
+    paths: list[str] = []
+    for pf in parsed:
+        for raw in (pf.source_file, pf.target_file):
+            rel = _strip(raw, strip)
+            if rel is not None:
+                resolve_inside(root, rel)
+                paths.append(rel)
+    for _, raw in _GIT_PATH_HEADERS.findall(patch):
+        resolve_inside(root, raw.strip())
+    _check_symlinks(patch, root, strip)
+    if not paths and patch.strip():
+        raise PatchRefused("the patch names no file")
+    return sorted(set(paths))
+
+
+def _check_symlinks(patch: str, root: Path, strip: int) -> None:
+    """A patch that creates a symlink must point it inside the repository."""
+    for block in re.split(r"^(?=diff --git )", patch, flags=re.M):
+        if not re.search(rf"^new (?:file )?mode {_SYMLINK_MODE}$", block, re.M):
+            continue
+        target_path = re.search(r"^\+\+\+ (\S+)", block, re.M)
+        added = [ln[1:] for ln in block.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+        if not target_path or not added:
+            raise PatchRefused("a symlink whose target cannot be read from the patch")
+        link = _strip(target_path.group(1), strip) or ""
+        dest = PurePosixPath(link).parent / added[0]
+        if PurePosixPath(added[0]).is_absolute():
+            raise PatchRefused(f"symlink {link!r} points to absolute {added[0]!r}")
+        depth = 0
+        for part in dest.parts:
+            depth += -1 if part == ".." else (0 if part == "." else 1)
+            if depth < 0:
+                raise PatchRefused(f"symlink {link!r} points out of the repository")
+
+
+@dataclass
+class _Try:
+    method: str
+    cmd: list[str]
+
+
+@dataclass
+class _Outcome:
+    ok: bool
+    output: str
+    offsets: list[str] = field(default_factory=list)
+    rejected: int = 0
+
+
+def _hunk_details(output: str) -> tuple[list[str], int]:
+    details, rejected = [], 0
+    for num, status, line, offset, fuzz in _HUNK_REPORT.findall(output):
+        if status == "FAILED":
+            rejected += 1
+            details.append(f"hunk {num} rejected at {line}")
+            continue
+        bits = [f"offset {offset}"] if offset else []
+        bits += [f"fuzz {fuzz}"] if fuzz else []
+        if bits:
+            details.append(f"hunk {num} at {line} ({', '.join(bits)})")
+    m = re.search(r"(\d+) out of \d+ hunks? FAILED", output)
+    if m:
+        rejected = max(rejected, int(m.group(1)))
+    return details, rejected
+
+
+def _run(cmd: list[str], cwd: Path) -> _Outcome:
+    env = {**os.environ, **GIT_ENV}
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    output = proc.stdout + proc.stderr
+    details, rejected = _hunk_details(output)
+    return _Outcome(proc.returncode == 0 and rejected == 0, output, details, rejected)
+
+
+def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
+    """Apply ``patch`` to the worktree through the ladder; return how.
+
+    Raises PatchRefused (nothing applied) or PatchFailed (worktree reset).
+    """
+    if not patch.strip():
+        return PatchApplication(method="empty", applied=True, detail="empty patch: nothing to apply")
+    check_patch(patch, tree.path)
+    if not patch.endswith("\n"):
+        patch += "\n"
+    strip = strip_level(patch)
+    with tempfile.NamedTemporaryFile("w", suffix=".patch", delete=False) as f:
+        f.write(patch)
+        patch_file = f.name
+    ladder = [
+        _Try("git apply", ["git", "apply", "--verbose", "--whitespace=nowarn",
+                           f"-p{strip}", patch_file]),
+        _Try("git apply --3way", ["git", "apply", "--verbose", "--3way",
+                                  "--whitespace=nowarn", f"-p{strip}", patch_file]),
+        _Try("patch --fuzz=3", ["patch", "--batch", "--forward", "--fuzz=3", f"-p{strip}",
+                                "--no-backup-if-mismatch", "--reject-file=-", "-i", patch_file]),
+    ]
+    log: list[str] = []
+    last: _Outcome | None = None
+    try:
+        for step in ladder:
+            outcome = _run(step.cmd, tree.path)
+            if outcome.ok and step.method == "git apply --3way" and _has_conflicts(tree):
+                outcome.ok = False
+                outcome.output += "\nconflict markers left by the 3-way merge"
+            if outcome.ok:
+                return PatchApplication(
+                    method=step.method, applied=True, rejected_hunks=0,
+                    detail="; ".join(outcome.offsets) or None,
+                )
+            log.append(f"{step.method}: {outcome.output.strip()[-800:]}")
+            last = outcome
+            tree.reset()
+    finally:
+        os.unlink(patch_file)
+    application = PatchApplication(
+        method=None, applied=False, rejected_hunks=last.rejected if last else 0,
+        detail="\n".join(log)[-4000:],
+    )
+    raise PatchFailed("no method applied the patch (git apply, git apply --3way, "
+                      "patch --fuzz=3)", application)
+
+
+def _has_conflicts(tree: Worktree) -> bool:
+    proc = subprocess.run(["git", "diff", "--name-only", "--diff-filter=U"], cwd=tree.path,
+                          env={**os.environ, **GIT_ENV}, capture_output=True, text=True)
+    return bool(proc.stdout.strip())
