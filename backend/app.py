@@ -30,7 +30,11 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await Services.open(settings)
         app.state.services = services
-        worker = Worker(services, concurrency=settings.workers) if settings.workers > 0 else None
+        worker = None
+        if settings.workers > 0:
+            worker = Worker(
+                services, concurrency=settings.workers, lease_seconds=settings.job_lease_seconds
+            )
         task = asyncio.create_task(worker.run()) if worker else None
         try:
             yield

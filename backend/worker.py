@@ -112,7 +112,7 @@ class Worker:
 
 async def _run_standalone(settings: Settings, concurrency: int) -> None:
     services = await Services.open(settings, register_token=False)
-    worker = Worker(services, concurrency=concurrency)
+    worker = Worker(services, concurrency=concurrency, lease_seconds=settings.job_lease_seconds)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, worker.stop)

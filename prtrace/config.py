@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, kw_only=True):
     """Text fields larger than this many bytes are kept in the blob store."""
     log_level: str = "info"
     job_modules: str = ""
+    job_lease_seconds: float = 60.0
+    """How long a worker holds a job without renewing before another may take it."""
     """Comma-separated modules that register extra job handlers."""
 
     @property

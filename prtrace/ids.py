@@ -7,15 +7,27 @@ listing by time, and two machines never need to coordinate to make one.
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_lock = threading.Lock()
+_last = 0
 
 
 def ulid(now_ms: int | None = None) -> str:
-    """A 26-character ULID: 48 bits of milliseconds, 80 random bits."""
+    """A 26-character ULID: 48 bits of milliseconds, 80 random bits.
+
+    Monotonic within a process: two ids made in the same millisecond still
+    sort in the order they were made (the second is the first plus one).
+    """
+    global _last
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    with _lock:
+        value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+        if value <= _last and (_last >> 80) >= ms:
+            value = _last + 1
+        _last = value
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])
