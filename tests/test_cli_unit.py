@@ -304,3 +304,11 @@ def test_print_json_is_one_document(capsys):
     common.print_json({"traces": [sample_trace()]})
     decoded = json.loads(capsys.readouterr().out)
     assert decoded["traces"][0]["trace_id"] == "tr_sample"
+
+
+def test_serve_workers_flag_overrides_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("PRTRACE_WORKERS", "3")
+    assert common.settings_from_args(parse("serve")).workers == 3
+    assert common.settings_from_args(parse("serve", "--workers", "0")).workers == 0
+    assert common.settings_from_args(parse("--url", "http://x:1", "trace", "list")).url == "http://x:1"

@@ -279,3 +279,46 @@ def test_cli_reports_server_errors(prtrace_server):
     assert denied.returncode == 1
     assert denied.stderr.startswith("prtrace: ")
     assert "HTTP 40" in denied.stderr
+
+
+def test_cli_worker_claims_jobs_the_api_queued(tmp_path):
+    """``prtrace worker`` on the server's database picks up a job ``prtrace serve`` (with no
+    embedded workers) left queued."""
+    import os
+    import signal
+    import time
+
+    from prtrace.demo.server import ServerProcess
+
+    server = ServerProcess(
+        tmp_path / "home", env={"PRTRACE_WORKERS": "0", "PRTRACE_QA_ON_FINALIZE": "false"}
+    )
+    server.start()
+    worker = None
+    try:
+        with Client(server.url, server.api_token) as api:
+            created = api.create_trace(Developer(id="alice"), task())
+            api.finalize(created.trace_id, Artifacts(final_patch=PATCH))
+            job = api.request_qa(created.trace_id)
+            assert api.get_job(job.job_id).status == "queued"
+            log = (tmp_path / "worker.log").open("wb")
+            worker = subprocess.Popen([*prtrace_command(), "worker", "--concurrency", "1"],
+                                      env=server.environment(), stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+            deadline = time.monotonic() + 60
+            status = api.get_job(job.job_id)
+            while status.status == "queued" and time.monotonic() < deadline:
+                assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+                time.sleep(0.2)
+                status = api.get_job(job.job_id)
+            assert status.status != "queued", (tmp_path / "worker.log").read_text()
+            assert status.attempts >= 1
+    finally:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+        server.stop()
