@@ -309,6 +309,14 @@ class _Endpoints:
         """``GET /traces/{id}``: the whole trace document, with QA."""
         return self._call(Call("GET", f"/traces/{trace_id}", Trace))
 
+    def get_trace_raw(self, trace_id: str) -> Result[msgspec.Raw]:
+        """``GET /traces/{id}`` as the server sent it (checked to be JSON, not decoded).
+
+        For passing a document on unchanged: re-encoding a decoded :class:`Trace`
+        would leave out fields at their defaults (``version``, ``status: open``).
+        """
+        return self._call(Call("GET", f"/traces/{trace_id}", msgspec.Raw))
+
     def list_traces(self, **filters: Any) -> Result[TraceList]:
         """``GET /traces``: one page, newest first. Filters: see :func:`trace_filters`."""
         return self._call(Call("GET", "/traces", TraceList, params=trace_filters(**filters)))

@@ -311,4 +311,5 @@ def test_serve_workers_flag_overrides_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("PRTRACE_WORKERS", "3")
     assert common.settings_from_args(parse("serve")).workers == 3
     assert common.settings_from_args(parse("serve", "--workers", "0")).workers == 0
-    assert common.settings_from_args(parse("--url", "http://x:1", "trace", "list")).url == "http://x:1"
+    flagged = parse("--url", "http://x:1", "trace", "list")
+    assert common.settings_from_args(flagged).url == "http://x:1"

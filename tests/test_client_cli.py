@@ -87,7 +87,8 @@ def test_trace_lifecycle_with_the_sync_client(api):
 
     trace = api.get_trace(created.trace_id)
     assert isinstance(trace, Trace)
-    assert (trace.status, trace.artifacts.final_patch, trace.task.branch) == ("sealed", PATCH, "main")
+    assert (trace.status, trace.task.branch) == ("sealed", "main")
+    assert trace.artifacts.final_patch == PATCH
     assert [e.id for e in trace.events] == [f"e{i}" for i in range(10)]
     assert trace.events[1].stdout == "1\n"
     upload.close()
@@ -206,6 +207,11 @@ def test_cli_create_list_show_finalize_qa(prtrace_server, tmp_path):
                                 "--json").stdout)
     assert nobody == {"traces": []}
 
+    opened = json.loads(prtrace(prtrace_server, "trace", "show", trace_id, "--json").stdout)
+    assert (opened["version"], opened["status"]) == ("trace-1.0.0", "open")
+    with Client(prtrace_server.url, prtrace_server.api_token) as api:
+        assert json.loads(bytes(api.get_trace_raw(trace_id))) == opened
+
     shown = prtrace(prtrace_server, "trace", "show", trace_id, "--events", "2")
     assert shown.returncode == 0, shown.stderr
     assert f"{trace_id}  [open]" in shown.stdout
@@ -218,6 +224,7 @@ def test_cli_create_list_show_finalize_qa(prtrace_server, tmp_path):
     assert json.loads(final.stdout)["status"] == "sealed"
 
     document = json.loads(prtrace(prtrace_server, "trace", "show", trace_id, "--json").stdout)
+    assert (document["version"], document["status"]) == ("trace-1.0.0", "sealed")
     assert document["artifacts"]["final_patch"] == PATCH
     assert [e["id"] for e in document["events"]] == ["e0", "e1", "e2", "e3"]
     assert document["task"]["title"] == "Fix the bug"

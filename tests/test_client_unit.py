@@ -125,6 +125,9 @@ def test_export_and_jobs_paths():
     )
     assert builder.get_job("j1").path == "/jobs/j1"
     assert builder.get_trace("tr_9").path == "/traces/tr_9"
+    raw = builder.get_trace_raw("tr_9")
+    assert (raw.path, raw.returns) == ("/traces/tr_9", msgspec.Raw)
+    assert bytes(parse_response(raw, 200, b'{"version": "v"}')) == b'{"version": "v"}'
 
 
 # --- response parsing --------------------------------------------------------------
@@ -143,7 +146,8 @@ def test_error_body_becomes_prtrace_error_with_field():
     with pytest.raises(PrtraceError) as info:
         parse_response(Call("POST", "/x", TraceList), 422, body)
     err = info.value
-    assert (err.status_code, err.field, err.detail) == (422, "events[3].t", "Expected `int`, got `str`")
+    assert (err.status_code, err.field) == (422, "events[3].t")
+    assert err.detail == "Expected `int`, got `str`"
     assert str(err) == "events[3].t: Expected `int`, got `str` (HTTP 422)"
     assert not err.retryable
 

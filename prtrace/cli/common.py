@@ -192,7 +192,8 @@ def import_backend(module: str) -> Any:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
-        if missing == module or module.startswith(missing + ".") or missing.split(".")[0] in _BACKEND_DEPS:
+        ours = missing == module or module.startswith(missing + ".")
+        if ours or missing.split(".")[0] in _BACKEND_DEPS:
             raise CliError(
                 f"the backend is not available ({exc}); install it with "
                 "pip install 'prtrace[backend]'"

@@ -135,7 +135,8 @@ def trace_summary(trace: Any, events: int = 10) -> list[str]:
 
 
 def _qa_lines(qa: Any) -> list[str]:
-    lines = [f"qa          {qa.status}" + (f"  (updated {when(qa.updated_at)})" if qa.updated_at else "")]
+    updated = f"  (updated {when(qa.updated_at)})" if qa.updated_at else ""
+    lines = [f"qa          {qa.status}{updated}"]
     tests = qa.tests
     if tests is not None:
         outcome = "ok" if tests.ok else "FAILED"

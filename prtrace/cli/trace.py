@@ -23,7 +23,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _subcommand(
-    commands: argparse._SubParsersAction, name: str, token_help: str = common.TOKEN_HELP, **kwargs: Any
+    commands: argparse._SubParsersAction,
+    name: str,
+    token_help: str = common.TOKEN_HELP,
+    **kwargs: Any,
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, **kwargs)
     common.add_connection_options(parser, token_help=token_help)
@@ -72,12 +75,16 @@ def _add_create(commands: argparse._SubParsersAction) -> None:
             "shown only once."
         ),
     )
-    parser.add_argument("--repository", metavar="URL", help="default: git remote origin, else the repo path")
+    parser.add_argument(
+        "--repository", metavar="URL", help="default: git remote origin, else the repo path"
+    )
     parser.add_argument("--commit", metavar="SHA", help="default: git rev-parse HEAD")
     parser.add_argument("--branch", metavar="NAME", help="default: the checked-out branch")
     parser.add_argument("--developer", metavar="ID", help="default: git user.email, else $USER")
     parser.add_argument("--test-image", metavar="IMAGE", help="Docker image the tests run in")
-    parser.add_argument("--test-command", metavar="CMD", help="command that runs the tests, e.g. 'pytest -q'")
+    parser.add_argument(
+        "--test-command", metavar="CMD", help="command that runs the tests, e.g. 'pytest -q'"
+    )
     parser.add_argument("--title", help="a short title for the task")
     common.add_json_option(parser)
     parser.set_defaults(handler=run_create)
@@ -92,7 +99,8 @@ def create_request(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
     repository = args.repository or gitinfo.repository()
     commit = args.commit or gitinfo.commit()
-    missing = [flag for flag, value in (("--repository", repository), ("--commit", commit)) if not value]
+    given = (("--repository", repository), ("--commit", commit))
+    missing = [flag for flag, value in given if not value]
     if missing:
         raise common.UsageError(
             f"{' and '.join(missing)} required: not inside a git repository with a commit"
@@ -204,11 +212,12 @@ def run_show(args: argparse.Namespace) -> int:
     from prtrace.cli import display
 
     with common.client_from_args(args) as api:
+        if args.json:
+            # The server's bytes, so fields at their defaults are not dropped.
+            common.print_json(api.get_trace_raw(args.trace_id))
+            return common.EXIT_OK
         trace = api.get_trace(args.trace_id)
-    if args.json:
-        common.print_json(trace)
-    else:
-        print("\n".join(display.trace_summary(trace, events=args.events)))
+    print("\n".join(display.trace_summary(trace, events=args.events)))
     return common.EXIT_OK
 
 
