@@ -27,10 +27,11 @@ import unidiff
 from prtrace.trace import PatchApplication
 from qa.checkout import GIT_ENV, Worktree
 
-_HUNK_REPORT = re.compile(
-    r"Hunk #(\d+) (succeeded|FAILED) at (\d+)(?: \(offset (-?\d+) lines?\))?"
-    r"(?: with fuzz (\d+))?"
-)
+# git apply: "Hunk #1 succeeded at 12 (offset 2 lines)."; patch(1) puts the fuzz
+# first: "Hunk #1 succeeded at 19 with fuzz 2 (offset 2 lines)."
+_HUNK_REPORT = re.compile(r"Hunk #(\d+) (succeeded|FAILED) at (\d+)([^.\n]*)")
+_OFFSET = re.compile(r"offset (-?\d+) lines?")
+_FUZZ = re.compile(r"with fuzz (\d+)")
 _GIT_PATH_HEADERS = re.compile(r"^(rename from|rename to|copy from|copy to) (.+)$", re.M)
 _SYMLINK_MODE = "120000"
 
@@ -148,13 +149,14 @@ class _Outcome:
 
 def _hunk_details(output: str) -> tuple[list[str], int]:
     details, rejected = [], 0
-    for num, status, line, offset, fuzz in _HUNK_REPORT.findall(output):
+    for num, status, line, rest in _HUNK_REPORT.findall(output):
         if status == "FAILED":
             rejected += 1
             details.append(f"hunk {num} rejected at {line}")
             continue
-        bits = [f"offset {offset}"] if offset else []
-        bits += [f"fuzz {fuzz}"] if fuzz else []
+        offset, fuzz = _OFFSET.search(rest), _FUZZ.search(rest)
+        bits = [f"offset {offset.group(1)}"] if offset else []
+        bits += [f"fuzz {fuzz.group(1)}"] if fuzz else []
         if bits:
             details.append(f"hunk {num} at {line} ({', '.join(bits)})")
     m = re.search(r"(\d+) out of \d+ hunks? FAILED", output)
