@@ -329,3 +329,21 @@ def test_cli_worker_claims_jobs_the_api_queued(tmp_path):
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait()
         server.stop()
+
+
+def test_cli_export_into_a_reader_that_leaves_early(prtrace_server):
+    """``prtrace trace export | head -1``: the closed pipe is no error and no traceback."""
+    with Client(prtrace_server.url, prtrace_server.api_token) as api:
+        for _ in range(3):
+            created = api.create_trace(Developer(id="fay"), task())
+            big = [Thought(id=f"e{i}", t=T0, session_id="s", raw="x" * 100_000) for i in range(3)]
+            api.upload_events(created.trace_id, 0, big)
+            api.finalize(created.trace_id)
+    process = subprocess.Popen([*prtrace_command(), "trace", "export"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=prtrace_server.environment())
+    first = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(60) == 0, stderr
+    assert json.loads(first)["developer"]["id"] == "fay"
+    assert "Traceback" not in stderr
