@@ -159,7 +159,7 @@ def _hunk_details(output: str) -> tuple[list[str], int]:
         bits += [f"fuzz {fuzz.group(1)}"] if fuzz else []
         if bits:
             details.append(f"hunk {num} at {line} ({', '.join(bits)})")
-    m = re.search(r"(\d+) out of \d+ hunks? FAILED", output)
+    m = re.search(r"(\d+) out of \d+ hunks? (?:FAILED|ignored)", output)
     if m:
         rejected = max(rejected, int(m.group(1)))
     return details, rejected
