@@ -227,7 +227,10 @@ def summary_lines(trace: Any) -> list[str]:
         if type(event).__struct_config__.tag == "thought":
             tags = f" [{', '.join(event.tags)}]" if event.tags else ""
             lines.append(f"  {display.when(event.t)}{tags}")
-            lines.append(textwrap.fill(event.raw, 100, initial_indent="    ", subsequent_indent="    "))
+            indent = " " * 4
+            lines.append(
+                textwrap.fill(event.raw, 100, initial_indent=indent, subsequent_indent=indent)
+            )
     lines += ["", "final patch"]
     lines += ["  " + line for line in (trace.artifacts.final_patch or "(none)").splitlines()]
     return lines
