@@ -99,8 +99,11 @@ class TraceStore:
 
     # --- ingest ---------------------------------------------------------------
 
-    async def append_batch(self, trace_id: str, batch: EventBatch) -> BatchAccepted:
-        bodies = [_encode(e) for e in batch.events]
+    async def append_batch(
+        self, trace_id: str, batch: EventBatch, raw: list[bytes] | None = None
+    ) -> BatchAccepted:
+        """Store a batch atomically; ``raw`` is each event's JSON as received."""
+        bodies = raw if raw is not None else [_encode(e) for e in batch.events]
         body_hash = _batch_hash(bodies)
         _check_unique_ids(batch.events)
         rows = [await self._row(trace_id, batch.seq, i, e, b) for i, (e, b) in enumerate(zip(batch.events, bodies))]
@@ -120,7 +123,7 @@ class TraceStore:
                     )
                 )
                 if rows:
-                    await conn.execute(events.insert(), rows)
+                    await self.db.insert_many(conn, events, rows)
                     await conn.execute(
                         update(traces)
                         .where(traces.c.trace_id == trace_id)
@@ -130,20 +133,13 @@ class TraceStore:
             raise await self._explain_conflict(trace_id, batch, body_hash) from None
         return BatchAccepted(trace_id=trace_id, seq=batch.seq, accepted=len(rows))
 
-    async def _row(self, trace_id: str, seq: int, idx: int, event: Any, body: bytes) -> dict:
+    async def _row(self, trace_id: str, seq: int, idx: int, event: Any, body: bytes) -> tuple:
+        """One ``events`` row, in the table's column order."""
         blob_fields = None
         if len(body) > self.threshold:
             body, blob_fields = await self._offload(event)
-        return {
-            "trace_id": trace_id,
-            "seq": seq,
-            "idx": idx,
-            "event_id": event.id,
-            "type": type(event).__struct_config__.tag,
-            "t": event.t.timestamp(),
-            "body": body,
-            "blob_fields": blob_fields,
-        }
+        tag = type(event).__struct_config__.tag
+        return (trace_id, seq, idx, event.id, tag, event.t.timestamp(), body, blob_fields)
 
     async def _offload(self, event: Any) -> tuple[bytes, bytes | None]:
         """Move text fields over the threshold to the blob store."""

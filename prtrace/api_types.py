@@ -34,11 +34,25 @@ class CreateTraceResponse(Struct, kw_only=True):
     status: TraceStatus = "open"
 
 
+BatchSeq = Annotated[int, Meta(ge=0, le=2**53)]
+
+
 class EventBatch(Struct, forbid_unknown_fields=True, kw_only=True):
     """One upload: ``seq`` numbers the batch so a retry is recognised."""
 
-    seq: Annotated[int, Meta(ge=0, le=2**53)]
+    seq: BatchSeq
     events: Annotated[list[Event], Meta(max_length=MAX_BATCH_EVENTS)]
+
+
+class RawEventBatch(Struct, forbid_unknown_fields=True, kw_only=True):
+    """An :class:`EventBatch` with each event still as its JSON bytes.
+
+    The server validates each event on its own and stores the bytes as sent,
+    which spares re-encoding every event on the ingest path.
+    """
+
+    seq: BatchSeq
+    events: Annotated[list[msgspec.Raw], Meta(max_length=MAX_BATCH_EVENTS)]
 
 
 class BatchAccepted(Struct, kw_only=True):

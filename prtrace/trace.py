@@ -127,7 +127,9 @@ class QA(Struct, omit_defaults=True):
     updated_at: datetime | None = None
 
 
-class Trace(Struct, kw_only=True, omit_defaults=True):
+class Trace(Struct, kw_only=True):
+    """The whole document; every top-level field is always written (no omitted defaults)."""
+
     trace_id: str
     created_at: Timestamp
     version: str = TRACE_FORMAT_VERSION

@@ -9,7 +9,10 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
+from backend.errors import ApiError
+from backend.ingest import decode_batch
 from backend.queries import TraceFilters
+from prtrace.codec import FormatError
 from backend.routes.common import JSON, decode_body, require_api_token, require_trace_writer
 from prtrace.api_types import CreateTraceRequest, EventBatch, FinalizeRequest, JobAccepted
 
@@ -30,8 +33,12 @@ async def create_trace(request: Request) -> Response:
 @post("/traces/{trace_id:str}/events", status_code=200, summary="Append a batch of events")
 async def upload_events(request: Request, trace_id: str) -> Response:
     svc = await require_trace_writer(request, trace_id)
-    batch = await decode_body(request, EventBatch)
-    return _json(await svc.traces.append_batch(trace_id, batch))
+    try:
+        decoded = decode_batch(await request.body())
+    except FormatError as exc:
+        raise ApiError.from_format(exc, 400 if exc.syntax else 422) from None
+    batch = EventBatch(seq=decoded.seq, events=decoded.events)
+    return _json(await svc.traces.append_batch(trace_id, batch, decoded.raw))
 
 
 @post("/traces/{trace_id:str}/finalize", status_code=200, summary="Seal a trace")

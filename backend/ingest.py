@@ -1,0 +1,40 @@
+"""Decoding an event batch for ingestion: validate every event, keep its bytes.
+
+The body is split into the raw JSON of each event (cheap: msgspec only
+scans), then each event is decoded into the trace format on its own so that
+an error names ``events[i]…``. The raw bytes are what gets stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from prtrace.api_types import RawEventBatch
+from prtrace.codec import FormatError, decode, split_msgspec_error
+from prtrace.events import Event
+
+_event_decoder = msgspec.json.Decoder(Event)
+
+
+@dataclass
+class DecodedBatch:
+    seq: int
+    events: list[Any]
+    raw: list[bytes]
+
+
+def decode_batch(body: bytes) -> DecodedBatch:
+    """Raise :class:`FormatError` with the JSON path of the first bad value."""
+    batch = decode(body, RawEventBatch)
+    events = []
+    for i, raw in enumerate(batch.events):
+        try:
+            events.append(_event_decoder.decode(raw))
+        except msgspec.MsgspecError as exc:
+            error = split_msgspec_error(exc)
+            field = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
+            raise FormatError(error.message, field) from None
+    return DecodedBatch(seq=batch.seq, events=events, raw=[bytes(r) for r in batch.events])
