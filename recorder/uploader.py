@@ -120,11 +120,12 @@ class Uploader:
         if not lock.acquire(lock_timeout):
             return DrainResult("busy")
         try:
-            return self._send_all(session, deadline)
+            return self.send_all(session, deadline)
         finally:
             lock.release()
 
-    def _send_all(self, session: Session, deadline: float | None) -> DrainResult:
+    def send_all(self, session: Session, deadline: float | None) -> DrainResult:
+        """Send batches until none is left; the caller holds the :class:`UploadLock`."""
         import msgspec
 
         from prtrace.client import Client, PrtraceError
