@@ -130,16 +130,33 @@ class Worktree:
         self.mirror = mirror
         self.path = path
         self.commit = commit
+        self._gitfile = (path / ".git").read_text()
+
+    def restore_gitfile(self) -> None:
+        """Rewrite the worktree's ``.git`` file as git made it.
+
+        Test code can write to the worktree, ``.git`` included: pointed at a
+        git directory of its own (with ``core.worktree``, hooks or fsmonitor
+        in its config) it would steer the next git command the worker runs on
+        the host. So every host-side git command here is preceded by this.
+        """
+        dotgit = self.path / ".git"
+        if dotgit.is_dir() and not dotgit.is_symlink():
+            shutil.rmtree(dotgit)
+        elif dotgit.exists() or dotgit.is_symlink():
+            dotgit.unlink()
+        dotgit.write_text(self._gitfile)
 
     def reset(self) -> None:
         """Back to the pristine commit: drop every change and untracked file."""
+        self.restore_gitfile()
         git("reset", "--quiet", "--hard", self.commit, cwd=self.path)
         git("clean", "-qfdx", cwd=self.path)
 
     def remove(self) -> None:
+        # No `git worktree remove`: it would read the (test-writable) tree first.
+        shutil.rmtree(self.path, ignore_errors=True)
         with _locked(self.mirror.with_suffix(".lock")):
-            git("worktree", "remove", "--force", str(self.path), cwd=self.mirror, check=False)
-            shutil.rmtree(self.path, ignore_errors=True)
             git("worktree", "prune", cwd=self.mirror, check=False)
 
 

@@ -18,7 +18,9 @@ and the verdict will not call it resolved.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,11 +114,20 @@ def _count(p: Parsed) -> Parsed:
 
 def parse_junit(path: Path) -> Parsed | None:
     """pytest's JUnit XML (xunit1 or xunit2): ``file::Class::name`` ids."""
-    if not path.is_file():
+    # The file is written by test code: never follow a symlink it may have
+    # planted there (to a host file the worker, maybe root, could read).
+    if path.parent.is_symlink():
         return None
     try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            root = ET.fromstring(f.read(64 * 1024 * 1024))
+    except (ET.ParseError, OSError):
         return None
     tests: dict[str, Status] = {}
     for case in root.iter("testcase"):

@@ -186,3 +186,32 @@ def test_cancel_stops_the_run(tmp_path, docker_client):  # noqa: F811
     finally:
         timer.cancel()
     _no_leftovers(docker_client, trace.trace_id)
+
+
+HIJACK = '''import os
+import subprocess
+
+# Runs at collection, in both runs: point the worktree's .git at a git
+# directory the tests own, whose core.worktree is a directory on the host.
+subprocess.run(["git", "init", "-q", "--bare", "/repo/evil.git"], check=True)
+subprocess.run(["git", "--git-dir=/repo/evil.git", "config", "core.worktree",
+                os.environ["VICTIM"]], check=True)
+with open("/repo/.git", "w") as f:
+    f.write("gitdir: evil.git\\n")
+'''
+
+
+def test_git_hijack_through_the_worktree_is_ignored(tmp_path, docker_client):  # noqa: F811
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me\n")
+    repo, commit = make_repo(tmp_path / "repo", {**BASE, "conftest.py": HIJACK})
+    patch = ("--- a/app.py\n+++ b/app.py\n@@ -1 +1,2 @@\n VALUE = 1\n+OTHER = 2\n")
+    trace = make_trace(repo, commit, patch=patch,
+                       command=f"VICTIM={victim} python3 -m pytest -q")
+    res = run_qa(trace, settings=_settings(tmp_path))
+    # Had the worker's `git clean -fdx` followed the planted .git, precious.txt
+    # would be gone, or the reset would have failed as an infrastructure error.
+    assert (victim / "precious.txt").read_text() == "keep me\n"
+    assert res.verdict == "not_resolved" and res.patch.applied, (res.error, res.stdout)
+    assert res.passed == 1
