@@ -43,6 +43,7 @@ from prtrace.ids import new_trace_id
 
 _encode = msgspec.json.Encoder().encode
 _RawMap = dict[str, msgspec.Raw]
+_TOKEN_CACHE_SIZE = 10_000
 
 
 def _iso(ts: float | None) -> str | None:
@@ -59,13 +60,16 @@ class TraceStore:
         self.blobs = blobs
         self.threshold = settings.blob_threshold
         self.qa_on_finalize = settings.qa_on_finalize
+        self._token_hashes: dict[str, str] = {}
 
     # --- create ---------------------------------------------------------------
 
     async def create(self, request: CreateTraceRequest) -> CreateTraceResponse:
         trace_id = new_trace_id()
         upload_token = new_token(UPLOAD_PREFIX)
-        now = time.time()
+        # Whole microseconds, as the API shows it: the stored float must equal
+        # what ``created_after``/``created_before`` parse from a shown time.
+        now = round(time.time(), 6)
         meta = {
             "created_at": _iso(now),
             "developer": request.developer,
@@ -90,12 +94,21 @@ class TraceStore:
         return CreateTraceResponse(trace_id=trace_id, upload_token=upload_token)
 
     async def upload_token_hash(self, trace_id: str) -> str | None:
+        """The trace's upload token hash; cached, since it never changes."""
+        cached = self._token_hashes.get(trace_id)
+        if cached is not None:
+            return cached
         async with self.db.read() as conn:
             row = await conn.execute(
                 select(traces.c.upload_token_hash).where(traces.c.trace_id == trace_id)
             )
             found = row.first()
-        return found[0] if found else None
+        if found is None:
+            return None
+        if len(self._token_hashes) >= _TOKEN_CACHE_SIZE:
+            self._token_hashes.pop(next(iter(self._token_hashes)))
+        self._token_hashes[trace_id] = found[0]
+        return found[0]
 
     # --- ingest ---------------------------------------------------------------
 
@@ -109,10 +122,11 @@ class TraceStore:
         rows = [await self._row(trace_id, batch.seq, i, e, b) for i, (e, b) in enumerate(zip(batch.events, bodies))]
         try:
             async with self.db.write() as conn:
-                stored = await self._stored_batch_hash(conn, trace_id, batch.seq)
+                status, stored = await self._status_and_batch_hash(conn, trace_id, batch.seq)
                 if stored is not None:
                     return self._retry_result(trace_id, batch, stored, body_hash)
-                await self._require_open(conn, trace_id)
+                if status != "open":
+                    raise conflict(f"trace {trace_id} is sealed: no more events can be added")
                 await conn.execute(
                     batches.insert().values(
                         trace_id=trace_id,
@@ -174,13 +188,23 @@ class TraceStore:
         return BatchAccepted(trace_id=trace_id, seq=batch.seq, accepted=0, duplicate=True)
 
     @staticmethod
-    async def _require_open(conn: AsyncConnection, trace_id: str) -> None:
-        row = await conn.execute(select(traces.c.status).where(traces.c.trace_id == trace_id))
-        found = row.first()
-        if found is None:
+    async def _status_and_batch_hash(
+        conn: AsyncConnection, trace_id: str, seq: int
+    ) -> tuple[str, str | None]:
+        """The trace's status and the hash of batch ``seq`` if stored: one round trip."""
+        stored_hash = (
+            select(batches.c.body_hash)
+            .where(batches.c.trace_id == trace_id, batches.c.seq == seq)
+            .scalar_subquery()
+        )
+        row = (
+            await conn.execute(
+                select(traces.c.status, stored_hash).where(traces.c.trace_id == trace_id)
+            )
+        ).first()
+        if row is None:
             raise not_found(f"trace {trace_id}")
-        if found[0] != "open":
-            raise conflict(f"trace {trace_id} is sealed: no more events can be added")
+        return row[0], row[1]
 
     async def _explain_conflict(self, trace_id: str, batch: EventBatch, body_hash: str) -> ApiError:
         """After an integrity error: a concurrent same-seq batch, or a reused event id."""
