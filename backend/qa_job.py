@@ -1,0 +1,99 @@
+"""The ``qa`` job: run :mod:`qa` on a trace and record the result in it.
+
+The QA pipeline is synchronous (git, patch, Docker); it runs in a thread with
+a cancel flag that the job sets when the worker loses its lease or stops.
+The whole outputs go to the blob store; the trace's ``qa`` is written in the
+job's fenced completion, so a job that another worker took over cannot
+overwrite the result twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import msgspec
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend.db import traces
+from backend.jobs import JobContext, JobOutcome, job_handler
+from prtrace.trace import Trace, TestsResult
+
+_encode = msgspec.json.Encoder().encode
+
+
+def qa_settings(services, worker_id: str):  # -> qa.pipeline.QASettings
+    from qa.pipeline import QASettings
+
+    settings = services.settings
+    return QASettings(
+        cache_dir=Path(settings.home) / "qa-cache",
+        docker_host=settings.docker_host,
+        worker_id=worker_id,
+    )
+
+
+async def set_qa_status(services, trace_id: str, status: str) -> None:
+    async with services.db.write() as conn:
+        await conn.execute(
+            update(traces)
+            .where(traces.c.trace_id == trace_id)
+            .values(qa_status=status, qa_updated_at=time.time())
+        )
+
+
+def record_result(trace_id: str, result: TestsResult):
+    """The fenced write of ``qa.tests`` into the trace."""
+
+    async def apply(conn: AsyncConnection) -> None:
+        await conn.execute(
+            update(traces)
+            .where(traces.c.trace_id == trace_id)
+            .values(
+                qa_status="error" if result.verdict == "error" else "done",
+                qa_tests=_encode(result),
+                verdict=result.verdict,
+                qa_updated_at=time.time(),
+            )
+        )
+
+    return apply
+
+
+@job_handler("qa")
+async def run_qa_job(ctx: JobContext) -> JobOutcome:
+    from qa.pipeline import run_qa_report
+
+    services, job = ctx.services, ctx.job
+    trace_id = job.trace_id
+    if trace_id is None:
+        raise ValueError("a qa job needs a trace_id")
+    trace = msgspec.json.decode(await services.traces.document(trace_id), type=Trace)
+    await set_qa_status(services, trace_id, "running")
+    cancel = threading.Event()
+    try:
+        report = await asyncio.to_thread(
+            run_qa_report,
+            trace,
+            settings=qa_settings(services, job.job_id),
+            job_id=job.job_id,
+            cancel=cancel,
+        )
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+    except Exception:
+        if job.attempts >= job.max_attempts:
+            await set_qa_status(services, trace_id, "error")
+        raise
+    for name, data in report.logs.items():
+        if data:
+            await services.blobs.put(f"qa/{trace_id}/{job.job_id}/{name}", data)
+    result = report.result
+    return JobOutcome(
+        result={"verdict": result.verdict, "timings_ms": report.timings_ms},
+        apply=record_result(trace_id, result),
+    )
