@@ -251,3 +251,30 @@ class _Span:
     def __exit__(self, *exc: object) -> None:
         self.clock.stop(self.name)
 
+
+
+def sweep_leftovers(settings: QASettings, *, grace_s: float = 3600.0,
+                    client: docker.DockerClient | None = None) -> dict[str, int]:
+    """What a worker killed mid-job left: labelled containers and old worktrees.
+
+    Call it when a worker starts (and now and then). Containers go by their
+    deadline (:func:`qa.runner.sweep`); worktrees older than ``grace_s`` are
+    removed and the mirrors' worktree lists pruned.
+    """
+    import shutil
+
+    from qa.checkout import git
+    from qa.runner import sweep
+
+    containers = sweep(client or settings.client())
+    trees = 0
+    now = time.time()
+    if settings.work_dir.is_dir():
+        for path in settings.work_dir.iterdir():
+            if now - path.lstat().st_mtime > grace_s:
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+                trees += 1
+    if trees and settings.mirrors_dir.is_dir():
+        for mirror in settings.mirrors_dir.glob("*.git"):
+            git("worktree", "prune", cwd=mirror, check=False)
+    return {"containers": len(containers), "worktrees": trees}

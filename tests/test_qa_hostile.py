@@ -7,6 +7,7 @@ labelled container is left behind.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -215,3 +216,22 @@ def test_git_hijack_through_the_worktree_is_ignored(tmp_path, docker_client):  #
     assert (victim / "precious.txt").read_text() == "keep me\n"
     assert res.verdict == "not_resolved" and res.patch.applied, (res.error, res.stdout)
     assert res.passed == 1
+
+
+def test_sweep_leftovers_after_a_crash(tmp_path, docker_client):  # noqa: F811
+    from qa.pipeline import sweep_leftovers
+
+    settings = _settings(tmp_path)
+    settings.work_dir.mkdir(parents=True)
+    stale = settings.work_dir / "job-crashed"
+    stale.mkdir()
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    fresh = settings.work_dir / "job-running"
+    fresh.mkdir()
+    left = docker_client.containers.create("prtrace-test/python:bookworm", ["true"],
+                                           labels={LABEL: "1", "prtrace.deadline": "0"})
+    counts = sweep_leftovers(settings, client=docker_client)
+    assert counts["worktrees"] == 1 and counts["containers"] >= 1
+    assert not stale.exists() and fresh.exists()
+    assert left.id not in [c.id for c in docker_client.containers.list(all=True)]
