@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,18 +182,34 @@ def s3_bucket(s3_server: S3Server) -> S3Bucket:
 
 
 @pytest.fixture
-def prtrace_server(tmp_path: Path) -> Iterator[ServerProcess]:
+def start_prtrace_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """A factory for real ``prtrace serve`` processes with settings of your own,
+    e.g. ``start_prtrace_server(env={"PRTRACE_DATABASE_URL": pg_url})``.
+
+    Each is healthy when returned and stopped after the test. QA on finalize
+    is off unless ``env`` turns it on (it needs Docker).
+    """
+    started: list[ServerProcess] = []
+
+    def start(env: dict[str, str] | None = None, home: Path | None = None) -> ServerProcess:
+        settings = {"PRTRACE_QA_ON_FINALIZE": "false", **(env or {})}
+        server = ServerProcess(home or tmp_path / f"prtrace-home-{len(started)}", env=settings)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def prtrace_server(start_prtrace_server: Callable[..., ServerProcess]) -> ServerProcess:
     """A real ``prtrace serve`` on a free loopback port, healthy when yielded.
 
     It has a private ``PRTRACE_HOME`` (``.home``), an API token
     (``.api_token``) and its ``.url``; ``.kill9()`` crashes it and
-    ``.restart()`` brings it back on the same port and home. QA on finalize
-    is off (no Docker needed); a test that wants it builds its own
-    ``ServerProcess(home, env={"PRTRACE_QA_ON_FINALIZE": "true"})``.
+    ``.restart()`` brings it back on the same port and home (``.log_tail()``
+    shows what it printed). SQLite and blob folder in its home; QA on
+    finalize off.
     """
-    server = ServerProcess(tmp_path / "prtrace-home", env={"PRTRACE_QA_ON_FINALIZE": "false"})
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return start_prtrace_server()
