@@ -236,3 +236,18 @@ def test_sweep_removes_leftovers_only(docker_client):  # noqa: F811
                 c.remove(force=True)
             except Exception:  # noqa: BLE001 - already removed
                 pass
+
+
+def test_standard_images_are_found_not_rebuilt(docker_client, tmp_path):  # noqa: F811
+    from qa.images import IMAGES, build_image, resolve
+
+    assert resolve("prtrace/python:3.11") == "prtrace-test/python:bookworm"
+    spec = IMAGES["prtrace-test/go:bookworm"]
+    assert spec.key("http://a") != spec.key("http://b")  # the mirror is part of the recipe
+    # Present in the engine: nothing is built, even with an empty cache directory.
+    assert build_image("prtrace/python:3.11", client=docker_client,
+                       cache_dir=tmp_path / "empty") == "prtrace-test/python:bookworm"
+    assert not (tmp_path / "empty").exists()
+    user = docker_client.containers.run("prtrace-test/python:bookworm", ["id", "-u"],
+                                        remove=True, network_mode="none")
+    assert user.strip() == b"1000"
