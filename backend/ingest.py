@@ -12,7 +12,8 @@ from typing import Any
 
 import msgspec
 
-from prtrace.api_types import RawEventBatch
+from backend.errors import ApiError
+from prtrace.api_types import MAX_BATCH_EVENTS, RawEventBatch
 from prtrace.codec import FormatError, decode, split_msgspec_error
 from prtrace.events import Event
 
@@ -28,7 +29,13 @@ class DecodedBatch:
 
 def decode_batch(body: bytes) -> DecodedBatch:
     """Raise :class:`FormatError` with the JSON path of the first bad value."""
-    batch = decode(body, RawEventBatch)
+    try:
+        batch = decode(body, RawEventBatch)
+    except FormatError as exc:
+        if exc.field == "events" and f"length <= {MAX_BATCH_EVENTS}" in exc.message:
+            # docs/api.md: a batch over the limit is 413, like a body over 32 MiB.
+            raise ApiError(413, f"a batch holds at most {MAX_BATCH_EVENTS} events", "events") from None
+        raise
     events = []
     for i, raw in enumerate(batch.events):
         try:
@@ -37,4 +44,7 @@ def decode_batch(body: bytes) -> DecodedBatch:
             error = split_msgspec_error(exc)
             field = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
             raise FormatError(error.message, field) from None
+        except UnicodeDecodeError:
+            # msgspec.Raw skips strings unchecked; decoding the event finds it.
+            raise FormatError("body is not valid UTF-8", f"events[{i}]", syntax=True) from None
     return DecodedBatch(seq=batch.seq, events=events, raw=[bytes(r) for r in batch.events])
