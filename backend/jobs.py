@@ -55,11 +55,21 @@ class JobContext:
     job: Job
     services: Any
     """The :class:`backend.services.Services` of the process running the job."""
+    worker_id: str = ""
     lease_lost: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 Handler = Callable[[JobContext], Awaitable[JobOutcome | None]]
 HANDLERS: dict[str, Handler] = {}
+StartupHook = Callable[[Any, str], Awaitable[None]]
+STARTUP_HOOKS: list[StartupHook] = []
+
+
+def worker_startup(fn: StartupHook) -> StartupHook:
+    """Register ``fn(services, worker_id)`` to run when a worker starts
+    (e.g. to clean up what a crashed worker left behind)."""
+    STARTUP_HOOKS.append(fn)
+    return fn
 
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:

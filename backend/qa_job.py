@@ -10,6 +10,7 @@ overwrite the result twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from pathlib import Path
@@ -19,10 +20,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db import traces
-from backend.jobs import JobContext, JobOutcome, job_handler
+from backend.jobs import JobContext, JobOutcome, job_handler, worker_startup
 from prtrace.trace import Trace, TestsResult
 
 _encode = msgspec.json.Encoder().encode
+log = logging.getLogger("prtrace.qa")
 
 
 def qa_settings(services, worker_id: str):  # -> qa.pipeline.QASettings
@@ -63,9 +65,20 @@ def record_result(trace_id: str, result: TestsResult):
     return apply
 
 
+@worker_startup
+async def sweep_qa_leftovers(services, worker_id: str) -> None:
+    """Remove containers and worktrees a worker killed mid-job left behind."""
+    from qa.pipeline import sweep_leftovers
+
+    try:
+        await asyncio.to_thread(sweep_leftovers, qa_settings(services, worker_id))
+    except Exception as exc:  # no Docker engine here: QA jobs will say so themselves
+        log.warning("QA clean-up at start skipped: %s", exc)
+
+
 @job_handler("qa")
 async def run_qa_job(ctx: JobContext) -> JobOutcome:
-    from qa.pipeline import run_qa_report
+    from qa.pipeline import QACancelled, run_qa_report
 
     services, job = ctx.services, ctx.job
     trace_id = job.trace_id
@@ -78,11 +91,11 @@ async def run_qa_job(ctx: JobContext) -> JobOutcome:
         report = await asyncio.to_thread(
             run_qa_report,
             trace,
-            settings=qa_settings(services, job.job_id),
+            settings=qa_settings(services, ctx.worker_id),
             job_id=job.job_id,
             cancel=cancel,
         )
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, QACancelled):
         cancel.set()
         raise
     except Exception:

@@ -14,7 +14,7 @@ import signal
 import socket
 import traceback
 
-from backend.jobs import HANDLERS, Job, JobContext
+from backend.jobs import HANDLERS, STARTUP_HOOKS, Job, JobContext
 from backend.services import Services
 from prtrace.config import Settings
 from prtrace.ids import ulid
@@ -43,6 +43,11 @@ class Worker:
 
     async def run(self) -> None:
         """Run until :meth:`stop`; each slot works one job at a time."""
+        for hook in STARTUP_HOOKS:
+            try:
+                await hook(self.services, self.worker_id)
+            except Exception:
+                log.exception("worker start-up hook %s failed", getattr(hook, "__name__", hook))
         slots = [asyncio.create_task(self._slot(i)) for i in range(self.concurrency)]
         try:
             await asyncio.gather(*slots)
@@ -76,7 +81,7 @@ class Worker:
         if handler is None:
             await queue.fail(job, slot_id, f"no handler for job kind {job.kind!r}", retry=False)
             return
-        ctx = JobContext(job=job, services=self.services)
+        ctx = JobContext(job=job, services=self.services, worker_id=slot_id)
         work = asyncio.create_task(handler(ctx))
         heartbeat = asyncio.create_task(self._heartbeat(job, slot_id, work, ctx))
         try:
