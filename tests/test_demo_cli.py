@@ -18,6 +18,7 @@ from prtrace.cli.demo import check_round_trip, split_batches
 from prtrace.demo import FAIL_TO_PASS, make_sample_repo, recorded_session
 from prtrace.demo.server import prtrace_command
 from prtrace.trace import Artifacts, Developer, Task, Trace
+from tests.qa_support import docker_client  # noqa: F401 - the fixture, shared with QA's tests
 
 
 def _demo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -73,6 +74,23 @@ def test_demo_text_summary_shows_types_thoughts_and_patch() -> None:
     written = re.search(r"trace JSON written to (\S+)", result.stderr).group(1)
     assert msgspec.json.decode(Path(written).read_bytes(), type=Trace).status == "sealed"
     Path(written).unlink()
+
+
+def test_demo_with_qa_verifies_the_fix_in_docker(
+    docker_client,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    """The whole pipeline: the server's QA worker applies the final patch in a
+    container and finds the sample's failing test fixed."""
+    result = _demo("--qa", "--json", "--out", str(tmp_path / "trace.json"))
+    assert result.returncode == 0, result.stderr
+    trace = msgspec.json.decode(result.stdout, type=Trace)
+    assert trace.qa.status == "done", result.stderr
+    tests = trace.qa.tests
+    assert tests is not None and tests.patch is not None and tests.patch.applied
+    assert tests.verdict == "resolved", tests
+    assert tests.fail_to_pass == FAIL_TO_PASS
+    assert tests.baseline is not None and tests.baseline.failed == len(FAIL_TO_PASS)
 
 
 def test_demo_keep_leaves_a_server_to_explore() -> None:

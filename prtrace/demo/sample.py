@@ -33,7 +33,7 @@ from prtrace import events as ev
 from prtrace.hashing import text_hash
 from prtrace.patches import make_patch
 
-TEST_COMMAND = "python -m pytest -q"
+TEST_COMMAND = "python3 -m pytest -q"
 """How the sample's tests run (in QA's container and on a developer's machine)."""
 
 FAIL_TO_PASS = ["tests/test_report.py::test_summary_total_matches_export"]
@@ -339,7 +339,7 @@ def recorded_session(
         targets=[_location("inventory/parsing.py", parsing, "def parse_price(", "parse_price")],
         latency_ms=22.0,
     )
-    s.run("""python -c "print(float('19.99') * 100)\"""", 19.0, 0, 31.0, "1998.9999999999998\n")
+    s.run("""python3 -c "print(float('19.99') * 100)\"""", 19.0, 0, 31.0, "1998.9999999999998\n")
     s.think(
         "There it is: float('19.99') * 100 == 1998.9999999999998 and int() truncates it to "
         "1998. parse_price has the bug, not the report.",
@@ -356,7 +356,7 @@ def recorded_session(
         changes=9,
     )
     s.save("inventory/parsing.py", 2.1)
-    s.run("python -m pytest -q tests/test_report.py", 3.5, 1, 268.0, _STILL_FAILING_RUN)
+    s.run("python3 -m pytest -q tests/test_report.py", 3.5, 1, 268.0, _STILL_FAILING_RUN)
     s.think(
         "round(19.99, 2) is the same binary float, times 100 is still 1998.999... Rounding "
         "floats cannot fix this. Reverting; parse the decimal string exactly instead.",
