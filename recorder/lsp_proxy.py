@@ -3,8 +3,8 @@
 ``prtrace lsp -- SERVER CMD…`` starts the real language server and copies
 bytes between it and the editor, in both directions, exactly as they come.
 Two threads pump raw bytes (``os.readv``/``os.write`` on the file descriptors,
-no framing, no decoding); after each chunk has been *written on* they hand the
-same bytes to the recording side through a ``SimpleQueue``. Everything slow —
+no framing, no decoding); as each chunk goes through they drop a copy into a
+``SimpleQueue`` for the recording side (see :data:`Tap` for why before the write). Everything slow —
 framing, JSON, document state, hashing, diffing, SQLite — happens in the
 recording thread (:mod:`recorder.lsp_recorder`), which may lag behind without
 ever holding up a message. Proxies that parse and re-serialise on the
@@ -30,11 +30,12 @@ Direction = Literal["c2s", "s2c"]
 """``c2s``: editor (client) to server; ``s2c``: server to editor."""
 
 Tap = Callable[[tuple[Direction, float, bytes]], None]
-"""Receives ``(direction, time read, bytes)`` after the bytes went on.
+"""Receives ``(direction, time read, bytes)`` just before the bytes go on.
 
-Because the copy is handed over *after* forwarding, the answer to a request can
-reach the recording side before the request itself (the other pump may win the
-race); the recorder pairs them either way, and the times say what came first."""
+Handing the copy over *before* writing it costs a queue append on the path,
+but it keeps the recording side causal: a message's copy is queued before the
+peer can react to it, so a request is always recorded before its answer and an
+answer before the edits the editor made after seeing it."""
 
 READ_SIZE = 256 * 1024
 SERVER_EXIT_GRACE = 5.0
@@ -62,15 +63,14 @@ def _pump(src: int, dst: int, direction: Direction, tap: Tap | None) -> None:
             n = 0
         if n == 0:
             return
-        t = time.time()
         chunk = view[:n]
+        if tap is not None:
+            tap((direction, time.time(), bytes(chunk)))
         if forwarding:
             try:
                 _write_all(dst, chunk)
             except OSError:
                 forwarding = False  # the peer is gone; keep draining for the record
-        if tap is not None:
-            tap((direction, t, bytes(chunk)))
 
 
 class Proxy:

@@ -55,6 +55,7 @@ class LspClient:
         self._next_id = 0
         self._responses: dict[Any, dict] = {}
         self._cond = threading.Condition()
+        self._write_lock = threading.Lock()
         self.notifications: queue.SimpleQueue = queue.SimpleQueue()
         self.server_requests: list[dict] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -65,10 +66,17 @@ class LspClient:
     # --- wire -------------------------------------------------------------
 
     def write_raw(self, data: bytes) -> None:
-        self.sent += data
         assert self.proc.stdin is not None
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
+        with self._write_lock:  # the reader thread answers server requests concurrently
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+            self.sent += data
+
+    def close_stdin(self) -> None:
+        """What an editor does when it goes away without saying exit."""
+        assert self.proc.stdin is not None
+        with self._write_lock:
+            self.proc.stdin.close()
 
     def send(self, msg: dict) -> None:
         self.write_raw(frame(json.dumps(msg).encode()))
@@ -109,7 +117,10 @@ class LspClient:
             result = [None for _ in msg.get("params", {}).get("items", [])]
         elif msg["method"] == "workspace/applyEdit":
             result = {"applied": True}
-        self.send({"jsonrpc": "2.0", "id": msg["id"], "result": result})
+        try:
+            self.send({"jsonrpc": "2.0", "id": msg["id"], "result": result})
+        except (OSError, ValueError):
+            pass  # we closed our end already
 
     # --- requests ---------------------------------------------------------------
 
