@@ -20,15 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from prtrace.demo.server import ServerProcess
-from prtrace.demo.server import free_port as _free_port
+# free_port(): a TCP port nobody listens on, on 127.0.0.1 (re-exported for tests).
+from prtrace.demo.server import ServerProcess, free_port
+
+__all__ = ["S3Bucket", "S3Server", "ServerProcess", "free_port", "in_ci", "service_required"]
 
 # --- helpers ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    return _free_port()
 
 
 def in_ci() -> bool:
