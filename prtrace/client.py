@@ -22,6 +22,7 @@ and async clients cannot drift apart::
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -451,6 +452,26 @@ class Client(_Endpoints):
         except httpx.TransportError as exc:
             raise transport_error(exc, self.base_url) from exc
         yield from splitter.finish()
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        timeout: float = 900.0,
+        poll: float = 1.0,
+        on_poll: Callable[[JobStatus], None] | None = None,
+    ) -> JobStatus:
+        """Poll a job until it is done or failed; raise TimeoutError after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get_job(job_id)
+            if on_poll:
+                on_poll(job)
+            if job.status in ("done", "error"):
+                return job
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"job {job_id} still {job.status} after {timeout:.0f} s")
+            time.sleep(poll)
 
     def close(self) -> None:
         self._http.close()

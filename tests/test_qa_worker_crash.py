@@ -42,7 +42,6 @@ def create_and_finalize(server: ServerProcess, repo: Path, commit: str, patch: s
     upload = {"Authorization": f"Bearer {created['upload_token']}"}
     sealed = httpx.post(f"{server.url}/traces/{created['trace_id']}/finalize", headers=upload,
                         json={"artifacts": {"final_patch": patch}}).raise_for_status().json()
-    assert sealed["qa_job_id"], "finalize did not queue QA"
     return created["trace_id"], sealed["qa_job_id"]
 
 
@@ -68,6 +67,7 @@ def test_worker_killed_mid_qa_job_completes_once_on_the_next(tmp_path: Path, doc
     first = second = None
     try:
         trace_id, job_id = create_and_finalize(server, repo, commit, patch)
+        assert job_id, "finalize did not queue QA"
         first = start_worker(server, tmp_path / "worker1.log")
         # Kill it while its container runs the tests at the base commit.
         wait_until(lambda: docker_client.containers.list(filters={"label": f"prtrace.job={job_id}"}),
@@ -90,3 +90,26 @@ def test_worker_killed_mid_qa_job_completes_once_on_the_next(tmp_path: Path, doc
     assert trace["qa"]["status"] == "done"
     assert trace["qa"]["tests"]["verdict"] == "resolved", trace["qa"]["tests"]
     assert trace["qa"]["tests"]["fail_to_pass"] == ["tests/test_calc.py::test_add"]
+
+
+def test_trace_qa_wait_prints_the_verdict(tmp_path: Path, docker_client) -> None:  # noqa: F811
+    calc = "def add(a, b):\n    return a - b\n"
+    tests = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    repo, commit = make_repo(tmp_path / "calc", {"calc.py": calc, "tests/test_calc.py": tests})
+    patch = diff_of(repo, {"calc.py": calc.replace("a - b", "a + b")})
+    server = ServerProcess(tmp_path / "home", env={"PRTRACE_QA_ON_FINALIZE": "false"})
+    server.start()
+    try:
+        trace_id, job_id = create_and_finalize(server, repo, commit, patch)
+        assert job_id is None  # QA on finalize is off here
+        env = server.environment()
+        done = subprocess.run(
+            [*prtrace_command(), "trace", "qa", trace_id, "--wait", "--timeout", "180"],
+            env=env, capture_output=True, text=True, timeout=240,
+        )
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert "verdict resolved" in done.stdout
+    assert "fixed     tests/test_calc.py::test_add" in done.stdout
+

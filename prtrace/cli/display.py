@@ -156,3 +156,17 @@ def _qa_lines(qa: Any) -> list[str]:
             text += f"  [{shorten(judge.reason, 60)}]"
         lines.append(text)
     return lines
+
+
+def qa_summary(job: Any, qa: Any) -> str:
+    """What ``trace qa --wait`` prints: the job's end and the trace's QA lines."""
+    lines = [f"job         {job.job_id} {job.status} after {job.attempts} attempt(s)"]
+    if job.error:
+        lines.append(f"  error     {shorten(job.error, 100)}")
+    lines.extend(_qa_lines(qa))
+    tests = qa.tests
+    if tests is not None:
+        for label, names in (("fixed", tests.fail_to_pass), ("broken", tests.pass_to_fail)):
+            if names:
+                lines.append(f"  {label:<9} {', '.join(names)}")
+    return "\n".join(lines)

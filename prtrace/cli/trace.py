@@ -295,18 +295,39 @@ def _add_qa(commands: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("trace_id", metavar="ID", help="the trace id (tr_...)")
+    parser.add_argument(
+        "--wait", action="store_true", help="wait for the job and print the QA result"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, metavar="SECONDS",
+        help="how long --wait waits (default: 900)",
+    )
     common.add_json_option(parser)
     parser.set_defaults(handler=run_qa)
 
 
 def run_qa(args: argparse.Namespace) -> int:
+    from prtrace.cli import display
+
     with common.client_from_args(args) as api:
         job = api.request_qa(args.trace_id)
+        if not args.wait:
+            if args.json:
+                common.print_json(job)
+            else:
+                print(f"{job.job_id} {job.status}")
+            return common.EXIT_OK
+        print(f"prtrace: QA job {job.job_id} queued; waiting", file=sys.stderr)
+        try:
+            finished = api.wait_for_job(job.job_id, timeout=args.timeout)
+        except TimeoutError as exc:
+            raise common.CliError(str(exc)) from None
+        qa = api.get_trace(args.trace_id).qa
     if args.json:
-        common.print_json(job)
+        common.print_json({"job": finished, "qa": qa})
     else:
-        print(f"{job.job_id} {job.status}")
-    return common.EXIT_OK
+        print(display.qa_summary(finished, qa))
+    return common.EXIT_OK if finished.status == "done" else common.EXIT_FAILURE
 
 
 # --- export ------------------------------------------------------------------------
