@@ -143,7 +143,7 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
                                      report, cancel, clock)
             res.baseline = TestCounts(passed=base_parsed.passed, failed=base_parsed.failed,
                                       exit_code=base.exit_code)
-            problem = _run_problem(base, "at base", settings.limits)
+            problem = _run_problem(base, "at base", settings.limits, base_parsed)
             if problem:
                 _fill_run(res, base, base_parsed)
                 return fail(*problem)
@@ -161,7 +161,7 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
             after, after_parsed = _run(client, tree, inst, image, settings, labels, "patched",
                                        report, cancel, clock)
             _fill_run(res, after, after_parsed)
-            problem = _run_problem(after, "with the patch", settings.limits)
+            problem = _run_problem(after, "with the patch", settings.limits, after_parsed)
             if problem:
                 return fail(*problem)
 
@@ -202,11 +202,21 @@ def _run(client, tree: Worktree, inst: Instrumented, image: str, settings: QASet
     return run, parsed
 
 
-def _run_problem(run: RunResult, when: str, limits: Limits) -> tuple[str, str] | None:
+_SHELL_CANNOT_RUN = {126: "not executable", 127: "command not found"}
+
+
+def _run_problem(run: RunResult, when: str, limits: Limits,
+                 parsed: Parsed | None = None) -> tuple[str, str] | None:
     if run.oom_killed:
         return "oom", f"the tests {when} went past the {limits.memory} memory limit (OOM-killed)"
     if run.timed_out:
         return "timeout", f"the tests {when} ran past the {limits.timeout_s:g}s limit"
+    ran_no_test = parsed is None or parsed.source == "exit-code" or parsed.passed + parsed.failed == 0
+    if run.exit_code in _SHELL_CANNOT_RUN and ran_no_test:
+        # The shell could not start the test command: a broken task or image, not a failing test.
+        reason = _SHELL_CANNOT_RUN[run.exit_code]
+        return "infrastructure", (f"the test command could not run {when} (exit {run.exit_code}: "
+                                  f"{reason}): {run.stderr.strip()[-300:]}")
     return None
 
 

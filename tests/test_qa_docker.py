@@ -251,3 +251,11 @@ def test_standard_images_are_found_not_rebuilt(docker_client, tmp_path):  # noqa
     user = docker_client.containers.run("prtrace-test/python:bookworm", ["id", "-u"],
                                         remove=True, network_mode="none")
     assert user.strip() == b"1000"
+
+
+def test_command_not_found_is_an_infrastructure_error(calc, settings):
+    repo, commit = calc
+    patch = diff_of(repo, {"calc.py": CALC.replace("a - b", "a + b")})
+    res = run_qa(make_trace(repo, commit, patch=patch, command="no-such-test-runner -q"), settings=settings)
+    assert res.verdict == "error" and not res.ok
+    assert res.error.kind == "infrastructure" and "exit 127: command not found" in res.error.message
