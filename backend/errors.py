@@ -67,6 +67,9 @@ def handle_http_exception(_: Request, exc: HTTPException) -> Response:
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
+    # PostgreSQL refuses NUL in text (SQLSTATE 22021); the transaction is rolled back.
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) == "22021":
+        return error_response(422, "text may not contain the NUL character (\\u0000)")
     log.exception("internal error on %s %s", request.method, request.url.path)
     return error_response(500, "internal server error")
 
