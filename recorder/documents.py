@@ -58,6 +58,15 @@ class Document:
             sl, sc = last, 1 << 62
         if el > last:
             el, ec = last, 1 << 62
+        if sl == el and "\n" not in text and "\r" not in text:
+            # The common keystroke: within one line, no line break typed. The line
+            # keeps its terminator, so nothing needs re-splitting.
+            line = lines[sl]
+            s_idx = char_index(line, sc, encoding)
+            e_idx = max(char_index(line, ec, encoding), s_idx)
+            lines[sl] = line[:s_idx] + text + line[e_idx:]
+            self._text = None
+            return
         s_idx = char_index(lines[sl], sc, encoding)
         e_idx = char_index(lines[el], ec, encoding)
         if (el, e_idx) < (sl, s_idx):
