@@ -25,6 +25,7 @@ from backend.auth import UPLOAD_PREFIX, token_hash
 from backend.blobs import BlobStore, content_key
 from backend.db import Database, batches, events, traces
 from backend.errors import ApiError, conflict, not_found
+from backend.export import EventShaper
 from backend.jobs import enqueue
 from prtrace import TRACE_FORMAT_VERSION
 from prtrace.api_types import (
@@ -38,12 +39,13 @@ from prtrace.api_types import (
     TraceSummary,
 )
 from prtrace.config import Settings, new_token
-from prtrace.events import LARGE_TEXT_FIELDS
+from prtrace.events import LARGE_TEXT_FIELDS, Event
 from prtrace.ids import new_trace_id
 
 _encode = msgspec.json.Encoder().encode
 _RawMap = dict[str, msgspec.Raw]
 _TOKEN_CACHE_SIZE = 10_000
+_event_decoder = msgspec.json.Decoder(Event)
 
 
 def _iso(ts: float | None) -> str | None:
@@ -124,7 +126,7 @@ class TraceStore:
             async with self.db.write() as conn:
                 status, stored = await self._status_and_batch_hash(conn, trace_id, batch.seq)
                 if stored is not None:
-                    return self._retry_result(trace_id, batch, stored, body_hash)
+                    return await self._retry(conn, trace_id, batch, stored, body_hash)
                 if status != "open":
                     raise conflict(f"trace {trace_id} is sealed: no more events can be added")
                 await conn.execute(
@@ -144,7 +146,7 @@ class TraceStore:
                         .values(event_count=traces.c.event_count + len(rows))
                     )
         except IntegrityError:
-            raise await self._explain_conflict(trace_id, batch, body_hash) from None
+            return await self._after_integrity_error(trace_id, batch, body_hash)
         return BatchAccepted(trace_id=trace_id, seq=batch.seq, accepted=len(rows))
 
     async def _row(self, trace_id: str, seq: int, idx: int, event: Any, body: bytes) -> tuple:
@@ -179,13 +181,27 @@ class TraceStore:
         found = row.first()
         return found[0] if found else None
 
-    @staticmethod
-    def _retry_result(trace_id: str, batch: EventBatch, stored: str, body_hash: str) -> BatchAccepted:
-        if stored != body_hash:
-            raise conflict(
-                f"batch seq {batch.seq} was already stored with different events", "seq"
-            )
+    async def _retry(
+        self, conn: AsyncConnection, trace_id: str, batch: EventBatch, stored: str, body_hash: str
+    ) -> BatchAccepted:
+        """A batch with a stored ``seq``: a no-op if it holds the same events, else 409.
+
+        The hash is over the bytes as sent; a retry that re-serialised the same
+        events differently (key order, spacing) is recognised by comparing the
+        decoded events, which costs something only on this rare path.
+        """
+        if stored != body_hash and not await self._same_events(conn, trace_id, batch):
+            raise conflict(f"batch seq {batch.seq} was already stored with different events", "seq")
         return BatchAccepted(trace_id=trace_id, seq=batch.seq, accepted=0, duplicate=True)
+
+    async def _same_events(self, conn: AsyncConnection, trace_id: str, batch: EventBatch) -> bool:
+        rows = await conn.execute(
+            select(events.c.body, events.c.blob_fields)
+            .where(events.c.trace_id == trace_id, events.c.seq == batch.seq)
+            .order_by(events.c.idx)
+        )
+        stored = [_event_decoder.decode(await self._restore(b, f)) for b, f in rows]
+        return stored == list(batch.events)
 
     @staticmethod
     async def _status_and_batch_hash(
@@ -206,16 +222,14 @@ class TraceStore:
             raise not_found(f"trace {trace_id}")
         return row[0], row[1]
 
-    async def _explain_conflict(self, trace_id: str, batch: EventBatch, body_hash: str) -> ApiError:
-        """After an integrity error: a concurrent same-seq batch, or a reused event id."""
+    async def _after_integrity_error(
+        self, trace_id: str, batch: EventBatch, body_hash: str
+    ) -> BatchAccepted:
+        """A concurrent request stored the same ``seq`` first, or an event id is reused."""
         async with self.db.read() as conn:
             stored = await self._stored_batch_hash(conn, trace_id, batch.seq)
             if stored is not None:
-                try:
-                    self._retry_result(trace_id, batch, stored, body_hash)
-                except ApiError as exc:
-                    return exc
-                return ApiError(409, f"batch seq {batch.seq} is being stored by another request", "seq")
+                return await self._retry(conn, trace_id, batch, stored, body_hash)
             ids = [e.id for e in batch.events]
             taken = set()
             for chunk in _chunks(ids, 500):
@@ -227,10 +241,10 @@ class TraceStore:
                 taken.update(r[0] for r in rows)
         for i, event_id in enumerate(ids):
             if event_id in taken:
-                return ApiError(
+                raise ApiError(
                     422, f"event id {event_id!r} is already used in this trace", f"events[{i}].id"
                 )
-        return ApiError(409, "the batch conflicts with stored data; retry")
+        raise ApiError(409, "the batch conflicts with stored data; retry")
 
     # --- finalize -------------------------------------------------------------
 
@@ -309,14 +323,19 @@ class TraceStore:
             raise not_found(f"trace {trace_id}")
         return row
 
-    async def _document_without_qa(self, conn: AsyncConnection, row: Any) -> bytes:
+    async def _document_without_qa(
+        self, conn: AsyncConnection, row: Any, shape: EventShaper | None = None
+    ) -> bytes:
         meta = msgspec.json.decode(row.meta, type=_RawMap)
-        result = await conn.execute(
-            select(events.c.body, events.c.blob_fields)
-            .where(events.c.trace_id == row.trace_id)
-            .order_by(events.c.seq, events.c.idx)
+        query = select(events.c.body, events.c.blob_fields).where(
+            events.c.trace_id == row.trace_id
         )
+        if shape is not None and shape.types:
+            query = query.where(events.c.type.in_(shape.types))
+        result = await conn.execute(query.order_by(events.c.seq, events.c.idx))
         bodies = [await self._restore(body, blob_fields) for body, blob_fields in result]
+        if shape is not None:
+            bodies = [shape.event(body) for body in bodies]
         doc: dict[str, Any] = {
             "trace_id": row.trace_id,
             "created_at": meta["created_at"],
@@ -341,15 +360,14 @@ class TraceStore:
         return _encode(event)
 
     async def list_events(
-        self, trace_id: str, types: Sequence[str], after: str | None, limit: int
+        self, trace_id: str, filters: queries.EventFilters, after: str | None, limit: int
     ) -> bytes:
         async with self.db.read() as conn:
             await self._trace_row(conn, trace_id)
             query = select(events.c.body, events.c.blob_fields, events.c.event_id).where(
                 events.c.trace_id == trace_id
             )
-            if types:
-                query = query.where(events.c.type.in_(list(types)))
+            query = queries.apply_events(query, filters, is_sqlite=self.db.is_sqlite)
             if after:
                 position = (
                     await conn.execute(
@@ -361,27 +379,32 @@ class TraceStore:
                 if position is None:
                     raise ApiError(422, f"no event with id {after!r} in this trace", "after")
                 query = query.where(tuple_(events.c.seq, events.c.idx) > tuple_(*position))
-            query = query.order_by(events.c.seq, events.c.idx).limit(limit)
+            query = query.order_by(events.c.seq, events.c.idx).limit(limit + 1)
             rows = (await conn.execute(query)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
         bodies = [await self._restore(r.body, r.blob_fields) for r in rows]
-        next_after = rows[-1].event_id if len(rows) == limit else None
+        next_after = rows[-1].event_id if more else None
         return _encode(
             {"events": msgspec.Raw(b"[" + b",".join(bodies) + b"]"), "next_after": next_after}
         )
 
     async def list_traces(self, filters: queries.TraceFilters) -> TraceList:
-        query = queries.apply(select(traces), filters).order_by(traces.c.trace_id.desc())
-        if filters.cursor:
-            query = query.where(traces.c.trace_id < filters.cursor)
-        query = query.limit(filters.limit)
+        query = queries.page(queries.apply(select(traces), filters), filters)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         summaries = [_summary(r) for r in rows]
-        cursor = rows[-1].trace_id if len(rows) == filters.limit else None
-        return TraceList(traces=summaries, next_cursor=cursor)
+        return TraceList(traces=summaries, next_cursor=queries.next_cursor(rows, filters))
 
-    async def iter_documents(self, filters: queries.TraceFilters) -> AsyncIterator[bytes]:
-        """Every matching document, oldest first, one at a time (constant memory)."""
+    async def iter_documents(
+        self, filters: queries.TraceFilters, shape: EventShaper | None = None
+    ) -> AsyncIterator[bytes]:
+        """Every matching document, oldest first, one at a time (constant memory).
+
+        ``shape`` (see :mod:`backend.export`) picks the event types to keep
+        and rewrites events on the way out; the document is then built from
+        the rows rather than read from its sealed copy.
+        """
         last = ""
         while True:
             query = (
@@ -393,10 +416,19 @@ class TraceStore:
             async with self.db.read() as conn:
                 ids = [r[0] for r in await conn.execute(query)]
             for trace_id in ids:
-                yield await self.document(trace_id)
+                if shape is None:
+                    yield await self.document(trace_id)
+                else:
+                    yield await self._shaped_document(trace_id, shape)
             if len(ids) < 200:
                 return
             last = ids[-1]
+
+    async def _shaped_document(self, trace_id: str, shape: EventShaper) -> bytes:
+        async with self.db.read() as conn:
+            row = await self._trace_row(conn, trace_id)
+            body = await self._document_without_qa(conn, row, shape)
+        return _splice_qa(body, row)
 
     async def count(self) -> int:
         async with self.db.read() as conn:

@@ -186,8 +186,18 @@ def trace_filters(
     created_before: datetime | str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
+    verdict: str | Sequence[str] | None = None,
+    qa_status: str | Sequence[str] | None = None,
+    overall_min: float | None = None,
+    overall_max: float | None = None,
+    has_type: str | Sequence[str] | None = None,
+    sort: str | None = None,
 ) -> dict[str, str]:
-    """The filters of ``GET /traces`` and ``GET /export`` (unknown names are a TypeError)."""
+    """The filters of ``GET /traces`` and ``GET /export`` (unknown names are a TypeError).
+
+    ``sort`` is ``created``, ``-created`` (the default), ``overall`` or ``-overall``;
+    ``has_type`` keeps traces with at least one event of each type.
+    """
     return query(
         status=status,
         developer=developer,
@@ -196,7 +206,24 @@ def trace_filters(
         created_before=created_before,
         limit=limit,
         cursor=cursor,
+        verdict=verdict,
+        qa_status=qa_status,
+        overall_min=overall_min,
+        overall_max=overall_max,
+        has_type=has_type,
+        sort=sort,
     )
+
+
+def event_filters(
+    type: str | Sequence[str] | None = None,  # noqa: A002 - the API's parameter name
+    path: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    q: str | None = None,
+) -> dict[str, str]:
+    """The filters of ``GET /traces/{id}/events``: types, a file, a time range, text."""
+    return query(type=type, path=path, since=since, until=until, q=q)
 
 
 class LineSplitter:
@@ -337,15 +364,12 @@ class _Endpoints:
         type: str | Sequence[str] | None = None,
         after: str | None = None,
         limit: int | None = None,
+        **filters: Any,
     ) -> Result[StoredEventList]:
-        """``GET /traces/{id}/events``: one page of events, optionally of some types."""
+        """``GET /traces/{id}/events``: one page of events; filters: :func:`event_filters`."""
+        params = {**event_filters(type=type, **filters), **query(after=after, limit=limit)}
         return self._call(
-            Call(
-                "GET",
-                f"/traces/{trace_id}/events",
-                StoredEventList,
-                params=query(type=type, after=after, limit=limit),
-            )
+            Call("GET", f"/traces/{trace_id}/events", StoredEventList, params=params)
         )
 
     def iter_events(
@@ -353,18 +377,34 @@ class _Endpoints:
         trace_id: str,
         type: str | Sequence[str] | None = None,
         page_size: int | None = None,
+        **filters: Any,
     ) -> Iterator[Any] | AsyncIterator[Any]:
-        """Every event of a trace in order, following ``next_after``."""
+        """Every (matching) event of a trace in order, following ``next_after``."""
+        matching = event_filters(type=type, **filters)
 
         def page(after: str | None) -> Call[StoredEventList]:
-            params = query(type=type, after=after, limit=page_size)
+            params = {**matching, **query(after=after, limit=page_size)}
             return Call("GET", f"/traces/{trace_id}/events", StoredEventList, params=params)
 
         return self._paginate(page, lambda answer: (answer.events, answer.next_after))
 
-    def export(self, **filters: Any) -> Iterator[bytes] | AsyncIterator[bytes]:
-        """``GET /export``: one raw JSON trace document per item, streamed, oldest first."""
-        return self._stream_lines(Call("GET", "/export", None, params=trace_filters(**filters)))
+    def export(
+        self,
+        *,
+        types: str | Sequence[str] | None = None,
+        max_output_bytes: int | None = None,
+        **filters: Any,
+    ) -> Iterator[bytes] | AsyncIterator[bytes]:
+        """``GET /export``: one raw JSON trace document per item, streamed, oldest first.
+
+        ``types`` keeps only events of those types; ``max_output_bytes`` caps each
+        command's stdout/stderr (marked ``truncated``).
+        """
+        params = {
+            **trace_filters(**filters),
+            **query(types=types, max_output_bytes=max_output_bytes),
+        }
+        return self._stream_lines(Call("GET", "/export", None, params=params))
 
     def request_qa(self, trace_id: str) -> Result[JobAccepted]:
         """``POST /traces/{id}/qa``: queue a QA job (tests in Docker, then the judge)."""

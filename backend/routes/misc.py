@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Literal
+from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.di import Provide
+from litestar.params import Parameter
 from litestar.response import Stream
 
 from backend.errors import not_found
-from backend.queries import TraceFilters
+from backend.export import EventShaper
+from backend.queries import TraceFilters, split_values, trace_filters_from_query
 from backend.routes.common import JSON, require_api_token, services
 from prtrace import __version__
 from prtrace.api_types import Health, JobStatus
@@ -57,26 +59,24 @@ async def get_job(request: Request, job_id: str) -> Response:
     return Response(content=_encode(status), media_type=JSON)
 
 
-@get("/export", summary="Stream matching traces as JSONL, oldest first")
+@get(
+    "/export",
+    summary="Stream matching traces as JSONL, oldest first",
+    dependencies={"filters": Provide(trace_filters_from_query, sync_to_thread=False)},
+)
 async def export(
     request: Request,
-    status: Literal["open", "sealed"] | None = None,
-    developer: str | None = None,
-    repository: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    filters: TraceFilters,
+    types: list[str] | None = None,
+    max_output_bytes: Annotated[int | None, Parameter(ge=0)] = None,
 ) -> Stream:
+    """Every trace the filters match (sort, limit and cursor aside), oldest first."""
     svc = await require_api_token(request)
-    filters = TraceFilters(
-        status=status,
-        developer=developer,
-        repository=repository,
-        created_after=created_after,
-        created_before=created_before,
-    )
+    shaper = EventShaper(types=split_values(types) or [], max_output_bytes=max_output_bytes)
+    shape = shaper if shaper.active else None
 
     async def lines() -> AsyncIterator[bytes]:
-        async for document in svc.traces.iter_documents(filters):
+        async for document in svc.traces.iter_documents(filters, shape):
             yield document + b"\n"
 
     return Stream(lines(), media_type="application/x-ndjson")

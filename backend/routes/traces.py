@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from backend.errors import ApiError
 from backend.ingest import decode_batch
-from backend.queries import TraceFilters
+from backend.queries import (
+    EventFilters,
+    TraceFilters,
+    event_filters_from_query,
+    trace_filters_from_query,
+)
 from prtrace.codec import FormatError
 from backend.routes.common import JSON, decode_body, require_api_token, require_trace_writer
 from prtrace.api_types import CreateTraceRequest, EventBatch, FinalizeRequest, JobAccepted
@@ -65,41 +70,30 @@ async def get_trace(request: Request, trace_id: str) -> Response:
     return Response(content=await svc.traces.document(trace_id), media_type=JSON)
 
 
-@get("/traces", summary="List traces, newest first")
-async def list_traces(
-    request: Request,
-    status: Literal["open", "sealed"] | None = None,
-    developer: str | None = None,
-    repository: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    cursor: str | None = None,
-) -> Response:
+@get(
+    "/traces",
+    summary="List and filter traces; sort and page with cursors",
+    dependencies={"filters": Provide(trace_filters_from_query, sync_to_thread=False)},
+)
+async def list_traces(request: Request, filters: TraceFilters) -> Response:
     svc = await require_api_token(request)
-    filters = TraceFilters(
-        status=status,
-        developer=developer,
-        repository=repository,
-        created_after=created_after,
-        created_before=created_before,
-        limit=limit,
-        cursor=cursor,
-    )
     return _json(await svc.traces.list_traces(filters))
 
 
-@get("/traces/{trace_id:str}/events", summary="A trace's events, filtered and paged")
+@get(
+    "/traces/{trace_id:str}/events",
+    summary="A trace's events, filtered and paged",
+    dependencies={"filters": Provide(event_filters_from_query, sync_to_thread=False)},
+)
 async def list_events(
     request: Request,
     trace_id: str,
-    type: list[str] | None = None,  # noqa: A002 - the API's parameter name
+    filters: EventFilters,
     after: str | None = None,
     limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
 ) -> Response:
     svc = await require_api_token(request)
-    types = [t for value in (type or []) for t in value.split(",") if t]
-    body = await svc.traces.list_events(trace_id, types, after, limit)
+    body = await svc.traces.list_events(trace_id, filters, after, limit)
     return Response(content=body, media_type=JSON)
 
 
