@@ -14,6 +14,8 @@ import msgspec
 
 T = TypeVar("T")
 
+_NUL_RULE = "matching regex '^[^\\\\x00]*$'"
+_NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
 _AT = re.compile(r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
 
 _encoder = msgspec.json.Encoder()
@@ -35,12 +37,14 @@ def split_msgspec_error(exc: msgspec.MsgspecError) -> FormatError:
     """Turn a msgspec error into a FormatError with the JSON path apart."""
     text = str(exc)
     match = _AT.match(text)
-    if not match:
-        if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
-            return FormatError(f"body is not valid JSON: {text}", syntax=True)
-        return FormatError(text)
-    path = match.group("path").lstrip(".")
-    message = match.group("msg")
+    if not match and not isinstance(exc, msgspec.ValidationError):
+        return FormatError(f"body is not valid JSON: {text}", syntax=True)
+    path = match.group("path").lstrip(".") if match else ""
+    message = match.group("msg") if match else text
+    message = message.replace(_NUL_RULE, "without the NUL character (\\u0000)")
+    named = _NAMED_FIELD.search(message)
+    if named:  # point at the missing or unknown field itself, not at its parent
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
     if "Invalid value" in message and "type" in path.rsplit(".", 1)[-1]:
         message = f"{message}: unknown event type"
     return FormatError(message, path or None)
@@ -53,7 +57,7 @@ def decode(data: bytes | str, type_: type[T]) -> T:
     except msgspec.MsgspecError as exc:
         raise split_msgspec_error(exc) from None
     except UnicodeDecodeError as exc:
-        raise FormatError(f"body is not valid UTF-8 (byte {exc.start})", syntax=True) from None
+        raise FormatError("body is not valid UTF-8", syntax=True) from None
 
 
 def convert(obj: Any, type_: type[T]) -> T:

@@ -28,7 +28,9 @@ from typing import Annotated, Literal, Union
 import msgspec
 from msgspec import Meta, Struct
 
-EventId = Annotated[str, Meta(min_length=1, max_length=128)]
+NO_NUL = "^[^\\x00]*$"
+"""Identifiers and keys are stored in text columns, where PostgreSQL refuses NUL."""
+EventId = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
 Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$", description="hex sha256 of the text")]
 Timestamp = Annotated[datetime, Meta(tz=True, description="RFC 3339 time with a zone")]
 NonNegInt = Annotated[int, Meta(ge=0)]
@@ -75,7 +77,7 @@ class _Event(
 
     id: EventId
     t: Timestamp
-    session_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    session_id: Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
     source: str | None = None
 
 

@@ -15,14 +15,14 @@ import msgspec
 from msgspec import Meta, Struct
 
 from prtrace import TRACE_FORMAT_VERSION
-from prtrace.events import Event, Timestamp
+from prtrace.events import NO_NUL, Event, Timestamp
 
 ShortText = Annotated[str, Meta(max_length=1024)]
 TraceStatus = Literal["open", "sealed"]
 
 
 class Developer(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    id: Annotated[str, Meta(min_length=1, max_length=256)]
+    id: Annotated[str, Meta(min_length=1, max_length=256, pattern=NO_NUL)]
     name: ShortText | None = None
     email: ShortText | None = None
 
@@ -30,8 +30,8 @@ class Developer(Struct, forbid_unknown_fields=True, omit_defaults=True):
 class Task(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """The bug to fix: a repository at a commit, and how to run its tests."""
 
-    repository: Annotated[str, Meta(min_length=1, max_length=4096)]
-    commit: Annotated[str, Meta(min_length=4, max_length=64)]
+    repository: Annotated[str, Meta(min_length=1, max_length=4096, pattern=NO_NUL)]
+    commit: Annotated[str, Meta(min_length=4, max_length=64, pattern=NO_NUL)]
     branch: ShortText | None = None
     id: ShortText | None = None
     title: ShortText | None = None
@@ -98,9 +98,15 @@ class TestsResult(Struct, omit_defaults=True):
 
 
 class JudgeUsage(Struct, omit_defaults=True):
+    """What one judgement cost: only requests actually sent (cache hits cost nothing)."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None
+    calls: int = 0
+    """HTTP requests sent, retries and repairs included."""
+    cached_samples: int = 0
+    """Samples answered from the judge's cache."""
 
 
 class JudgeResult(Struct, omit_defaults=True):
@@ -118,6 +124,21 @@ class JudgeResult(Struct, omit_defaults=True):
     grounded: bool | None = None
     usage: JudgeUsage | None = None
     reason: str | None = None
+    # --- added by the judge (issue 6); all optional, so older documents still decode ---
+    rubric_id: str | None = None
+    rubric_hash: str | None = None
+    trace_digest: str | None = None
+    """sha256 of the exact prompt (the trace as the judge saw it, with the test results)."""
+    low_confidence: bool = False
+    """True when samples disagree by at least the rubric's ``disagreement`` on a dimension."""
+    ungrounded: list[str] = msgspec.field(default_factory=list)
+    """Dimensions with no valid citation or with a citation of an unknown event."""
+    unknown_citations: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    rationale: dict[str, str] = msgspec.field(default_factory=dict)
+    sample_scores: list[dict[str, int]] = msgspec.field(default_factory=list)
+    output_mode: str | None = None
+    """How the answer came: ``json_schema``, ``json_object`` or ``text``."""
+    judged_at: datetime | None = None
 
 
 class QA(Struct, omit_defaults=True):

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from backend.errors import ApiError
-from backend.queries import TraceFilters
+from backend.queries import EventFilters, TraceFilters
 from backend.services import Services
 from prtrace.api_types import CreateTraceRequest, EventBatch, FinalizeRequest
 from prtrace.events import TerminalCommand, Thought
@@ -81,6 +81,24 @@ async def test_retry_is_a_no_op_and_a_changed_batch_conflicts(services: Services
     assert len(trace.events) == 4
 
 
+async def test_retry_serialised_differently_is_still_a_duplicate(services: Services) -> None:
+    from backend.ingest import decode_batch
+
+    trace_id = await new_trace(services)
+    events = thoughts(0, 3)
+    compact = msgspec.json.encode({"seq": 0, "events": events})
+    spaced = msgspec.json.encode({"seq": 0, "events": [msgspec.to_builtins(e) for e in reversed(events)]})
+    spaced = b'{"events": ' + spaced.split(b'"events":', 1)[1][:-1] + b', "seq": 0}'
+    first = decode_batch(compact)
+    await services.traces.append_batch(trace_id, EventBatch(seq=0, events=first.events), first.raw)
+    reordered = decode_batch(spaced)  # same seq, the events in another order: a conflict
+    with pytest.raises(ApiError):
+        await services.traces.append_batch(trace_id, EventBatch(seq=0, events=reordered.events), reordered.raw)
+    pretty = decode_batch(msgspec.json.format(compact, indent=2))  # same events, other bytes
+    again = await services.traces.append_batch(trace_id, EventBatch(seq=0, events=pretty.events), pretty.raw)
+    assert again.duplicate and again.accepted == 0
+
+
 async def test_reused_event_id_rejects_the_whole_batch(services: Services) -> None:
     trace_id = await new_trace(services)
     await services.traces.append_batch(trace_id, EventBatch(seq=0, events=thoughts(0, 3)))
@@ -131,12 +149,12 @@ async def test_event_listing_by_type_and_after(services: Services) -> None:
     command = TerminalCommand(id="cmd", t=T0, session_id="s1", cmd="ls", exit_code=0)
     await services.traces.append_batch(trace_id, EventBatch(seq=0, events=thoughts(0, 3) + [command]))
     await services.traces.append_batch(trace_id, EventBatch(seq=1, events=thoughts(3, 3)))
-    page = msgspec.json.decode(await services.traces.list_events(trace_id, ["thought"], "e1", 3))
+    page = msgspec.json.decode(await services.traces.list_events(trace_id, EventFilters(types=["thought"]), "e1", 3))
     assert [e["id"] for e in page["events"]] == ["e2", "e3", "e4"] and page["next_after"] == "e4"
-    only = msgspec.json.decode(await services.traces.list_events(trace_id, ["terminal_command"], None, 10))
+    only = msgspec.json.decode(await services.traces.list_events(trace_id, EventFilters(types=["terminal_command"]), None, 10))
     assert [e["id"] for e in only["events"]] == ["cmd"] and only["next_after"] is None
     with pytest.raises(ApiError) as err:
-        await services.traces.list_events(trace_id, [], "nope", 10)
+        await services.traces.list_events(trace_id, EventFilters(), "nope", 10)
     assert err.value.field == "after"
 
 
