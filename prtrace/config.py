@@ -38,6 +38,20 @@ class Settings(msgspec.Struct, kw_only=True):
     judge_base_url: str | None = None
     judge_model: str | None = None
     openai_api_key: str | None = None
+    # --- the LLM judge (qa/judge, docs/judge.md) ---
+    judge_rubric: str = "default"
+    """The rubric id used when a request names none."""
+    judge_rubric_dir: str = ""
+    """A folder of researchers' rubrics (``<id>.toml``), searched before the built-in ones."""
+    judge_samples: int = 1
+    judge_token_budget: int = 24_000
+    """Most prompt tokens (estimated) a judgement may send; the trace is compacted to fit."""
+    judge_max_tokens: int = 2000
+    judge_timeout_seconds: float = 120.0
+    judge_max_retries: int = 4
+    judge_backoff_seconds: float = 1.0
+    judge_prices: str = ""
+    """Extra prices, USD per 1M tokens: ``model=input/output,…`` (see qa/judge/pricing.py)."""
     qa_on_finalize: bool = True
     workers: int = 1
     """QA workers that ``prtrace serve`` embeds (0 for none)."""
