@@ -10,8 +10,10 @@ failing half-way through a transaction.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 from pathlib import Path
 
 from sqlalchemy import (
@@ -29,8 +31,11 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
 
 metadata = MetaData()
 
@@ -112,6 +117,24 @@ jobs = Table(
     Index("ix_jobs_status_run_after", "status", "run_after"),
 )
 
+# Every LLM judgement of a trace, kept as history (migration 0002); the latest is
+# also in traces.qa_judge. ``result`` is the JudgeResult JSON.
+judgements = Table(
+    "judgements",
+    metadata,
+    Column("judgement_id", String(64), primary_key=True),
+    Column("trace_id", String(64), nullable=False),
+    Column("job_id", String(64)),
+    Column("created_at", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("model", String(256)),
+    Column("rubric_id", String(64)),
+    Column("rubric_version", String(64)),
+    Column("overall", Float),
+    Column("result", LargeBinary, nullable=False),
+    Index("ix_judgements_trace_created", "trace_id", "created_at"),
+)
+
 
 def normalise_url(url: str) -> str:
     """Accept ``postgresql://`` and ``sqlite:///`` and pick the async drivers."""
@@ -136,9 +159,11 @@ class Database:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **self._engine_options())
         self._write_lock = asyncio.Lock()
-        self._insert_cache: dict[str, str] = {}
+        self._insert_cache: dict[tuple[str, str], str] = {}
+        self._sync_engine: Engine | None = None
+        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         if self.is_sqlite:
-            _install_sqlite_hooks(self.engine)
+            _install_sqlite_hooks(self.engine.sync_engine)
 
     def _engine_options(self) -> dict:
         if self.is_sqlite:
@@ -157,26 +182,56 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
 
+    async def run_write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(connection)`` in one write transaction, as a single unit of work.
+
+        On SQLite the whole function runs in one dedicated writer thread with a
+        plain ``sqlite3`` connection: one hand-over instead of one per
+        statement, so a batch's transaction is never left waiting for the
+        event loop between its statements. On PostgreSQL it runs through the
+        async engine (``run_sync``). Either way the SQL is the same Core code.
+        """
+        if not self.is_sqlite:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(fn)
+        async with self._write_lock:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._writer_thread(), self._run_sqlite_write, fn)
+
+    def _writer_thread(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._writer is None:
+            self._writer = concurrent.futures.ThreadPoolExecutor(1, "prtrace-sqlite-writer")
+            sync_url = self.url.replace("sqlite+aiosqlite://", "sqlite+pysqlite://", 1)
+            self._sync_engine = create_engine(sync_url, **self._engine_options())
+            _install_sqlite_hooks(self._sync_engine)
+        return self._writer
+
+    def _run_sqlite_write(self, fn: Callable[[Connection], T]) -> T:
+        assert self._sync_engine is not None
+        with self._sync_engine.connect() as conn:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                return fn(conn)
+
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
 
-    async def insert_many(self, conn: AsyncConnection, table: Table, rows: list[tuple]) -> None:
+    def insert_many(self, conn: Connection, table: Table, rows: list[tuple]) -> None:
         """Insert row tuples (in the table's column order) with the driver's executemany.
 
-        The ingest hot path: SQLAlchemy's per-row parameter processing costs
-        more than SQLite's own insert for 1000-event batches, and these
-        columns need none (bytes, str, int, float go to the driver as they are).
+        The ingest hot path (inside :meth:`run_write`): SQLAlchemy's per-row
+        parameter processing costs more than SQLite's own insert for
+        1000-event batches, and these columns need none (bytes, str, int,
+        float go to the driver as they are).
         """
-        if not rows:
-            return
-        await conn.exec_driver_sql(self._insert_sql(table), rows)
+        if rows:
+            conn.exec_driver_sql(self._insert_sql(table, conn.dialect.paramstyle), rows)
 
-    def _insert_sql(self, table: Table) -> str:
-        sql = self._insert_cache.get(table.name)
+    def _insert_sql(self, table: Table, style: str) -> str:
+        sql = self._insert_cache.get((table.name, style))
         if sql is None:
-            style = self.engine.dialect.paramstyle
             count = len(table.columns)
             if style == "qmark":
                 marks = ", ".join("?" * count)
@@ -187,17 +242,22 @@ class Database:
                 marks = ", ".join(["%s"] * count)
             names = ", ".join(f'"{c.name}"' for c in table.columns)
             sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
-            self._insert_cache[table.name] = sql
+            self._insert_cache[(table.name, style)] = sql
         return sql
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+def _install_sqlite_hooks(engine: Engine) -> None:
     """WAL, durable commits, and explicit BEGIN (SQLAlchemy's documented recipe)."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -207,7 +267,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")

@@ -9,6 +9,7 @@ document without decoding it (:class:`msgspec.Raw`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend import queries
@@ -121,41 +123,66 @@ class TraceStore:
         bodies = raw if raw is not None else [_encode(e) for e in batch.events]
         body_hash = _batch_hash(bodies)
         _check_unique_ids(batch.events)
-        rows = [await self._row(trace_id, batch.seq, i, e, b) for i, (e, b) in enumerate(zip(batch.events, bodies))]
+        rows = await self._rows(trace_id, batch.seq, batch.events, bodies)
+        insert = functools.partial(self._insert_batch, trace_id, batch.seq, body_hash, rows)
         try:
-            async with self.db.write() as conn:
-                status, stored = await self._status_and_batch_hash(conn, trace_id, batch.seq)
-                if stored is not None:
-                    return await self._retry(conn, trace_id, batch, stored, body_hash)
-                if status != "open":
-                    raise conflict(f"trace {trace_id} is sealed: no more events can be added")
-                await conn.execute(
-                    batches.insert().values(
-                        trace_id=trace_id,
-                        seq=batch.seq,
-                        body_hash=body_hash,
-                        count=len(rows),
-                        created_at=time.time(),
-                    )
-                )
-                if rows:
-                    await self.db.insert_many(conn, events, rows)
-                    await conn.execute(
-                        update(traces)
-                        .where(traces.c.trace_id == trace_id)
-                        .values(event_count=traces.c.event_count + len(rows))
-                    )
+            stored = await self.db.run_write(insert)
         except IntegrityError:
             return await self._after_integrity_error(trace_id, batch, body_hash)
+        if stored is not None:  # this seq was stored before: a retry, or a conflict
+            async with self.db.read() as conn:
+                return await self._retry(conn, trace_id, batch, stored, body_hash)
         return BatchAccepted(trace_id=trace_id, seq=batch.seq, accepted=len(rows))
 
-    async def _row(self, trace_id: str, seq: int, idx: int, event: Any, body: bytes) -> tuple:
-        """One ``events`` row, in the table's column order."""
-        blob_fields = None
-        if len(body) > self.threshold:
-            body, blob_fields = await self._offload(event)
-        tag = type(event).__struct_config__.tag
-        return (trace_id, seq, idx, event.id, tag, event.t.timestamp(), body, blob_fields)
+    def _insert_batch(
+        self, trace_id: str, seq: int, body_hash: str, rows: list[tuple], conn: Connection
+    ) -> str | None:
+        """The batch's whole write transaction, run by :meth:`Database.run_write`.
+
+        Returns the stored hash when ``seq`` is taken already (nothing written).
+        """
+        stored_hash = (
+            select(batches.c.body_hash)
+            .where(batches.c.trace_id == trace_id, batches.c.seq == seq)
+            .scalar_subquery()
+        )
+        found = conn.execute(
+            select(traces.c.status, stored_hash).where(traces.c.trace_id == trace_id)
+        ).first()
+        if found is None:
+            raise not_found(f"trace {trace_id}")
+        status, stored = found
+        if stored is not None:
+            return stored
+        if status != "open":
+            raise conflict(f"trace {trace_id} is sealed: no more events can be added")
+        conn.execute(
+            batches.insert().values(
+                trace_id=trace_id, seq=seq, body_hash=body_hash, count=len(rows), created_at=time.time()
+            )
+        )
+        if rows:
+            self.db.insert_many(conn, events, rows)
+            conn.execute(
+                update(traces)
+                .where(traces.c.trace_id == trace_id)
+                .values(event_count=traces.c.event_count + len(rows))
+            )
+        return None
+
+    async def _rows(
+        self, trace_id: str, seq: int, batch_events: Sequence[Any], bodies: list[bytes]
+    ) -> list[tuple]:
+        """The ``events`` rows, in the table's column order; large fields go to blobs."""
+        rows = [
+            (trace_id, seq, i, e.id, e.__struct_config__.tag, e.t.timestamp(), body, None)
+            for i, (e, body) in enumerate(zip(batch_events, bodies))
+        ]
+        for i, row in enumerate(rows):
+            if len(row[6]) > self.threshold:  # only then can one field be over it
+                body, blob_fields = await self._offload(batch_events[i])
+                rows[i] = (*row[:6], body, blob_fields)
+        return rows
 
     async def _offload(self, event: Any) -> tuple[bytes, bytes | None]:
         """Move text fields over the threshold to the blob store."""
@@ -203,24 +230,6 @@ class TraceStore:
         stored = [_event_decoder.decode(await self._restore(b, f)) for b, f in rows]
         return stored == list(batch.events)
 
-    @staticmethod
-    async def _status_and_batch_hash(
-        conn: AsyncConnection, trace_id: str, seq: int
-    ) -> tuple[str, str | None]:
-        """The trace's status and the hash of batch ``seq`` if stored: one round trip."""
-        stored_hash = (
-            select(batches.c.body_hash)
-            .where(batches.c.trace_id == trace_id, batches.c.seq == seq)
-            .scalar_subquery()
-        )
-        row = (
-            await conn.execute(
-                select(traces.c.status, stored_hash).where(traces.c.trace_id == trace_id)
-            )
-        ).first()
-        if row is None:
-            raise not_found(f"trace {trace_id}")
-        return row[0], row[1]
 
     async def _after_integrity_error(
         self, trace_id: str, batch: EventBatch, body_hash: str

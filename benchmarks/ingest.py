@@ -78,9 +78,11 @@ async def run_http(url: str, token: str, bodies: list[bytes], concurrency: int) 
                 response = await client.post(f"/traces/{trace_id}/events", content=body, headers=headers)
                 response.raise_for_status()
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
-        return time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        print(f"client CPU: {time.process_time() - cpu:.2f} s of {elapsed:.2f} s", file=sys.stderr)
+        return elapsed
 
 
 def run_raw_sqlite(path: Path, bodies: list[bytes]) -> float:
