@@ -203,9 +203,13 @@ def spooled_events(workspace: Path) -> list[dict]:
     import sqlite3
 
     path = workspace / ".prtrace" / "spool.db"
+    if not path.exists():
+        return []
     db = sqlite3.connect(path)
     try:
         return [json.loads(body) for (body,) in db.execute("SELECT body FROM events ORDER BY id")]
+    except sqlite3.OperationalError:
+        return []  # a recorder is creating the spool right now
     finally:
         db.close()
 
