@@ -21,8 +21,8 @@ from prtrace.trace import Artifacts, Developer, Task, Trace
 from tests.qa_support import docker_client  # noqa: F401 - the fixture, shared with QA's tests
 
 
-def _demo(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRTRACE_")}
+def _demo(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRTRACE_")} | extra_env
     return subprocess.run(
         [*prtrace_command(), "demo", *args],
         capture_output=True,
@@ -42,7 +42,7 @@ def _expected(tmp_path: Path) -> tuple[list, str]:
 
 def test_demo_json_uploads_and_reads_back_the_session(tmp_path: Path) -> None:
     out = tmp_path / "trace.json"
-    result = _demo("--json", "--out", str(out), "--batches", "4")
+    result = _demo("--no-qa", "--json", "--out", str(out), "--batches", "4")
     assert result.returncode == 0, result.stderr
     trace = msgspec.json.decode(result.stdout, type=Trace)
     assert trace.status == "sealed"
@@ -65,7 +65,7 @@ def test_demo_json_uploads_and_reads_back_the_session(tmp_path: Path) -> None:
 
 
 def test_demo_text_summary_shows_types_thoughts_and_patch() -> None:
-    result = _demo()
+    result = _demo("--no-qa")
     assert result.returncode == 0, result.stderr
     assert "events by type" in result.stdout
     assert re.search(r"^  edit\s+4$", result.stdout, re.M)
@@ -82,7 +82,7 @@ def test_demo_with_qa_verifies_the_fix_in_docker(
 ) -> None:
     """The whole pipeline: the server's QA worker applies the final patch in a
     container and finds the sample's failing test fixed."""
-    result = _demo("--qa", "--json", "--out", str(tmp_path / "trace.json"))
+    result = _demo("--json", "--out", str(tmp_path / "trace.json"))  # QA is on by default
     assert result.returncode == 0, result.stderr
     trace = msgspec.json.decode(result.stdout, type=Trace)
     assert trace.qa.status == "done", result.stderr
@@ -94,7 +94,7 @@ def test_demo_with_qa_verifies_the_fix_in_docker(
 
 
 def test_demo_keep_leaves_a_server_to_explore() -> None:
-    result = _demo("--keep", "--json")
+    result = _demo("--no-qa", "--keep", "--json")
     assert result.returncode == 0, result.stderr
     kept = re.search(r"kept: server pid (\d+) at (\S+), home (\S+)", result.stderr)
     assert kept, result.stderr
@@ -134,3 +134,11 @@ def test_round_trip_check_catches_a_wrong_read_back(tmp_path: Path) -> None:
         check_round_trip(msgspec.structs.replace(trace, events=events[:-1]), events, patch)
     with pytest.raises(common.CliError, match="final patch"):
         check_round_trip(trace, events, patch + "\n")
+
+
+def test_demo_without_a_docker_engine_says_what_is_missing(tmp_path: Path) -> None:
+    result = _demo(DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    assert result.returncode == 1
+    assert "QA needs a Docker engine and none answers" in result.stderr
+    assert "scripts/docker-up.sh" in result.stderr and "--no-qa" in result.stderr
+    assert "starting prtrace serve" not in result.stderr  # it stops before doing anything

@@ -63,15 +63,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--qa",
-        action="store_true",
-        help="also run QA (tests in Docker, judge) on finalize and wait for it; needs Docker",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="verify the fix: QA applies the patch and runs the tests in Docker, and the demo "
+        "waits for the verdict (default: on; --no-qa skips it and needs no Docker)",
     )
     parser.add_argument(
         "--qa-timeout",
         type=common.positive_int,
         default=900,
         metavar="SECONDS",
-        help="how long to wait for QA with --qa (default: %(default)s)",
+        help="how long to wait for QA (default: %(default)s)",
     )
     parser.set_defaults(handler=run)
 
@@ -84,6 +86,8 @@ def progress(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from prtrace.demo.server import ServerError, ServerProcess
 
+    if args.qa:
+        _require_docker()
     home = Path(tempfile.mkdtemp(prefix="prtrace-demo-"))
     server = ServerProcess(
         home,
@@ -120,7 +124,13 @@ def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path
 
     from prtrace import __version__
     from prtrace.client import Client
-    from prtrace.demo import FAIL_TO_PASS, TEST_COMMAND, make_sample_repo, recorded_session
+    from prtrace.demo import (
+        FAIL_TO_PASS,
+        TEST_COMMAND,
+        TEST_IMAGE,
+        make_sample_repo,
+        recorded_session,
+    )
     from prtrace.ids import new_session_id
     from prtrace.trace import Artifacts, Developer, Environment, Task
 
@@ -140,6 +150,7 @@ def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path
                 description="The closing report says $70.28 where the CSV export adds up "
                 "to $70.32. Find out why and fix it.",
                 test_command=TEST_COMMAND,
+                test_image=TEST_IMAGE,
                 fail_to_pass=list(FAIL_TO_PASS),
             ),
             environment=Environment(
@@ -159,7 +170,12 @@ def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path
         )
         progress(f"finalized: {finalized.status}, {finalized.events} events")
         if args.qa and finalized.qa_job_id:
-            _wait_for_qa(api, finalized.qa_job_id, args.qa_timeout)
+            progress(f"QA job {finalized.qa_job_id}: patch at the commit, tests before and after")
+            try:
+                job = api.wait_for_job(finalized.qa_job_id, timeout=args.qa_timeout)
+            except TimeoutError as exc:
+                raise common.CliError(str(exc)) from None
+            progress(f"QA job {job.status}" + (f": {job.error}" if job.error else ""))
         trace = api.get_trace(created.trace_id)
 
     check_round_trip(trace, events, final_patch)
@@ -199,19 +215,28 @@ def check_round_trip(trace: Any, events: list[Any], final_patch: str) -> None:
         raise common.CliError("the trace read back is wrong: " + "; ".join(problems))
 
 
-def _wait_for_qa(api: Any, job_id: str, timeout: int) -> None:
-    import time
+def _require_docker() -> None:
+    """QA needs an engine and the sample's test image: say exactly what is missing."""
+    from prtrace.demo import TEST_IMAGE
 
-    progress(f"waiting for QA job {job_id} (up to {timeout}s)")
-    deadline = time.monotonic() + timeout
-    status = api.get_job(job_id)
-    while status.status in ("queued", "running"):
-        if time.monotonic() > deadline:
-            progress(f"QA job still {status.status} after {timeout}s; not waiting any longer")
-            return
-        time.sleep(1.0)
-        status = api.get_job(job_id)
-    progress(f"QA job {status.status}" + (f": {status.error}" if status.error else ""))
+    advice = (
+        "On Debian as root, scripts/docker-up.sh installs and starts one and builds the test "
+        "images offline (./dev demo does this for you); or run `prtrace demo --no-qa`."
+    )
+    try:
+        import docker
+
+        client = docker.from_env(timeout=20)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no engine answers"
+        raise common.CliError(f"QA needs a Docker engine and none answers ({exc}). {advice}") from None
+    try:
+        client.images.get(TEST_IMAGE)
+    except Exception:  # noqa: BLE001
+        raise common.CliError(
+            f"QA needs the test image {TEST_IMAGE}, which the engine does not have. "
+            "Build it with `python -m qa.images build --all` (no registry needed). " + advice
+        ) from None
 
 
 def summary_lines(trace: Any) -> list[str]:

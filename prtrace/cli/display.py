@@ -146,6 +146,9 @@ def _qa_lines(qa: Any) -> list[str]:
         if tests.error is not None:
             text += f"  [{tests.error.kind}: {shorten(tests.error.message, 60)}]"
         lines.append(text)
+        for label, names in (("fixed", tests.fail_to_pass), ("broken", tests.pass_to_fail)):
+            if names:
+                lines.append(f"  {label:<9} {', '.join(names)}")
     judge = qa.judge
     if judge is not None:
         overall = "-" if judge.overall is None else f"{judge.overall:.2f}"
@@ -164,9 +167,4 @@ def qa_summary(job: Any, qa: Any) -> str:
     if job.error:
         lines.append(f"  error     {shorten(job.error, 100)}")
     lines.extend(_qa_lines(qa))
-    tests = qa.tests
-    if tests is not None:
-        for label, names in (("fixed", tests.fail_to_pass), ("broken", tests.pass_to_fail)):
-            if names:
-                lines.append(f"  {label:<9} {', '.join(names)}")
     return "\n".join(lines)

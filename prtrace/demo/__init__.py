@@ -9,8 +9,9 @@ developer finding and fixing it, and the final patch.
 from prtrace.demo.sample import (
     FAIL_TO_PASS,
     TEST_COMMAND,
+    TEST_IMAGE,
     make_sample_repo,
     recorded_session,
 )
 
-__all__ = ["FAIL_TO_PASS", "TEST_COMMAND", "make_sample_repo", "recorded_session"]
+__all__ = ["FAIL_TO_PASS", "TEST_COMMAND", "TEST_IMAGE", "make_sample_repo", "recorded_session"]
