@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db import traces
 from backend.jobs import JobContext, JobOutcome, job_handler, worker_startup
-from prtrace.trace import Trace, TestsResult
+from backend.judging import judge_settings, record_judgement, run_judge
+from prtrace.trace import QA, JudgeResult, Trace, TestsResult
 
 _encode = msgspec.json.Encoder().encode
 log = logging.getLogger("prtrace.qa")
@@ -47,8 +48,10 @@ async def set_qa_status(services, trace_id: str, status: str) -> None:
         )
 
 
-def record_result(trace_id: str, result: TestsResult):
-    """The fenced write of ``qa.tests`` into the trace."""
+def record_result(
+    trace_id: str, result: TestsResult, judge: JudgeResult | None = None, job_id: str | None = None
+):
+    """The fenced write of ``qa.tests`` (and the judge's ``qa.judge``) into the trace."""
 
     async def apply(conn: AsyncConnection) -> None:
         await conn.execute(
@@ -61,6 +64,8 @@ def record_result(trace_id: str, result: TestsResult):
                 qa_updated_at=time.time(),
             )
         )
+        if judge is not None:
+            await record_judgement(conn, trace_id, job_id, judge)
 
     return apply
 
@@ -106,7 +111,10 @@ async def run_qa_job(ctx: JobContext) -> JobOutcome:
         if data:
             await services.blobs.put(f"qa/{trace_id}/{job.job_id}/{name}", data)
     result = report.result
+    # The judge, after the tests and whatever they found (qa/judge; docs/judge.md).
+    judged = msgspec.structs.replace(trace, qa=QA(tests=result))
+    judge = await run_judge(judged, judge_settings(services))
     return JobOutcome(
-        result={"verdict": result.verdict, "timings_ms": report.timings_ms},
-        apply=record_result(trace_id, result),
+        result={"verdict": result.verdict, "timings_ms": report.timings_ms, "judge": judge.status},
+        apply=record_result(trace_id, result, judge, job.job_id),
     )

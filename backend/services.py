@@ -18,7 +18,7 @@ from backend.migrate import upgrade
 from backend.traces import TraceStore
 from prtrace.config import Settings
 
-BUILTIN_JOB_MODULES = ("backend.qa_job",)
+BUILTIN_JOB_MODULES = ("backend.qa_job", "backend.judging")
 
 
 @dataclass

@@ -13,7 +13,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from prtrace.events import Event
-from prtrace.trace import Artifacts, Developer, Environment, Task, TraceStatus
+from prtrace.trace import Artifacts, Developer, Environment, JudgeResult, Task, TraceStatus
 
 MAX_BATCH_EVENTS = 5000
 """Most events one ``POST /traces/{id}/events`` may carry."""
@@ -126,3 +126,29 @@ class Health(Struct, kw_only=True):
     version: str
     database: str
     blobs: str
+
+
+# --- the LLM judge (docs/judge.md) ---------------------------------------------------
+
+
+class JudgeRequest(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """``POST /traces/{id}/judge``: judge again; what is left out comes from the settings."""
+
+    model: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
+    rubric: Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")] | None = None
+    samples: Annotated[int, Meta(ge=1, le=10)] | None = None
+
+
+class Judgement(Struct, kw_only=True):
+    """One judgement kept in a trace's history."""
+
+    judgement_id: str
+    trace_id: str
+    created_at: datetime
+    result: JudgeResult
+    job_id: str | None = None
+
+
+class JudgementList(Struct, kw_only=True):
+    judgements: list[Judgement]
+    """Newest first; the first is the trace's ``qa.judge``."""

@@ -43,6 +43,8 @@ from prtrace.api_types import (
     Health,
     JobAccepted,
     JobStatus,
+    JudgementList,
+    JudgeRequest,
     StoredEventList,
     TraceList,
     TraceSummary,
@@ -413,6 +415,22 @@ class _Endpoints:
     def get_job(self, job_id: str) -> Result[JobStatus]:
         """``GET /jobs/{id}``: how a job is going."""
         return self._call(Call("GET", f"/jobs/{job_id}", JobStatus))
+
+    def request_judge(
+        self,
+        trace_id: str,
+        *,
+        model: str | None = None,
+        rubric: str | None = None,
+        samples: int | None = None,
+    ) -> Result[JobAccepted]:
+        """``POST /traces/{id}/judge``: queue a judgement (another model, rubric or sample count)."""
+        body = _encoder.encode(JudgeRequest(model=model, rubric=rubric, samples=samples))
+        return self._call(Call("POST", f"/traces/{trace_id}/judge", JobAccepted, body=body))
+
+    def list_judgements(self, trace_id: str) -> Result[JudgementList]:
+        """``GET /traces/{id}/judgements``: every judgement of the trace, newest first."""
+        return self._call(Call("GET", f"/traces/{trace_id}/judgements", JudgementList))
 
 
 def _resolve(

@@ -18,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(help_parser=parser)
     commands = parser.add_subparsers(dest="trace_command", metavar="SUBCOMMAND")
-    for add in (_add_create, _add_list, _add_show, _add_finalize, _add_qa, _add_export):
+    for add in (_add_create, _add_list, _add_show, _add_finalize, _add_qa, _add_judge, _add_export):
         add(commands)
 
 
@@ -328,6 +328,96 @@ def run_qa(args: argparse.Namespace) -> int:
     else:
         print(display.qa_summary(finished, qa))
     return common.EXIT_OK if finished.status == "done" else common.EXIT_FAILURE
+
+
+# --- judge -------------------------------------------------------------------------
+
+
+def _add_judge(commands: argparse._SubParsersAction) -> None:
+    parser = _subcommand(
+        commands,
+        "judge",
+        help="judge a trace again with the LLM judge (another model, rubric or sample count)",
+        description=(
+            "Queue a judgement of a trace by the LLM judge (docs/judge.md). Every judgement "
+            "is kept (GET /traces/ID/judgements); the latest is the trace's qa.judge. "
+            "Without --wait, prints the job id."
+        ),
+    )
+    parser.add_argument("trace_id", metavar="ID", help="the trace id (tr_...)")
+    parser.add_argument("--model", help="the judge model (default: PRTRACE_JUDGE_MODEL)")
+    parser.add_argument("--rubric", metavar="ID", help="the rubric id (default: PRTRACE_JUDGE_RUBRIC)")
+    parser.add_argument(
+        "--samples", type=common.positive_int, metavar="N", help="ask N times, report the median"
+    )
+    parser.add_argument("--wait", action="store_true", help="wait for the judgement and show it")
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, metavar="S", help="with --wait: give up after S s"
+    )
+    common.add_json_option(parser)
+    parser.set_defaults(handler=run_judge)
+
+
+def run_judge(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from prtrace.trace import QA
+
+    only_qa = msgspec.defstruct("OnlyQA", [("qa", QA)])  # the document's qa, nothing else
+
+    with common.client_from_args(args) as api:
+        job = api.request_judge(
+            args.trace_id, model=args.model, rubric=args.rubric, samples=args.samples
+        )
+        if not args.wait:
+            if args.json:
+                common.print_json(job)
+            else:
+                print(f"{job.job_id} {job.status}")
+            return common.EXIT_OK
+        try:
+            done = api.wait_for_job(job.job_id, timeout=args.timeout)
+        except TimeoutError as exc:
+            raise common.CliError(str(exc)) from None
+        if done.status == "error":
+            raise common.CliError(f"judge job {job.job_id} failed: {done.error}")
+        raw = api.get_trace_raw(args.trace_id)
+    judge = msgspec.json.decode(raw, type=only_qa).qa.judge
+    if args.json:
+        common.print_json(judge)
+    else:
+        print("\n".join(_judgement_lines(args.trace_id, judge)))
+    return common.EXIT_OK if judge is not None and judge.status != "error" else common.EXIT_FAILURE
+
+
+def _judgement_lines(trace_id: str, judge: Any) -> list[str]:
+    if judge is None:
+        return [f"{trace_id}: no judgement"]
+    rubric = f"rubric {judge.rubric_id or '?'} {judge.rubric_version or ''}".rstrip()
+    lines = [f"{trace_id} judged by {judge.model or '?'}, {rubric}: {judge.status}"]
+    if judge.reason:
+        lines.append(f"  {judge.reason}")
+    if judge.status == "done":
+        flags = ["grounded" if judge.grounded else "UNGROUNDED: " + ", ".join(judge.ungrounded)]
+        if judge.low_confidence:
+            flags.append("LOW CONFIDENCE (samples disagree)")
+        lines.append(f"overall {judge.overall} ({'; '.join(flags)}; {judge.samples} sample(s))")
+        width = max(len(name) for name in judge.scores)
+        for name, score in judge.scores.items():
+            spread = judge.spread.get(name)
+            spread_text = f" ±{spread:g}" if spread else ""
+            cited = ", ".join(judge.evidence.get(name, [])[:6])
+            lines.append(f"  {name:<{width}}  {score:g}{spread_text}  [{cited}]")
+        if judge.comments:
+            lines.append(f"comments: {judge.comments}")
+    if judge.usage:
+        u = judge.usage
+        cost = "unknown" if u.cost_usd is None else f"${u.cost_usd:.4f}"
+        lines.append(
+            f"tokens {u.prompt_tokens} in + {u.completion_tokens} out, cost {cost}, "
+            f"{u.calls} call(s), {u.cached_samples} cached sample(s)"
+        )
+    return lines
 
 
 # --- export ------------------------------------------------------------------------
