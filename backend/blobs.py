@@ -52,6 +52,11 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
 class FolderBlobStore:
     """Blobs as files; writes are atomic (temp file, fsync, rename)."""
 
@@ -81,8 +86,11 @@ class FolderBlobStore:
             raise
 
     async def get(self, key: str) -> bytes:
+        # A str path, not pathlib: Path interns every part (sys.intern), so one
+        # read per trace (an export) would keep every key in memory for good.
+        path = os.path.join(self.root, _check_key(key))
         try:
-            return await asyncio.to_thread(self._path(key).read_bytes)
+            return await asyncio.to_thread(_read_bytes, path)
         except FileNotFoundError:
             raise BlobNotFound(key) from None
 
