@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import unidiff
 
+from prtrace.paths import PathRefused, resolve_inside
 from prtrace.trace import PatchApplication
 from qa.checkout import GIT_ENV, Worktree
 
@@ -36,8 +37,9 @@ _GIT_PATH_HEADERS = re.compile(r"^(rename from|rename to|copy from|copy to) (.+)
 _SYMLINK_MODE = "120000"
 
 
-class PatchRefused(ValueError):
-    """The patch reaches outside the repository; it is never applied."""
+# The path check lives in prtrace (replay shares it); a refused patch is a
+# refused path, so the exception is the same class under QA's name.
+PatchRefused = PathRefused
 
 
 class PatchFailed(RuntimeError):
@@ -46,31 +48,6 @@ class PatchFailed(RuntimeError):
     def __init__(self, message: str, application: PatchApplication) -> None:
         super().__init__(message)
         self.application = application
-
-
-def resolve_inside(root: Path, rel: str) -> Path:
-    """``root/rel`` if it stays inside ``root`` (following symlinks), else PatchRefused.
-
-    Shared with edit replay so both refuse the same paths.
-    """
-    if not rel or "\x00" in rel:
-        raise PatchRefused(f"empty or NUL path {rel!r}")
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or rel.startswith("~"):
-        raise PatchRefused(f"absolute path {rel!r}")
-    if ".." in pure.parts:
-        raise PatchRefused(f"path {rel!r} climbs out of the repository")
-    if ".git" in pure.parts:
-        raise PatchRefused(f"path {rel!r} touches .git")
-    root = Path(os.path.realpath(root))
-    target = root.joinpath(*pure.parts)
-    # realpath follows every symlink on the way, including a final one.
-    real = Path(os.path.realpath(target))
-    if real != root and root not in real.parents:
-        raise PatchRefused(f"path {rel!r} goes through a symlink out of the repository")
-    if ".git" in real.relative_to(root).parts:
-        raise PatchRefused(f"path {rel!r} resolves into .git")
-    return target
 
 
 def _strip(path: str | None, strip: int) -> str | None:

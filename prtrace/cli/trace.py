@@ -48,6 +48,20 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--until", type=common.parse_time, metavar="TIME", help="created before TIME (same forms)"
     )
+    group.add_argument(
+        "--verdict", action="append", metavar="V",
+        help="only traces with this QA verdict (repeat or comma-separate: resolved,not_resolved)",
+    )
+    group.add_argument(
+        "--qa-status", action="append", metavar="S",
+        help="only traces whose QA is in this state (none, queued, running, done, error)",
+    )
+    group.add_argument("--min-score", type=float, metavar="X", help="judge overall score >= X")
+    group.add_argument("--max-score", type=float, metavar="X", help="judge overall score <= X")
+    group.add_argument(
+        "--has-type", action="append", metavar="TYPE",
+        help="only traces with at least one event of TYPE (repeat: all of them)",
+    )
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
@@ -57,6 +71,11 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "repository": args.repository,
         "created_after": args.since,
         "created_before": args.until,
+        "verdict": args.verdict,
+        "qa_status": args.qa_status,
+        "overall_min": args.min_score,
+        "overall_max": args.max_score,
+        "has_type": args.has_type,
     }
 
 
@@ -164,6 +183,10 @@ def _add_list(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="show at most N traces (default: %(default)s)",
     )
+    parser.add_argument(
+        "--sort", choices=("created", "-created", "overall", "-overall"), default="-created",
+        help="order: by creation or judge score, '-' for descending (default: %(default)s)",
+    )
     common.add_json_option(parser)
     parser.set_defaults(handler=run_list)
 
@@ -174,7 +197,7 @@ def run_list(args: argparse.Namespace) -> int:
     from prtrace.cli import display
 
     with common.client_from_args(args) as api:
-        pages = api.iter_traces(**_filters(args), limit=min(args.limit, 500))
+        pages = api.iter_traces(**_filters(args), sort=args.sort, limit=min(args.limit, 500))
         summaries = list(islice(pages, args.limit))
     if args.json:
         common.print_json({"traces": summaries})
@@ -441,18 +464,36 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="write to FILE (atomically: it appears only once complete) instead of stdout",
     )
+    parser.add_argument(
+        "--types", action="append", metavar="TYPE",
+        help="keep only events of these types (repeat or comma-separate: edit,terminal_command)",
+    )
+    parser.add_argument(
+        "--max-output-bytes", type=int, metavar="N",
+        help="cap each command's stdout/stderr at N bytes (0 drops them); marked truncated",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar on stderr"
+    )
     parser.set_defaults(handler=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from prtrace.cli.progress import counted
+
+    if args.max_output_bytes is not None and args.max_output_bytes < 0:
+        raise common.UsageError("--max-output-bytes must be 0 or more")
     with common.client_from_args(args) as api:
-        lines = api.export(**_filters(args))
-        if args.output and args.output != "-":
-            count = _export_to_file(lines, args.output)
-            where = args.output
-        else:
-            count = _write_lines(lines, sys.stdout.buffer)
-            where = "stdout"
+        stream = api.export(
+            **_filters(args), types=args.types, max_output_bytes=args.max_output_bytes
+        )
+        with counted(stream, "exporting traces", enabled=not args.no_progress) as lines:
+            if args.output and args.output != "-":
+                count = _export_to_file(lines, args.output)
+                where = args.output
+            else:
+                count = _write_lines(lines, sys.stdout.buffer)
+                where = "stdout"
     noun = "trace" if count == 1 else "traces"
     print(f"exported {count} {noun} to {where}", file=sys.stderr)
     return common.EXIT_OK
