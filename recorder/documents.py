@@ -69,8 +69,7 @@ class Document:
             return
         s_idx = char_index(lines[sl], sc, encoding)
         e_idx = char_index(lines[el], ec, encoding)
-        if (el, e_idx) < (sl, s_idx):
-            el, e_idx = sl, s_idx
+        el, e_idx = max((el, e_idx), (sl, s_idx))
         lo, hi = sl, el + 1
         prefix = lines[sl][:s_idx]
         suffix = lines[el][e_idx:]

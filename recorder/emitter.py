@@ -12,7 +12,7 @@ caught up with the stream, so a burst of 20,000 messages is a few commits, not
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -45,7 +45,7 @@ class EventEmitter:
         self._counter += 1
         event = cls(
             id=f"{self.session_id}-{self._counter}",
-            t=datetime.fromtimestamp(t, timezone.utc),
+            t=datetime.fromtimestamp(t, UTC),
             session_id=self.session_id,
             source=self.source,
             **fields,

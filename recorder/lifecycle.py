@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from prtrace.client import Client, PrtraceError
 from prtrace.trace import Artifacts, Developer, Environment, Task
 from recorder.session import Session, clear_session, load_session, save_session
 from recorder.spool import Spool, spool_path
-from recorder.uploader import BACKOFF_MAX, BACKOFF_START, UploadLock, Uploader
+from recorder.uploader import BACKOFF_MAX, BACKOFF_START, Uploader, UploadLock
 
 START_UPLOAD_DEADLINE = 5.0
 """How long ``start`` spends sending what was spooled before the session began."""
@@ -65,7 +65,7 @@ def start(
         trace_id=created.trace_id,
         upload_token=created.upload_token,
         url=api.base_url,
-        created_at=datetime.now(timezone.utc).isoformat(),
+        created_at=datetime.now(UTC).isoformat(),
         repository=task.repository,
         commit=task.commit,
         branch=task.branch,

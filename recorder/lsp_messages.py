@@ -11,8 +11,6 @@ the recorder does not care about costs one shallow scan.
 
 from __future__ import annotations
 
-from typing import Union
-
 import msgspec
 from msgspec import Raw, Struct
 
@@ -22,7 +20,7 @@ _EMPTY = Raw(b"")
 class Envelope(Struct):
     """Any JSON-RPC message: request, notification or response."""
 
-    id: Union[int, str, None] = None
+    id: int | str | None = None
     method: str | None = None
     params: Raw = _EMPTY
     result: Raw = _EMPTY
@@ -92,7 +90,7 @@ class LocationLike(Struct):
     targetSelectionRange: Range | None = None
 
 
-LocationResult = Union[LocationLike, list[LocationLike], None]
+LocationResult = LocationLike | list[LocationLike] | None
 
 
 class Diagnostic(Struct):
@@ -100,7 +98,7 @@ class Diagnostic(Struct):
     message: str = ""
     severity: int | None = None
     source: str | None = None
-    code: Union[int, str, None] = None
+    code: int | str | None = None
 
 
 class PublishDiagnosticsParams(Struct):
@@ -146,7 +144,7 @@ class CodeActionLike(Struct):
 
     title: str = ""
     kind: str | None = None
-    command: Union[Command, str, None] = None
+    command: Command | str | None = None
     edit: WorkspaceEdit | None = None
 
 

@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from recorder.framing import MessageFramer  # noqa: E402
+from recorder.framing import MessageFramer
 
 
 def main() -> int:

@@ -87,7 +87,7 @@ def test_neovim_session_with_shipped_config(tmp_path: Path) -> None:
     done = subprocess.run(
         [nvim, "--headless", "-u", "NONE", "-i", "NONE", "--cmd", f"set rtp^={rtp}",
          "-c", f"luafile {driver}"],
-        cwd=ws, env=env, capture_output=True, text=True, timeout=180,
+        cwd=ws, env=env, capture_output=True, text=True, timeout=180, check=False,
     )
     error = tmp_path / "nvim-error.txt"
     assert done.returncode == 0, (error.read_text() if error.exists() else "") + done.stderr

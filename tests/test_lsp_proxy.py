@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from recorder.framing import frame
-from tests.lsp_support import LspClient, prtrace_cmd, proxy_env, spooled_events
+from tests.lsp_support import LspClient, proxy_env, prtrace_cmd, spooled_events
 
 FAKE = Path(__file__).with_name("lsp_fake_server.py")
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from prtrace.hashing import text_hash
 from tests.conftest import service_required
-from tests.lsp_support import LspClient, git_apply, prtrace_cmd, proxy_env, spooled_events
+from tests.lsp_support import LspClient, git_apply, proxy_env, prtrace_cmd, spooled_events
 
 SERVERS = {"pylsp": ["pylsp"], "jedi-language-server": ["jedi-language-server"]}
 

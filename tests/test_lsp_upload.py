@@ -19,7 +19,7 @@ from prtrace.client import Client
 from recorder.session import load_session
 from recorder.spool import Spool, spool_path
 from recorder.uploader import Uploader
-from tests.lsp_support import LspClient, prtrace_cmd, proxy_env, spooled_events
+from tests.lsp_support import LspClient, proxy_env, prtrace_cmd, spooled_events
 
 FAKE = Path(__file__).with_name("lsp_fake_server.py")
 
@@ -29,7 +29,7 @@ def _env(ws: Path, server) -> dict[str, str]:
 
 
 def _cli(ws: Path, server, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*prtrace_cmd(), *args], env=_env(ws, server), cwd=ws,
+    return subprocess.run([*prtrace_cmd(), *args], check=False, env=_env(ws, server), cwd=ws,
                           capture_output=True, text=True, timeout=120)
 
 
