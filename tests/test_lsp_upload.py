@@ -200,3 +200,32 @@ def test_kill9_of_a_proxy_next_process_uploads(tmp_path: Path, prtrace_server) -
     assert ids[:13] == spooled_before
     assert len(set(ids)) == len(ids)
     assert spool_path(ws).exists()
+
+
+def test_events_after_stop_wait_for_the_next_session(tmp_path: Path, prtrace_server) -> None:
+    from recorder.session import save_session, session_path
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    first = _start_session(ws, prtrace_server)["trace_id"]
+    stale = load_session(ws)
+    assert _cli(ws, prtrace_server, "record", "stop").returncode == 0
+
+    # A process that read the session before it stopped uploads to the sealed trace:
+    # the server refuses (409), the events go back to the pool, the trace is closed.
+    save_session(ws, stale)
+    with Spool.for_workspace(ws) as spool:
+        spool.append([_thought(i) for i in range(3)])
+    uploader = Uploader(ws)
+    try:
+        assert uploader.drain().outcome == "closed"
+        assert uploader.drain().outcome == "closed"  # and stays closed
+    finally:
+        uploader.close()
+    session_path(ws).unlink()
+    assert _status(ws, prtrace_server)["events"]["unsent"] == 3
+
+    second = _start_session(ws, prtrace_server)["trace_id"]
+    assert second != first
+    assert _trace_event_ids(prtrace_server, second) == [f"ses_manual-{i}" for i in range(3)]
+    assert _trace_event_ids(prtrace_server, first) == []
