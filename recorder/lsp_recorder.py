@@ -186,8 +186,8 @@ class LspRecorder:
     def close(self) -> None:
         """The session is over: whatever is in progress becomes an event now."""
         self.end_burst()
-        if self.root is None:
-            self._set_root(find_root())
+        if self.root is None and self.emitter.pending:
+            self._set_root(find_root())  # events without an initialize: spool them somewhere
 
     def _error(self, exc: Exception) -> None:
         self.errors += 1

@@ -24,6 +24,8 @@ def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     if override:
         return Path(override).resolve()
     here = Path(start or os.getcwd()).resolve()
+    if not here.exists():
+        here = Path.cwd()  # a root the editor made up: never create folders there
     if here.is_file():
         here = here.parent
     git_root: Path | None = None

@@ -341,3 +341,25 @@ def test_spool_batches_keep_seq_and_events_across_reopen(tmp_path: Path) -> None
         assert third is not None and third.seq == 0 and third.events == second.events
         counts = spool.counts("tr_b")
         assert (counts.pending, counts.unsent) == (2, 0)
+
+
+def test_find_root_prefers_prtrace_then_git_and_never_invents_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recorder.workspace import PathMapper, find_root
+
+    monkeypatch.delenv("PRTRACE_WORKSPACE", raising=False)
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "sub" / "deeper").mkdir(parents=True)
+    assert find_root(repo / "sub" / "deeper") == repo
+    (repo / "sub" / ".prtrace").mkdir()
+    assert find_root(repo / "sub" / "deeper") == repo / "sub"
+    monkeypatch.chdir(tmp_path)
+    assert find_root(tmp_path / "does-not-exist") == tmp_path
+    monkeypatch.setenv("PRTRACE_WORKSPACE", str(repo))
+    assert find_root(tmp_path) == repo
+    paths = PathMapper(repo)
+    assert paths.path((repo / "a b" / "c.py").as_uri()) == "a b/c.py"
+    assert paths.path("file:///elsewhere/x.py") == "/elsewhere/x.py"
+    assert paths.path("untitled:Untitled-1") is None
