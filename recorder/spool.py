@@ -173,6 +173,15 @@ class Spool:
             )
             return self._load(batch_id, trace_id, seq)
 
+    def has_work(self, trace_id: str) -> bool:
+        """Is there anything to send for ``trace_id``? (A read: takes no write lock.)"""
+        row = self.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE batch_id IS NULL) "
+            "OR EXISTS (SELECT 1 FROM batches WHERE trace_id = ? AND state = 'pending')",
+            (trace_id,),
+        ).fetchone()
+        return bool(row[0])
+
     def _load(self, batch_id: int, trace_id: str, seq: int) -> Batch:
         events = [
             bytes(body)

@@ -134,6 +134,8 @@ class Uploader:
         spool = self.spool
         if spool.is_closed(session.trace_id):
             return DrainResult("closed", error=f"trace {session.trace_id} takes no more events")
+        if not spool.has_work(session.trace_id):
+            return DrainResult("done")  # the common idle round: no write lock, no HTTP client
         with Client(session.url, session.upload_token, timeout=self.timeout) as api:
             while True:
                 if deadline is not None and time.monotonic() >= deadline:
