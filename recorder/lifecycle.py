@@ -34,7 +34,7 @@ class StopResult:
     sent: int
     status: str
     events: int
-    failed_batches: int = 0
+    refused_events: int = 0
     qa_job_id: str | None = None
 
 

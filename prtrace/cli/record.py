@@ -91,6 +91,11 @@ def run_start(args: argparse.Namespace) -> int:
     from prtrace.cli.trace import create_request
     from recorder import lifecycle
 
+    root = _root(args)
+    if args.workspace:
+        import os
+
+        os.chdir(root)  # the git defaults come from the workspace, not where we stand
     developer, task, environment = create_request(args)
     if args.task:
         task = msgspec.structs.replace(task, id=args.task)
@@ -99,7 +104,6 @@ def run_start(args: argparse.Namespace) -> int:
         editor=args.editor,
         recorder_version=_version(),
     )
-    root = _root(args)
     with common.client_from_args(args) as api:
         try:
             session = lifecycle.start(root, api, developer, task, environment)
@@ -129,14 +133,14 @@ def run_stop(args: argparse.Namespace) -> int:
                 "status": result.status,
                 "events": result.events,
                 "uploaded_now": result.sent,
-                "failed_batches": result.failed_batches,
+                "refused_events": result.refused_events,
                 "qa_job_id": result.qa_job_id,
             }
         )
     else:
         print(f"trace {result.session.trace_id} {result.status}: {result.events} events")
-        if result.failed_batches:
-            common.error(f"{result.failed_batches} event(s) were refused by the backend")
+        if result.refused_events:
+            common.error(f"{result.refused_events} event(s) were refused by the backend")
     return common.EXIT_OK
 
 
