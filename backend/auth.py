@@ -18,6 +18,8 @@ from pathlib import Path
 
 from litestar import Request
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend.db import Database, api_tokens
 from backend.errors import ApiError
@@ -82,15 +84,20 @@ class ApiTokens:
         return False
 
     async def register(self, token: str, name: str) -> None:
+        """Store the token's hash once, however many replicas start at the same time.
+
+        ``INSERT … ON CONFLICT DO NOTHING`` rather than a look-then-insert: two
+        replicas starting together both see no row and one insert would fail
+        with a unique violation, killing that replica's start.
+        """
         digest = token_hash(token)
+        insert = pg_insert if self.db.kind == "postgresql" else sqlite_insert
         async with self.db.write() as conn:
-            existing = await conn.execute(
-                select(api_tokens.c.token_hash).where(api_tokens.c.token_hash == digest)
+            await conn.execute(
+                insert(api_tokens)
+                .values(token_hash=digest, name=name, created_at=time.time())
+                .on_conflict_do_nothing(index_elements=[api_tokens.c.token_hash])
             )
-            if existing.first() is None:
-                await conn.execute(
-                    api_tokens.insert().values(token_hash=digest, name=name, created_at=time.time())
-                )
         await self.load()
 
 

@@ -146,8 +146,12 @@ class TraceStore:
             .where(batches.c.trace_id == trace_id, batches.c.seq == seq)
             .scalar_subquery()
         )
+        # FOR UPDATE: a finalize committing on another replica meanwhile is
+        # waited for and seen, so no batch lands in a trace after it was sealed.
         found = conn.execute(
-            select(traces.c.status, stored_hash).where(traces.c.trace_id == trace_id)
+            select(traces.c.status, stored_hash)
+            .where(traces.c.trace_id == trace_id)
+            .with_for_update(of=traces)
         ).first()
         if found is None:
             raise not_found(f"trace {trace_id}")
@@ -262,10 +266,20 @@ class TraceStore:
         new_artifacts = _encode(artifacts) if artifacts is not None else None
         job_id = None
         async with self.db.write() as conn:
+            # FOR UPDATE: two replicas finalizing the same trace at once (a client
+            # retrying on another replica) take turns, so QA is queued once.
+            # SQLite has no such clause and needs none (BEGIN IMMEDIATE).
             row = (
                 await conn.execute(
-                    select(traces.c.status, traces.c.artifacts, traces.c.event_count, traces.c.sealed_at)
+                    select(
+                        traces.c.status,
+                        traces.c.artifacts,
+                        traces.c.event_count,
+                        traces.c.sealed_at,
+                        traces.c.document_key,
+                    )
                     .where(traces.c.trace_id == trace_id)
+                    .with_for_update()
                 )
             ).first()
             if row is None:
@@ -273,20 +287,28 @@ class TraceStore:
             if row.status == "sealed":
                 if new_artifacts is not None and new_artifacts != row.artifacts:
                     raise conflict(f"trace {trace_id} is already sealed with other artifacts", "artifacts")
-                return FinalizeResponse(
-                    trace_id=trace_id,
-                    status="sealed",
-                    events=row.event_count,
-                    sealed_at=datetime.fromtimestamp(row.sealed_at, tz=timezone.utc),
+                sealed_before = True
+            else:
+                sealed_before = False
+                sealed_at = time.time()
+                await conn.execute(
+                    update(traces)
+                    .where(traces.c.trace_id == trace_id)
+                    .values(status="sealed", sealed_at=sealed_at, artifacts=new_artifacts)
                 )
-            sealed_at = time.time()
-            await conn.execute(
-                update(traces)
-                .where(traces.c.trace_id == trace_id)
-                .values(status="sealed", sealed_at=sealed_at, artifacts=new_artifacts)
+                if self.qa_on_finalize:
+                    job_id = await _enqueue_qa(conn, trace_id)
+        if sealed_before:
+            # A retry; if the first attempt's process died between its commit and
+            # archiving the document, archive it now.
+            if row.document_key is None:
+                await self.write_sealed_document(trace_id)
+            return FinalizeResponse(
+                trace_id=trace_id,
+                status="sealed",
+                events=row.event_count,
+                sealed_at=datetime.fromtimestamp(row.sealed_at, tz=timezone.utc),
             )
-            if self.qa_on_finalize:
-                job_id = await _enqueue_qa(conn, trace_id)
         await self.write_sealed_document(trace_id)
         return FinalizeResponse(
             trace_id=trace_id,
