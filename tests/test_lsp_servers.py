@@ -57,7 +57,9 @@ def _type(client: LspClient, uri: str, version: int, line: int, col: int, text: 
 @pytest.mark.parametrize("server", sorted(SERVERS))
 def test_real_server_session_is_recorded(tmp_path: Path, server: str) -> None:
     ws = _workspace(tmp_path)
-    client = LspClient([*prtrace_cmd(), "lsp", "--no-upload", "--", *_server(server)],
+    # A long idle gap: only the navigation and the save may end a burst, however slow CI is.
+    client = LspClient([*prtrace_cmd(), "lsp", "--no-upload", "--idle-gap", "60", "--",
+                        *_server(server)],
                        env=proxy_env(ws), cwd=ws)
     client.initialize(ws)
     main_uri = (ws / "main.py").as_uri()

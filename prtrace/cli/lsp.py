@@ -18,12 +18,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "exists (prtrace record start) and kept until then otherwise. "
             "Exits with the server's exit code."
         ),
-        usage="prtrace lsp [--no-upload] -- SERVER [ARGS...]",
+        usage="prtrace lsp [--no-upload] [--idle-gap S] -- SERVER [ARGS...]",
     )
     parser.add_argument(
         "--no-upload",
         action="store_true",
         help="only spool; leave uploading to another process of the session",
+    )
+    parser.add_argument(
+        "--idle-gap",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds without typing that end an edit burst (default: 1.5)",
     )
     parser.add_argument("server", nargs=argparse.REMAINDER, help="the language server command")
     parser.set_defaults(handler=run)
@@ -38,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
     from recorder.lsp_main import run_lsp
 
     try:
-        return run_lsp(argv, upload=not args.no_upload)
+        return run_lsp(argv, upload=not args.no_upload, idle_gap=args.idle_gap)
     except FileNotFoundError as exc:
         raise common.CliError(f"cannot start the language server {argv[0]!r}: {exc}") from None
