@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from backend.errors import EXCEPTION_HANDLERS
-from backend.routes import judge, misc, traces
+from backend.routes import judge, misc, traces, ui
 from backend.services import Services
 from backend.worker import Worker
 from prtrace import __version__
@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> Litestar:
             await services.close()
 
     return Litestar(
-        route_handlers=[*traces.ROUTES, *judge.ROUTES, *misc.ROUTES],
+        route_handlers=[*traces.ROUTES, *judge.ROUTES, *misc.ROUTES, *ui.ROUTES],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
