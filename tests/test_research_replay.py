@@ -207,3 +207,49 @@ def test_time_offsets_parse() -> None:
     assert parse_at("+90s", START) == START + timedelta(seconds=90)
     assert parse_at("+1.5m", START) == START + timedelta(seconds=90)
     assert parse_at("2024-02-01T10:00:05Z", START) == START + timedelta(seconds=5)
+
+
+def test_recorded_lsp_session_replays_to_the_saved_file(tmp_path: Path) -> None:
+    """A session recorded by the real proxy in front of pylsp replays to what was saved."""
+    from tests import test_lsp_servers as lsp
+    from tests.lsp_support import LspClient, prtrace_cmd, proxy_env, spooled_events
+
+    ws = lsp._workspace(tmp_path)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(ws)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    (ws / ".gitignore").write_text(".prtrace/\n.gitignore\n")
+
+    client = LspClient([*prtrace_cmd(), "lsp", "--no-upload", "--idle-gap", "60", "--",
+                        *lsp._server("pylsp")], env=proxy_env(ws), cwd=ws)
+    client.initialize(ws)
+    uri = (ws / "main.py").as_uri()
+    client.notify("textDocument/didOpen", {"textDocument": {
+        "uri": uri, "languageId": "python", "version": 1, "text": lsp.MAIN}})
+    version = lsp._type(client, uri, 1, 3, 0, "value = helper(3)\n")
+    client.request("textDocument/definition", {
+        "textDocument": {"uri": uri}, "position": {"line": 3, "character": 10}})
+    version += 1
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+        "contentChanges": [{"range": {"start": {"line": 2, "character": 13},
+                                      "end": {"line": 2, "character": 14}}, "text": "40"}]})
+    saved = lsp.MAIN.replace("helper(2)", "helper(40)") + "value = helper(3)\n"
+    (ws / "main.py").write_bytes(saved.encode())
+    client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
+    client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    assert client.shutdown() == 0
+
+    events = msgspec.convert(spooled_events(ws), list[ev.Event])
+    assert sum(isinstance(e, ev.Edit) for e in events) >= 2
+    final_patch = subprocess.run([*git, "diff", "--no-color", "--no-ext-diff"],
+                                 capture_output=True, text=True, check=True).stdout
+    recorded = Trace(trace_id="tr_lsp", created_at=START, developer=Developer(id="d"),
+                     task=Task(repository=str(ws), commit=commit), events=events,
+                     artifacts=Artifacts(final_patch=final_patch))
+    result = replay(recorded, tmp_path / "replayed")
+    assert result.ok, result.disagreement
+    assert result.diff() == final_patch
+    assert (tmp_path / "replayed" / "main.py").read_bytes() == saved.encode()
