@@ -15,6 +15,17 @@ Exactly-once delivery rests on the API's idempotent ``seq`` batches:
    ``seq`` and the same events, in the same order, so the same body: the server
    answers "duplicate" and stores nothing twice.
 
+Two small tables ride along in the same transactions as the events:
+
+* ``file_hashes`` — the last content hash the trace knows for each path,
+  written by :class:`~recorder.emitter.EventEmitter` with the events that carry
+  one (an ``edit``'s ``after_hash``, a ``file_saved``'s ``hash``, the watcher's
+  own ``file_changed``…). The file watcher reads it so that a save the LSP
+  proxy already recorded is not recorded a second time.
+* ``cursors`` — how far a reader got in an append-only source (the hook's
+  command log, git's reflogs). Stored in the transaction that spools the events
+  made from it, so a ``kill -9`` between the two can neither lose nor repeat.
+
 A batch the server will never take (the trace was sealed: 409) is
 ``dissolved``: its events go back to the unsent pool for the next session, and
 its ``seq`` stays used. A batch the server rejects as invalid (400/413/422) is
@@ -54,6 +65,16 @@ CREATE TABLE IF NOT EXISTS batches (
     sent_at REAL,
     error TEXT,
     UNIQUE (trace_id, seq)
+);
+CREATE TABLE IF NOT EXISTS file_hashes (
+    path TEXT PRIMARY KEY,
+    hash TEXT,
+    source TEXT,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cursors (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS closed_traces (
     trace_id TEXT PRIMARY KEY,
@@ -115,14 +136,51 @@ class Spool:
 
     # --- writing ------------------------------------------------------------
 
-    def append(self, bodies: Iterable[bytes]) -> int:
-        """Append encoded events in one transaction; returns how many."""
+    def append(
+        self,
+        bodies: Iterable[bytes],
+        *,
+        hashes: dict[str, tuple[str | None, str | None]] | None = None,
+        cursors: dict[str, str] | None = None,
+    ) -> int:
+        """Append encoded events in one transaction; returns how many.
+
+        ``hashes`` (path → (content hash or None if gone, source)) and
+        ``cursors`` (name → position) are written in the same transaction.
+        """
         now = time.time()
         rows = [(body, now) for body in bodies]
-        if rows:
+        if rows or hashes or cursors:
             with self._transaction():
-                self.db.executemany("INSERT INTO events (body, created_at) VALUES (?, ?)", rows)
+                if rows:
+                    self.db.executemany(
+                        "INSERT INTO events (body, created_at) VALUES (?, ?)", rows
+                    )
+                if hashes:
+                    self.db.executemany(
+                        "INSERT OR REPLACE INTO file_hashes (path, hash, source, updated_at) "
+                        "VALUES (?, ?, ?, ?)",
+                        [(path, h, src, now) for path, (h, src) in hashes.items()],
+                    )
+                if cursors:
+                    self.db.executemany(
+                        "INSERT OR REPLACE INTO cursors (name, value) VALUES (?, ?)",
+                        list(cursors.items()),
+                    )
         return len(rows)
+
+    # --- shared state -------------------------------------------------------
+
+    def known_hash(self, path: str) -> tuple[str | None, str | None] | None:
+        """(hash, source) the trace last recorded for ``path``; None if never."""
+        row = self.db.execute(
+            "SELECT hash, source FROM file_hashes WHERE path = ?", (path,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def cursor(self, name: str) -> str | None:
+        row = self.db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
 
     # --- uploading ----------------------------------------------------------
 
