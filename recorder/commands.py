@@ -1,0 +1,214 @@
+"""One terminal command as an event, from whichever recorder saw it.
+
+``prtrace shell`` (PTY, merged output), ``prtrace run`` (stdout and stderr
+apart) and the shell hook (no output) all end here: :func:`emit_command` builds
+the ``terminal_command`` event and the git events a command implies
+(``git push`` → ``push_remote``; ``gh pr create`` → ``pr_opened`` with the URL
+it printed). Commits and branch switches come from git itself
+(:mod:`recorder.gitwatch`), whatever made them.
+
+Output is kept whole while it is small. Past :data:`OUTPUT_CAP` the event
+keeps the first and last halves with a marker between them, ``truncated``
+and the full size in ``output_bytes``; the whole text is kept in
+``.prtrace/outputs/<event id>.<stream>.txt`` on the developer's machine
+(useful to look back at a long test run; never uploaded).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from prtrace import events as ev
+from recorder.emitter import EventEmitter
+from recorder.workspace import state_dir
+
+OUTPUT_CAP = 1024 * 1024
+"""Characters of output kept in the event (the backend moves big fields to its blob store)."""
+_PR_URL = re.compile(r"https?://\S+/pull/(\d+)\b")
+
+
+class OutputBuffer:
+    """The text of one stream: whole up to the cap, else its head and its tail."""
+
+    def __init__(self, cap: int = OUTPUT_CAP) -> None:
+        self.cap = cap
+        self.half = cap // 2
+        self.size = 0
+        """Characters written."""
+        self.bytes = 0
+        """UTF-8 bytes written (``output_bytes``)."""
+        self.head: list[str] = []
+        self.head_len = 0
+        self.tail: deque[str] = deque()
+        self.tail_len = 0
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        self.size += len(text)
+        self.bytes += len(text.encode("utf-8", "surrogatepass"))
+        if self.head_len < self.half:
+            take = text[: self.half - self.head_len]
+            self.head.append(take)
+            self.head_len += len(take)
+            text = text[len(take) :]
+            if not text:
+                return
+        self.tail.append(text)
+        self.tail_len += len(text)
+        while self.tail and self.tail_len - len(self.tail[0]) >= self.half:
+            self.tail_len -= len(self.tail.popleft())
+
+    @property
+    def truncated(self) -> bool:
+        return self.size > self.cap
+
+    def text(self) -> str:
+        head = "".join(self.head)
+        tail = "".join(self.tail)
+        if not self.truncated:
+            return head + tail
+        tail = tail[-self.half :]
+        omitted = self.size - len(head) - len(tail)
+        return f"{head}\n[… prtrace: {omitted} characters omitted …]\n{tail}"
+
+    def close(self) -> None:
+        pass
+
+
+class SpillingOutput(OutputBuffer):
+    """An :class:`OutputBuffer` that also keeps the whole text in ``path`` once truncated."""
+
+    def __init__(self, path: Path, cap: int = OUTPUT_CAP) -> None:
+        super().__init__(cap)
+        self.path = path
+        self.kept: Path | None = None
+        self._early: list[str] = []
+        self._fh = None
+
+    def write(self, text: str) -> None:
+        super().write(text)
+        if self._fh is not None:
+            self._fh.write(text)
+            return
+        self._early.append(text)
+        if self.truncated:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._fh = open(self.path, "w", encoding="utf-8", errors="surrogatepass")
+            self._fh.write("".join(self._early))
+            self._early = []
+            self.kept = self.path
+
+    def close(self) -> None:
+        self._early = []
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def split_args(cmdline: str) -> list[str]:
+    """Words as the shell splits them, with ``;``, ``|``, ``&&``… as words of their own."""
+    lexer = shlex.shlex(cmdline, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:  # an unclosed quote in a multi-line command: best effort
+        return cmdline.split()
+
+
+def display_cwd(root: Path, cwd: str | None) -> str | None:
+    """Workspace-relative POSIX (``.`` for the root), absolute outside the workspace."""
+    if cwd is None:
+        return None
+    try:
+        rel = Path(cwd).resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return cwd
+    return rel.as_posix() or "."
+
+
+def outputs_dir(root: Path) -> Path:
+    return state_dir(root, create=True) / "outputs"
+
+
+@dataclass
+class CommandRecord:
+    cmdline: str
+    start: float
+    end: float
+    exit_code: int | None
+    cwd: str | None = None
+    stdout: OutputBuffer | None = None
+    stderr: OutputBuffer | None = None
+    merged: bool = False
+    args: list[str] | None = None
+
+
+def emit_command(emitter: EventEmitter, root: Path, record: CommandRecord) -> ev._Event:
+    """The ``terminal_command`` event, then any git events the command implies."""
+    args = record.args if record.args is not None else split_args(record.cmdline)
+    outs = [b for b in (record.stdout, record.stderr) if b is not None]
+    fields: dict[str, object] = {}
+    if record.stdout is not None:
+        fields["stdout"] = record.stdout.text()
+    if record.stderr is not None:
+        fields["stderr"] = record.stderr.text()
+    if outs:
+        fields["truncated"] = any(b.truncated for b in outs)
+        fields["output_bytes"] = sum(b.bytes for b in outs)
+    event = emitter.emit(
+        ev.TerminalCommand,
+        record.start,
+        cmd=record.cmdline,
+        args=args,
+        cwd=display_cwd(root, record.cwd),
+        exit_code=record.exit_code,
+        duration_ms=round(max(record.end - record.start, 0.0) * 1000, 3),
+        output_merged=record.merged,
+        **fields,
+    )
+    output = (record.stdout.text() if record.stdout else "") + (
+        record.stderr.text() if record.stderr else ""
+    )
+    _git_events(emitter, record, args, output)
+    return event
+
+
+def _git_events(emitter: EventEmitter, record: CommandRecord, args: list[str], output: str) -> None:
+    words = [a for a in args if "=" not in a or a.startswith("-")]  # drop VAR=value prefixes
+    if len(words) >= 2 and os.path.basename(words[0]) == "git" and "push" in words[1:3]:
+        rest = [a for a in words[words.index("push") + 1 :] if not a.startswith("-")]
+        emitter.emit(
+            ev.PushRemote,
+            record.end,
+            remote=rest[0] if rest else None,
+            branch=rest[1] if len(rest) > 1 else None,
+            exit_code=record.exit_code,
+        )
+    if (
+        len(words) >= 3
+        and os.path.basename(words[0]) == "gh"
+        and words[1] == "pr"
+        and words[2] == "create"
+        and record.exit_code == 0
+    ):
+        match = _PR_URL.search(output)
+        title = None
+        for flag in ("--title", "-t"):
+            if flag in words[:-1]:
+                title = words[words.index(flag) + 1]
+        base = words[words.index("--base") + 1] if "--base" in words[:-1] else None
+        emitter.emit(
+            ev.PrOpened,
+            record.end,
+            url=match.group(0) if match else None,
+            number=int(match.group(1)) if match else None,
+            title=title,
+            base=base,
+        )

@@ -1,0 +1,171 @@
+"""Shell integration for ``prtrace shell``: OSC 133 marks around every command.
+
+The shell itself knows what the user ran, where, and how it ended; the PTY
+only sees bytes. So ``prtrace shell`` starts the user's shell with a small
+script — after the user's own rc files, so their prompt, aliases and functions
+are theirs — that writes invisible marks into the output stream
+(terminals ignore OSC sequences they do not know):
+
+=========================================  ===================================
+``ESC ] 133 ; A BEL``                      a prompt is about to be drawn
+``ESC ] 133 ; C ; <cmd> ; <cwd> BEL``      the command line was accepted and
+                                           is about to run (preexec)
+``ESC ] 133 ; D ; <exit code> BEL``        it finished (precmd)
+=========================================  ===================================
+
+``cmd`` and ``cwd`` are percent-encoded (``%``, ``;``, BEL, ESC, newlines), by
+shell parameter expansion only: no process is forked per command except bash's
+one ``history 1`` to read the full command line.
+
+* **bash**: ``bash --rcfile <ours> -i``; ours sources ``/etc/bash.bashrc`` and
+  ``~/.bashrc``, then puts its precmd first in ``PROMPT_COMMAND`` (to see the
+  command's ``$?``) and its preexec in the ``DEBUG`` trap, armed only at the
+  prompt (the bash-preexec technique).
+* **zsh**: ``ZDOTDIR`` points at a folder of ours whose ``.zshenv``,
+  ``.zprofile`` and ``.zshrc`` source the user's (from their ``ZDOTDIR`` or
+  ``$HOME``) and hand ``ZDOTDIR`` back; hooks via ``precmd``/``preexec``.
+* **fish**: ``fish -C 'source <ours>'``: ``fish_preexec``/``fish_postexec`` events.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_BASH = r"""# prtrace shell integration (bash): written by `prtrace shell`, removed when it exits.
+if [ -z "${__prtrace_loaded:-}" ]; then
+__prtrace_loaded=1
+[ -r /etc/bash.bashrc ] && . /etc/bash.bashrc
+[ -r "$HOME/.bashrc" ] && . "$HOME/.bashrc"
+__prtrace_enc() {
+    local s=${1//\%/%25}
+    s=${s//;/%3B}; s=${s//$'\a'/%07}; s=${s//$'\e'/%1B}; s=${s//$'\n'/%0A}; s=${s//$'\r'/%0D}
+    REPLY=$s
+}
+__prtrace_precmd() {
+    local ec=$?
+    if [ -n "${__prtrace_running:-}" ]; then
+        builtin printf '\e]133;D;%s\a' "$ec"
+        __prtrace_running=
+    fi
+    builtin printf '\e]133;A\a'
+    __prtrace_at_prompt=1
+    return $ec
+}
+__prtrace_preexec() {
+    [ -n "${__prtrace_at_prompt:-}" ] || return 0
+    [ -n "${COMP_LINE:-}" ] && return 0
+    case "$BASH_COMMAND" in __prtrace_precmd*) return 0 ;; esac
+    __prtrace_at_prompt=
+    local line num cmd
+    line=$(HISTTIMEFORMAT= builtin history 1)
+    line=${line#"${line%%[![:space:]]*}"}
+    num=${line%%[!0-9]*}
+    cmd=${line#"$num"}; cmd=${cmd#\*}; cmd=${cmd#"${cmd%%[![:space:]]*}"}
+    if [ -z "$num" ] || [ "$num" = "${__prtrace_last_hist:-}" ]; then
+        cmd=$BASH_COMMAND  # not in the history (HISTCONTROL, set +o history)
+    fi
+    __prtrace_last_hist=$num
+    __prtrace_enc "$cmd"; local c=$REPLY
+    __prtrace_enc "$PWD"
+    builtin printf '\e]133;C;%s;%s\a' "$c" "$REPLY"
+    __prtrace_running=1
+}
+if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
+    PROMPT_COMMAND=(__prtrace_precmd "${PROMPT_COMMAND[@]}")
+else
+    PROMPT_COMMAND="__prtrace_precmd${PROMPT_COMMAND:+; $PROMPT_COMMAND}"
+fi
+trap '__prtrace_preexec' DEBUG
+fi
+"""
+
+_ZSH_HOOKS = r"""
+__prtrace_enc() {
+    local s=${1//\%/%25}
+    s=${s//;/%3B}; s=${s//$'\a'/%07}; s=${s//$'\e'/%1B}; s=${s//$'\n'/%0A}; s=${s//$'\r'/%0D}
+    REPLY=$s
+}
+__prtrace_precmd() {
+    local ec=$?
+    if [[ -n ${__prtrace_running:-} ]]; then
+        builtin printf '\e]133;D;%s\a' "$ec"
+        __prtrace_running=
+    fi
+    builtin printf '\e]133;A\a'
+}
+__prtrace_preexec() {
+    __prtrace_enc "$1"; local c=$REPLY
+    __prtrace_enc "$PWD"
+    builtin printf '\e]133;C;%s;%s\a' "$c" "$REPLY"
+    __prtrace_running=1
+}
+precmd_functions=(__prtrace_precmd ${precmd_functions[@]})
+preexec_functions+=(__prtrace_preexec)
+"""
+
+
+def _zsh_file(name: str, ours: Path, hooks: str = "") -> str:
+    return (
+        f"# prtrace shell integration (zsh): {name}\n"
+        'ZDOTDIR=${PRTRACE_USER_ZDOTDIR:-$HOME}\n'
+        f'[[ -r "$ZDOTDIR/{name}" ]] && source "$ZDOTDIR/{name}"\n'
+        'PRTRACE_USER_ZDOTDIR=$ZDOTDIR\n'
+        + (hooks if hooks else f"ZDOTDIR={_quote(str(ours))}\n")
+    )
+
+
+_FISH = r"""# prtrace shell integration (fish)
+function __prtrace_prompt --on-event fish_prompt
+    printf '\e]133;A\a'
+end
+function __prtrace_preexec --on-event fish_preexec
+    set -l c (string escape --style=url -- "$argv[1]")
+    set -l d (string escape --style=url -- "$PWD")
+    printf '\e]133;C;%s;%s\a' "$c" "$d"
+end
+function __prtrace_postexec --on-event fish_postexec
+    printf '\e]133;D;%s\a' $status
+end
+"""
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def shell_kind(shell: str) -> str:
+    name = os.path.basename(shell)
+    for kind in ("bash", "zsh", "fish"):
+        if name == kind or name.startswith(kind + "-") or name.startswith(kind + "5"):
+            return kind
+    return "other"
+
+
+def launch(shell: str, folder: Path, env: dict[str, str]) -> list[str]:
+    """The argv to start ``shell`` with integration; writes its files into ``folder``
+    and adjusts ``env``. A shell we do not know runs as it is (no marks: the
+    session records nothing from it, but it works)."""
+    kind = shell_kind(shell)
+    if kind == "bash":
+        rc = folder / "bashrc"
+        rc.write_text(_BASH)
+        return [shell, "--rcfile", str(rc), "-i"]
+    if kind == "zsh":
+        zdot = folder / "zdotdir"
+        zdot.mkdir(exist_ok=True)
+        for name in (".zshenv", ".zprofile"):
+            (zdot / name).write_text(_zsh_file(name, zdot))
+        (zdot / ".zshrc").write_text(_zsh_file(".zshrc", zdot, _ZSH_HOOKS))
+        user = env.get("ZDOTDIR")
+        if user:
+            env["PRTRACE_USER_ZDOTDIR"] = user
+        else:
+            env.pop("PRTRACE_USER_ZDOTDIR", None)
+        env["ZDOTDIR"] = str(zdot)
+        return [shell, "-i"]
+    if kind == "fish":
+        script = folder / "prtrace.fish"
+        script.write_text(_FISH)
+        return [shell, "-i", "-C", f"source {_quote(str(script))}"]
+    return [shell, "-i"]
