@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, kw_only=True):
     judge_backoff_seconds: float = 1.0
     judge_prices: str = ""
     """Extra prices, USD per 1M tokens: ``model=input/output,…`` (see qa/judge/pricing.py)."""
+    privacy: dict[str, Any] = msgspec.field(default_factory=dict)
+    """The ``[privacy]`` table: redaction and recording rules (prtrace.redaction.config)."""
     qa_on_finalize: bool = True
     workers: int = 1
     """QA workers that ``prtrace serve`` embeds (0 for none)."""

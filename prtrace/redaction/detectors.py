@@ -1,0 +1,295 @@
+"""What counts as a secret: detect-secrets' provider plugins plus the shapes they miss.
+
+Provider formats change (new token prefixes, new lengths), so the provider
+regexes come from detect-secrets' plugins — a maintained list — rather than
+from a copy here: every ``RegexBasedPlugin`` contributes its ``denylist``,
+labelled with a slug of its ``secret_type`` (``AWS Access Key`` →
+``aws-access-key``). Plugins whose regex does not fit *replacing* text are
+left out and covered below instead: the private-key plugin only matches the
+``BEGIN`` line (the key body must go too), the JWT one ends lazily (it would
+leave the signature), the URL one would read into a placeholder (ours also
+labels database URLs apart), the public-IP one is not a secret, and Artifactory's
+``AP…`` shape matches ordinary identifiers such as ``APDUHandler``.
+
+Our own detectors add what a recorder sees and the plugins do not cover:
+private-key blocks, ``KEY=value`` assignments of secret-looking names (in
+shells, ``.env`` files, YAML/JSON and code), passwords in URLs and connection
+strings, bearer/basic credentials, current provider prefixes (``sk-proj-``,
+``github_pat_``, ``AIza``, ``npm_``, ``hvs.``, …), high-entropy strings in
+assignments, and — when configured — e-mail addresses and home-directory
+user names.
+
+A detector with a capture group replaces only that group (``password=`` stays
+visible, its value is replaced), so the reader still sees *what* was there.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+PLACEHOLDER_PREFIX = "<redacted:"
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    label: str
+    """The placeholder's type: ``<redacted:{label}>``."""
+    regex: re.Pattern[str]
+    check: Callable[[str], bool] | None = None
+    """An extra test on the found value (entropy, JWT shape); None accepts all."""
+    whole: bool = False
+    """Replace the whole match even though the regex has groups (back-references)."""
+
+    def placeholder(self) -> str:
+        return f"{PLACEHOLDER_PREFIX}{self.label}>"
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character; random base64 is ~5–6, hex ~4, English words ~3."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def high_entropy(value: str) -> bool:
+    """detect-secrets' default limits: hex > 3.0, base64-ish > 4.5 bits per char.
+
+    Long hex (≥ 32) is taken at 3.0; other strings need mixed classes and 4.0,
+    which random keys reach and identifiers in code (lower-case words joined by
+    ``_``) do not.
+    """
+    if _HEX.match(value):
+        return len(value) >= 32 and shannon_entropy(value) > 3.0
+    classes = sum(
+        bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=_-]")
+    )
+    return classes >= 3 and shannon_entropy(value) > 4.0
+
+
+def _looks_secret(value: str) -> bool:
+    """A quoted value that is a credential rather than a name, a template or a word."""
+    if value[0] in "{$%<" or len(value) < 4:
+        return False
+    if re.search(r"[0-9!@#$%^&*~+/=.-]", value):
+        return True
+    return bool(re.search(r"[a-z]", value) and re.search(r"[A-Z]", value))
+
+
+def _jwt_shaped(value: str) -> bool:
+    parts = value.split(".")
+    return len(parts) == 3 and all(len(p) >= 4 for p in parts)
+
+
+# --- our detectors --------------------------------------------------------------------
+
+_SECRET_NAME = (
+    r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_.-]?key|apikey"
+    r"|access[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|auth[_.-]?key"
+    r"|signing[_.-]?key|encryption[_.-]?key|session[_.-]?key|cookie[_.-]?secret)"
+    r"s?[A-Za-z0-9_.-]*"
+)
+_NOT_PLACEHOLDER = r"(?!<redacted:)"
+
+PROVIDER_DETECTORS: list[Detector] = [
+    # Whole key blocks; a block cut short (still being typed, or truncated output)
+    # goes up to the last base64-looking line after BEGIN.
+    Detector(
+        "private-key",
+        re.compile(
+            r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[\s\S]{0,16384}?-----END \1PRIVATE KEY(?: BLOCK)?-----"
+            r"|(?:(?:\r?\n|\\n)[A-Za-z0-9+/=]+(?![^\r\n\\\"']))*)"
+        ),
+        whole=True,
+    ),
+    Detector("putty-private-key", re.compile(r"PuTTY-User-Key-File-\d+:[^\n]*(?:\n[^\n]+)*")),
+    # Current provider prefixes detect-secrets (1.5) does not know.
+    Detector("anthropic-api-key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+    Detector("openai-api-key", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}")),
+    Detector("github-token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}")),
+    Detector("github-token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}")),
+    Detector("google-api-key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    Detector("google-oauth-token", re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}")),
+    Detector("stripe-key", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[0-9a-zA-Z]{16,}")),
+    Detector("stripe-webhook-secret", re.compile(r"\bwhsec_[0-9a-zA-Z]{24,}")),
+    Detector("npm-token", re.compile(r"\bnpm_[A-Za-z0-9]{36}")),
+    Detector("pypi-token", re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}")),
+    Detector("vault-token", re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}")),
+    Detector("digitalocean-token", re.compile(r"\bdo[pro]_v1_[a-f0-9]{64}")),
+    Detector("shopify-token", re.compile(r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}")),
+    Detector("huggingface-token", re.compile(r"\bhf_[A-Za-z0-9]{34}")),
+    Detector("gitlab-token", re.compile(r"\bgl(?:pat|dt|ft|soat|rt|cbt|ptt|agent)-[A-Za-z0-9_-]{20,}")),
+    Detector("slack-token", re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{10,}")),
+    Detector("prtrace-token", re.compile(r"\bpt[au]_[A-Za-z0-9_-]{20,}")),
+    Detector(
+        "jwt",
+        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),
+        _jwt_shaped,
+    ),
+]
+"""Typed shapes of particular providers; they run before the plugins and the generic rules."""
+
+GENERIC_DETECTORS: list[Detector] = [
+    # user:password@ in any URL; databases get their own label.
+    Detector(
+        "connection-string",
+        re.compile(
+            r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql"
+            r"|sqlserver|oracle|clickhouse|cockroachdb)(?:\+[a-z0-9]+)?://[^\s:/@'\"<>]*:"
+            r"(" + _NOT_PLACEHOLDER + r"[^\s@'\"<>]+)@"
+        ),
+    ),
+    Detector(
+        "url-password",
+        re.compile(
+            r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"<>]+:(" + _NOT_PLACEHOLDER + r"[^\s/@'\"<>]+)@"
+        ),
+    ),
+    Detector(
+        "aws-secret-key",
+        re.compile(
+            r"(?i)aws.{0,20}?(?:secret|sk).{0,20}?[=:]\s*[\"']?(" + _NOT_PLACEHOLDER
+            + r"[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+        ),
+    ),
+    Detector(
+        "bearer-token",
+        re.compile(r"(?i)\b(?:bearer|token)\s+(" + _NOT_PLACEHOLDER + r"[A-Za-z0-9._~+/-]{16,}=*)"),
+        lambda value: bool(re.search(r"[0-9]", value)),
+    ),
+    Detector(
+        "basic-auth",
+        re.compile(r"(?i)\bauthorization:\s*basic\s+(" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/]{8,}=*)"),
+    ),
+    # KEY=value / key: "value" / "key": "value" / --password=value for secret names.
+    # A value must look like a secret, not like code or prose: no interpolation
+    # (``{x}``, ``$X``), not a plain word or CONSTANT_NAME, not a call or attribute
+    # (``f(token=token)``, ``password = self.password``), not a number.
+    Detector(
+        "secret-assignment",
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])" + _SECRET_NAME + r"[\"']?\]?\s*(?::=|=>|[:=])\s*"
+            r"(?:\"(" + _NOT_PLACEHOLDER + r"[^\"\s]{3,})\"|'(" + _NOT_PLACEHOLDER
+            + r"[^'\s]{3,})')"
+        ),
+        _looks_secret,
+    ),
+    Detector(
+        "secret-assignment",
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]*"
+            r"[\"']?\]?\s*(?::=|=>|[:=])\s*(?:\"(" + _NOT_PLACEHOLDER + r"[^\"\n{}()]{3,64})\"|'("
+            + _NOT_PLACEHOLDER + r"[^'\n{}()]{3,64})')"
+        ),
+    ),
+    Detector(
+        "secret-assignment",
+        re.compile(
+            r"(?<![A-Za-z0-9])(?:[A-Z0-9_]*(?:PASSWORD|PASSWD|PASSPHRASE|PWD|SECRET|TOKEN|API_?KEY"
+            r"|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_?KEY)[A-Z0-9_]*)=(" + _NOT_PLACEHOLDER
+            + r"(?![{$])(?![a-z_][A-Za-z0-9_]*[.(\[])[^\s\"'`;&|,)]{3,})"
+        ),
+    ),
+    Detector(
+        "secret-assignment",
+        re.compile(
+            r"(?i)(?:--|\b)" + _SECRET_NAME + r"\s*(?:=|:)\s*(" + _NOT_PLACEHOLDER
+            + r"(?![{$])(?=[^\s\"'`;,)(]*[A-Za-z])(?=[^\s\"'`;,)(]*[0-9!@#%^*~+/])"
+            r"(?![A-Za-z_][A-Za-z0-9_]*[.(\[])[^\s\"'`;,)(<>]{4,})"
+        ),
+    ),
+    Detector(
+        "secret-assignment",
+        re.compile(
+            r"(?im)(?:^|;)\s*(?:password|pwd|passwd)=(" + _NOT_PLACEHOLDER + r"[^;\s\"']{1,})(?=;|$)"
+        ),
+    ),
+    # Random-looking strings assigned to anything.
+    Detector(
+        "high-entropy-string",
+        re.compile(
+            r"(?:[:=]|=>)\s*[\"'`](" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/=_-]{20,})[\"'`]"
+        ),
+        high_entropy,
+    ),
+    Detector(
+        "high-entropy-string",
+        re.compile(r"\b[A-Z][A-Z0-9_]*=(" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/=_.-]{20,})(?![^\s;&|])"),
+        high_entropy,
+    ),
+]
+
+EMAIL = Detector(
+    "email",
+    re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+)
+HOME_USER = Detector(
+    "user",
+    re.compile(
+        r"(?:(?<=/home/)|(?<=/Users/)|(?<=\\Users\\)|(?<=\\\\Users\\\\))"
+        + _NOT_PLACEHOLDER
+        + r"([A-Za-z0-9._-]+)(?=[/\\]|\b)"
+    ),
+)
+
+# --- detect-secrets' plugins ------------------------------------------------------------
+
+_SKIPPED_PLUGINS = {
+    "PrivateKeyDetector",  # BEGIN line only; ours takes the whole block
+    "BasicAuthDetector",  # ours labels databases apart and never reads into a placeholder
+    "JwtTokenDetector",  # lazy end: would leave the signature
+    "IPPublicDetector",  # an address is not a secret
+    "ArtifactoryDetector",  # "AP[0-9A-F]…" matches identifiers (APDUHandler)
+}
+
+
+def plugin_detectors() -> list[Detector]:
+    """One detector per regex of every detect-secrets ``RegexBasedPlugin``.
+
+    Without detect-secrets installed the recorder still redacts with
+    :data:`PROVIDER_DETECTORS` and :data:`GENERIC_DETECTORS` and says so once.
+    """
+    try:
+        from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    except ImportError:  # pragma: no cover - an install without the dependency
+        sys.stderr.write("prtrace: detect-secrets is not installed; using built-in detectors only\n")
+        return []
+    found: list[Detector] = []
+    for secret_type, cls in sorted(get_mapping_from_secret_type_to_class().items()):
+        if cls.__name__ in _SKIPPED_PLUGINS:
+            continue
+        for regex in getattr(cls, "denylist", ()) or ():
+            found.append(Detector(slug(secret_type), regex))
+    return found
+
+
+def secret_detectors() -> list[Detector]:
+    """Typed shapes first (ours, then the plugins'), then the generic rules, so a
+    value gets the most precise label (``aws-access-key``, not ``secret-assignment``)."""
+    return [*PROVIDER_DETECTORS, *plugin_detectors(), *GENERIC_DETECTORS]
+
+
+HINT = re.compile(
+    r"(?i)pass|pwd|secret|token|key|auth|cred|session|cookie|private|putty|://|bearer|xox"
+    r"|[A-Za-z0-9+/=_-]{20,}"
+)
+"""Found in every text that any secret detector can match (tests check it over the
+corpus): text without it skips the detectors. Personal data and project patterns
+have their own hints (see :class:`prtrace.redaction.engine.Redactor`)."""

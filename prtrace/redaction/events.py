@@ -1,0 +1,93 @@
+"""Redacting whole events (and other API documents) field by field.
+
+Every string an event carries is redacted — command lines and arguments,
+outputs, patches, thoughts, diagnostics, symbols, paths, URLs, commit messages
+— except the fields that are structure, not content: ids, times, hashes, enum
+values and blob keys (a hash is not text a secret could be in, and changing
+one would break the trace). Walking the decoded JSON rather than each event
+type keeps this correct for event types added later (issue 4's terminal,
+watcher and git events need nothing here).
+
+:func:`redact_event_json` is the server's entry point: it takes an event's
+JSON bytes as received, returns ``None`` when nothing changed (the common case:
+the bytes are stored as they came, no re-encoding), or the new bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+from prtrace.redaction.engine import Redactor, default_redactor
+
+STRUCTURAL_KEYS = frozenset(
+    {
+        "type",
+        "id",
+        "t",
+        "session_id",
+        "source",
+        "hash",
+        "before_hash",
+        "after_hash",
+        "op",
+        "kind",
+        "severity",
+        "language",
+        "output_blob",
+        "created_at",
+        "sealed_at",
+        "version",
+    }
+)
+"""Keys whose string values are never redacted (structure, not content)."""
+
+_decode = msgspec.json.decode
+_encode = msgspec.json.Encoder().encode
+T = TypeVar("T")
+
+
+def redact_builtins(value: Any, redactor: Redactor, key: str | None = None) -> tuple[Any, bool]:
+    """``value`` (decoded JSON) with its strings redacted, and whether any changed."""
+    if isinstance(value, str):
+        if key in STRUCTURAL_KEYS:
+            return value, False
+        out = redactor.text(value)
+        return out, out is not value and out != value
+    if isinstance(value, dict):
+        changed = False
+        for k, v in value.items():
+            if isinstance(v, (str, dict, list)):
+                new, did = redact_builtins(v, redactor, k)
+                if did:
+                    value[k] = new
+                    changed = True
+        return value, changed
+    if isinstance(value, list):
+        changed = False
+        for i, v in enumerate(value):
+            new, did = redact_builtins(v, redactor, key)
+            if did:
+                value[i] = new
+                changed = True
+        return value, changed
+    return value, False
+
+
+def redact_event_json(raw: bytes, redactor: Redactor | None = None) -> bytes | None:
+    """The event's JSON with secrets replaced, or ``None`` if it had none."""
+    redactor = redactor or default_redactor()
+    if not redactor.suspicious(raw.decode("utf-8", "surrogatepass")):
+        return None
+    data, changed = redact_builtins(_decode(raw), redactor)
+    return _encode(data) if changed else None
+
+
+def redact_struct(obj: T, redactor: Redactor | None = None) -> T:
+    """A msgspec Struct (a create request, artifacts) with its strings redacted."""
+    redactor = redactor or default_redactor()
+    data, changed = redact_builtins(msgspec.to_builtins(obj), redactor)
+    if not changed:
+        return obj
+    return msgspec.convert(data, type(obj))
