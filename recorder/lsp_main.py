@@ -61,11 +61,10 @@ class Recording:
         self.uploader = None
 
     def _on_root(self, root: Path) -> None:
-        from recorder.spool import Spool
         from recorder.uploader import BackgroundUploader
 
         self.root = root
-        self.emitter.attach(Spool.for_workspace(root))
+        self.emitter.attach_workspace(root)  # opens the spool only if something is recorded
         if self.upload:
             self.uploader = BackgroundUploader(root).start()
 

@@ -208,6 +208,11 @@ class LspRecorder:
         assert self.paths is not None
         return self.paths.path(uri)
 
+    def _redact(self, text: str) -> str:
+        """A document's text as it is recorded (recorder/privacy.py); cached per text."""
+        privacy = self.emitter.privacy
+        return text if privacy is None else privacy.document(text)
+
     def end_burst(self) -> None:
         burst, self.burst = self.burst, None
         if burst is None:
@@ -215,7 +220,11 @@ class LspRecorder:
         doc = self.docs.get(burst.uri)
         if doc is None:
             return
-        summary = summarize(burst.before, doc.text, doc.path, self.encoding)
+        # Diff and hash the *redacted* texts: redaction is deterministic, so this
+        # burst's after_hash is the next one's before_hash and replay reproduces
+        # the redacted text exactly (docs/privacy.md).
+        redact = self._redact
+        summary = summarize(redact(burst.before), redact(doc.text), doc.path, self.encoding)
         if summary is None:
             return
         self.emitter.emit(
@@ -432,7 +441,7 @@ class LspRecorder:
             path=path,
             language=doc.language,
             version=doc.version,
-            hash=text_hash(item.text),
+            hash=text_hash(self._redact(item.text)),
             size=len(item.text.encode("utf-8", "surrogatepass")),
         )
 
@@ -474,7 +483,7 @@ class LspRecorder:
             self.burst.changes += 1
             self.burst.last_t = t
         self.end_burst()
-        self.emitter.emit(ev.FileSaved, t, path=doc.path, hash=text_hash(doc.text))
+        self.emitter.emit(ev.FileSaved, t, path=doc.path, hash=text_hash(self._redact(doc.text)))
 
     def _did_close(self, t: float, params: msgspec.Raw) -> None:
         uri = decode(params, m.DidCloseParams).textDocument.uri
