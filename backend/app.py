@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
+from backend import openapi
 from backend.errors import EXCEPTION_HANDLERS
 from backend.routes import judge, misc, traces, ui
 from backend.services import Services
@@ -45,7 +46,7 @@ def create_app(settings: Settings) -> Litestar:
                     await asyncio.wait_for(task, 10)
             await services.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*traces.ROUTES, *judge.ROUTES, *misc.ROUTES, *ui.ROUTES],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -57,3 +58,5 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+    openapi.install(app)  # bodies, responses and errors the raw-body routes cannot declare
+    return app

@@ -39,9 +39,13 @@ def conflict(detail: str, field: str | None = None) -> ApiError:
     return ApiError(409, detail, field)
 
 
-def error_response(status_code: int, detail: str, field: str | None = None) -> Response:
+def error_response(
+    status_code: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     body = ErrorBody(status_code=status_code, detail=detail, field=field)
-    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    headers = dict(headers or {})
+    if status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return Response(
         content=msgspec.json.encode(body),
         status_code=status_code,
@@ -63,7 +67,8 @@ def handle_http_exception(_: Request, exc: HTTPException) -> Response:
         if isinstance(first, dict):
             field = first.get("key")
             detail = f"{first.get('message', detail)} (query parameter {field!r})"
-    return error_response(exc.status_code, detail, field)
+    # Litestar's own headers stay (``Allow`` on a 405, as RFC 9110 wants).
+    return error_response(exc.status_code, detail, field, exc.headers)
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:

@@ -68,13 +68,7 @@ async def _admin(url: str, statement: str) -> None:
         await connection.close()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test, as a SQLAlchemy async
-    URL (``postgresql+asyncpg://…``); dropped afterwards.
-
-    The server comes from ``PRTRACE_TEST_PG_URL`` (``./dev test`` sets it).
-    """
+def _fresh_pg_database() -> Iterator[str]:
     server_url = os.environ.get("PRTRACE_TEST_PG_URL")
     if not server_url:
         service_required("PRTRACE_TEST_PG_URL is not set (run the suite with ./dev test)")
@@ -86,6 +80,22 @@ def pg_url() -> Iterator[str]:
         yield _with_database(server_url, name)
     finally:
         asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test, as a SQLAlchemy async
+    URL (``postgresql+asyncpg://…``); dropped afterwards.
+
+    The server comes from ``PRTRACE_TEST_PG_URL`` (``./dev test`` sets it).
+    """
+    yield from _fresh_pg_database()
+
+
+@pytest.fixture(scope="module")
+def module_pg_url() -> Iterator[str]:
+    """Like ``pg_url``, one database shared by a module's tests (a server they all use)."""
+    yield from _fresh_pg_database()
 
 
 # --- S3 (moto's server: the real S3 protocol on loopback) ---------------------------
@@ -167,12 +177,22 @@ def s3_server() -> Iterator[S3Server]:
         server.stop()
 
 
+def _new_bucket(server: S3Server) -> S3Bucket:
+    bucket = S3Bucket(server, f"prtrace-test-{uuid.uuid4().hex[:12]}")
+    bucket.client().make_bucket(bucket.name)
+    return bucket
+
+
 @pytest.fixture
 def s3_bucket(s3_server: S3Server) -> S3Bucket:
     """A fresh, empty bucket on the session's S3 server."""
-    bucket = S3Bucket(s3_server, f"prtrace-test-{uuid.uuid4().hex[:12]}")
-    bucket.client().make_bucket(bucket.name)
-    return bucket
+    return _new_bucket(s3_server)
+
+
+@pytest.fixture(scope="module")
+def module_s3_bucket(s3_server: S3Server) -> S3Bucket:
+    """Like ``s3_bucket``, one bucket shared by a module's tests."""
+    return _new_bucket(s3_server)
 
 
 # --- prtrace server (a real `prtrace serve` process) -----------------------------------
