@@ -36,6 +36,13 @@ class StopResult:
     events: int
     refused_events: int = 0
     qa_job_id: str | None = None
+    final_patch_bytes: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """Where a person looks at the trace: the web viewer's page for it."""
+        return f"{self.session.url.rstrip('/')}/ui/#/trace/{self.session.trace_id}"
 
 
 @dataclass
@@ -60,6 +67,15 @@ def start(
             f"already recording trace {current.trace_id} in {root}; "
             "run `prtrace record stop` first"
         )
+    from recorder.privacy import Privacy
+
+    privacy = Privacy(root)
+    if privacy.config.local_only:
+        raise SessionError(
+            "local-only mode (privacy.local_only): nothing is uploaded, so no trace is created; "
+            "events stay in .prtrace/spool.db (prtrace record preview shows them)"
+        )
+    developer, task, environment = privacy.metadata(developer, task, environment)
     created = api.create_trace(developer, task, environment)
     session = Session(
         trace_id=created.trace_id,
@@ -94,6 +110,10 @@ def stop(root: Path, *, artifacts: Artifacts | None = None, timeout: float = 60.
     session = load_session(root)
     if session is None:
         raise SessionError(f"no recording session in {root} (prtrace record start)")
+    if artifacts is not None:  # the final patch leaves the machine too: same redaction
+        from recorder.privacy import Privacy
+
+        artifacts = Privacy(root).struct(artifacts)
     deadline = time.monotonic() + timeout
     lock = UploadLock(root)
     if not lock.acquire(timeout):
@@ -132,6 +152,63 @@ def stop(root: Path, *, artifacts: Artifacts | None = None, timeout: float = 60.
         lock.release()
 
 
+def start_daemon(root: Path) -> int:
+    """Start the session's background recorder (watcher, git, hooks, uploader); its pid."""
+    from recorder import daemon
+
+    return daemon.spawn(root)
+
+
+def resume(root: Path) -> tuple[Session, int]:
+    """The session exists but its daemon died (``kill -9``, a reboot): start it again.
+
+    Nothing spooled is lost or sent twice: the spool's batches keep their seq,
+    and the hook and reflog cursors are stored with the events they produced.
+    """
+    from recorder import daemon
+
+    session = load_session(root)
+    if session is None:
+        raise SessionError(f"no recording session in {root} (prtrace record start)")
+    pid = daemon.alive(root)
+    if pid is not None:
+        raise SessionError(
+            f"already recording trace {session.trace_id} in {root} (daemon pid {pid}); "
+            "run `prtrace record stop` first"
+        )
+    return session, daemon.spawn(root)
+
+
+def finish(root: Path, *, timeout: float = 60.0, patch: bool = True) -> StopResult:
+    """``record stop``: end the daemon, spool what it had, compute the final patch,
+    upload everything and finalize (see :func:`stop`)."""
+    from recorder import daemon
+    from recorder.emitter import EventEmitter
+    from recorder.final_patch import FinalPatchError, final_patch
+    from recorder.gitwatch import GitTracker
+    from recorder.hooks import import_logs
+
+    session = load_session(root)
+    if session is None:
+        raise SessionError(f"no recording session in {root} (prtrace record start)")
+    daemon.stop(root)
+    warnings: list[str] = []
+    with Spool.for_workspace(root) as spool:  # what a dead daemon could not spool
+        import_logs(root, EventEmitter(spool, source="hook"))
+        GitTracker(root, EventEmitter(spool, source="git")).poll()
+    artifacts = None
+    if patch and session.commit:
+        try:
+            artifacts = Artifacts(final_patch=final_patch(root, session.commit))
+        except (FinalPatchError, OSError) as exc:
+            warnings.append(f"no final patch: {exc}")
+    result = stop(root, artifacts=artifacts, timeout=timeout)
+    result.warnings = warnings
+    if artifacts is not None and artifacts.final_patch is not None:
+        result.final_patch_bytes = len(artifacts.final_patch.encode("utf-8", "surrogateescape"))
+    return result
+
+
 def status(root: Path, *, check_backend: bool = True) -> dict[str, Any]:
     """The session (without its token), the spool's counts, and whether the backend answers."""
     session = load_session(root)
@@ -156,6 +233,10 @@ def status(root: Path, *, check_backend: bool = True) -> dict[str, Any]:
                 report["closed"] = spool.is_closed(session.trace_id)
     else:
         report["events"] = {"spooled": 0, "unsent": 0, "pending": 0, "uploaded": 0, "failed": 0}
+    from recorder import daemon
+
+    pid = daemon.alive(root)
+    report["daemon"] = {"alive": pid is not None, "pid": pid if pid and pid > 0 else None}
     if check_backend and session is not None:
         report["backend"] = backend_status(session.url)
     return report
@@ -175,6 +256,13 @@ def note(root: Path, text: str, tags: list[str], *, upload_deadline: float = 3.0
     from prtrace.events import Thought
     from recorder.emitter import EventEmitter
 
+    from recorder.privacy import Privacy
+
+    if not Privacy(root).recording():
+        raise SessionError(
+            f"not recording in {root}: paused (prtrace record resume) or not opted in "
+            "(add .prtrace.toml, see docs/privacy.md); the note was not kept"
+        )
     with Spool.for_workspace(root) as spool:
         emitter = EventEmitter(spool, source="cli")
         event = emitter.emit(Thought, time.time(), raw=text, tags=tags)

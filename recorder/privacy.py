@@ -171,6 +171,22 @@ class Privacy:
         if isinstance(targets, list):
             data["targets"] = [t for t in targets if self.path_allowed(t.get("path", ""))]
 
+    def struct(self, obj: Any) -> Any:
+        """A request body (artifacts, task metadata) with its strings redacted."""
+        from prtrace.redaction.events import redact_struct
+
+        return redact_struct(obj, self.redactor)
+
+    def metadata(self, developer: Any, task: Any, environment: Any) -> tuple[Any, Any, Any]:
+        """What ``prtrace record start`` sends: redacted; the repository hashed if asked."""
+        if self.config.hash_repository and task.repository:
+            task = msgspec.structs.replace(task, repository=self.hash_name(task.repository))
+        return (
+            self.struct(developer),
+            self.struct(task),
+            None if environment is None else self.struct(environment),
+        )
+
     # --- hashing paths ---------------------------------------------------------------------
 
     def hash_name(self, value: str) -> str:

@@ -36,7 +36,7 @@ BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 REQUEST_TIMEOUT = 15.0
 
-Outcome = Literal["done", "no_session", "offline", "closed", "busy", "deadline"]
+Outcome = Literal["done", "no_session", "offline", "closed", "busy", "deadline", "local_only"]
 
 
 @dataclass
@@ -78,6 +78,16 @@ class UploadLock:
             self._fd = None
 
 
+def _local_only(root: Path) -> bool:
+    """``privacy.local_only`` (docs/privacy.md): this workspace never uploads."""
+    from prtrace.redaction.config import load_privacy_config
+
+    try:
+        return load_privacy_config(root).local_only
+    except ValueError:
+        return True  # a broken privacy config: upload nothing until it is fixed
+
+
 def _is_retryable(exc: Exception) -> bool:
     """Transport failures, 429, and any 5xx: the backend may take the batch later."""
     status = getattr(exc, "status_code", None)
@@ -114,6 +124,8 @@ class Uploader:
         session = session or load_session(self.root)
         if session is None:
             return DrainResult("no_session")
+        if _local_only(self.root):
+            return DrainResult("local_only")
         if not spool_path(self.root).exists():
             return DrainResult("done")
         lock = UploadLock(self.root)
@@ -131,6 +143,8 @@ class Uploader:
         from prtrace.client import Client, PrtraceError
 
         sent = 0
+        if _local_only(self.root):
+            return DrainResult("local_only", error="privacy.local_only: nothing is uploaded")
         spool = self.spool
         if spool.is_closed(session.trace_id):
             return DrainResult("closed", error=f"trace {session.trace_id} takes no more events")

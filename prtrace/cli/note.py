@@ -36,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
     if not text:
         raise common.UsageError("the note is empty")
     root = Path(args.workspace).resolve() if args.workspace else find_root()
-    result = lifecycle.note(root, text, list(args.tag))
+    try:
+        result = lifecycle.note(root, text, list(args.tag))
+    except lifecycle.SessionError as exc:
+        raise common.CliError(str(exc)) from None
     if args.json:
         common.print_json(
             {

@@ -44,6 +44,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("--test-image", metavar="IMAGE", help="Docker image the tests run in")
     start.add_argument("--test-command", metavar="CMD", help="e.g. 'pytest -q'")
     start.add_argument("--editor", metavar="NAME", help="the editor, for the trace's environment")
+    start.add_argument(
+        "--no-daemon", action="store_true",
+        help="do not start the background recorder (file watcher, git, shell hooks)",
+    )
     common.add_json_option(start)
     start.set_defaults(handler=run_start)
 
@@ -51,11 +55,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "stop",
         help="upload what is left and finalize the trace",
         description=(
-            "Upload every spooled event, finalize (seal) the trace and end the session. "
-            "If the backend cannot be reached the session is kept: run it again."
+            "Stop the background recorder, compute the final patch (the task's commit to "
+            "the working tree: changed and new files that are not ignored, binary files "
+            "included), upload every spooled event, finalize (seal) the trace with the "
+            "patch and end the session. If the backend cannot be reached the session is "
+            "kept: run it again."
         ),
     )
     _add_workspace(stop)
+    stop.add_argument(
+        "--no-patch", action="store_true", help="finalize without artifacts.final_patch"
+    )
     stop.add_argument(
         "--timeout", type=float, default=60.0, metavar="S",
         help="give up uploading after S seconds (default: %(default)s)",
@@ -70,6 +80,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_workspace(status)
     common.add_json_option(status)
     status.set_defaults(handler=run_status)
+
+    from prtrace.cli import record_privacy  # pause, resume, preview (docs/privacy.md)
+
+    record_privacy.add_subcommands(commands, _add_workspace)
 
 
 def _add_workspace(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +105,11 @@ def run_start(args: argparse.Namespace) -> int:
     from prtrace.cli.trace import create_request
     from recorder import lifecycle
 
+    from recorder.session import load_session
+
     root = _root(args)
+    if load_session(root) is not None and not args.no_daemon:
+        return _resume(args, root)
     if args.workspace:
         import os
 
@@ -109,11 +127,35 @@ def run_start(args: argparse.Namespace) -> int:
             session = lifecycle.start(root, api, developer, task, environment)
         except lifecycle.SessionError as exc:
             raise common.CliError(str(exc)) from None
+    pid = None
+    if not args.no_daemon:
+        try:
+            pid = lifecycle.start_daemon(root)
+        except RuntimeError as exc:
+            raise common.CliError(f"{exc}; the session exists: run `prtrace record start` "
+                                  "again to retry the daemon") from None
     if args.json:
-        common.print_json({"workspace": str(root), **session.public()})
+        common.print_json({"workspace": str(root), **session.public(), "daemon_pid": pid})
     else:
         print(f"recording trace {session.trace_id} in {root}")
         print(f"backend {session.url}")
+    return common.EXIT_OK
+
+
+def _resume(args: argparse.Namespace, root: Path) -> int:
+    """A session exists: start its daemon again if it died (nothing is lost or resent)."""
+    from recorder import lifecycle
+
+    try:
+        session, pid = lifecycle.resume(root)
+    except (lifecycle.SessionError, RuntimeError) as exc:
+        raise common.CliError(str(exc)) from None
+    if args.json:
+        common.print_json(
+            {"workspace": str(root), **session.public(), "daemon_pid": pid, "resumed": True}
+        )
+    else:
+        print(f"resumed recording trace {session.trace_id} in {root}")
     return common.EXIT_OK
 
 
@@ -122,9 +164,11 @@ def run_stop(args: argparse.Namespace) -> int:
 
     root = _root(args)
     try:
-        result = lifecycle.stop(root, timeout=args.timeout)
+        result = lifecycle.finish(root, timeout=args.timeout, patch=not args.no_patch)
     except lifecycle.SessionError as exc:
         raise common.CliError(str(exc)) from None
+    for warning in result.warnings:
+        common.error(warning)
     if args.json:
         common.print_json(
             {
@@ -135,10 +179,13 @@ def run_stop(args: argparse.Namespace) -> int:
                 "uploaded_now": result.sent,
                 "refused_events": result.refused_events,
                 "qa_job_id": result.qa_job_id,
+                "final_patch_bytes": result.final_patch_bytes,
+                "url": result.url,
             }
         )
     else:
         print(f"trace {result.session.trace_id} {result.status}: {result.events} events")
+        print(result.url)
         if result.refused_events:
             common.error(f"{result.refused_events} event(s) were refused by the backend")
     return common.EXIT_OK
@@ -160,6 +207,10 @@ def run_status(args: argparse.Namespace) -> int:
     out.write(
         f"events: {events['spooled']} spooled, {events['uploaded']} uploaded, "
         f"{events['unsent'] + events['pending']} waiting, {events['failed']} refused\n"
+    )
+    daemon = report["daemon"]
+    out.write(
+        f"daemon: running (pid {daemon['pid']})\n" if daemon["alive"] else "daemon: not running\n"
     )
     backend = report.get("backend")
     if backend is not None:
