@@ -36,6 +36,7 @@ def _cli(ws: Path, server, *args: str) -> subprocess.CompletedProcess:
 def _start_session(ws: Path, server) -> dict:
     done = _cli(ws, server, "record", "start", "--repository", "https://example.com/r.git",
                 "--commit", "abcd1234", "--task", "T-1", "--developer", "dev@example.com",
+                "--no-daemon",  # these tests count the proxy's events only
                 "--json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

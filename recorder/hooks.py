@@ -1,0 +1,215 @@
+"""``prtrace hook bash|zsh|fish``: every command of any terminal, without a PTY.
+
+For developers who won't run ``prtrace shell``. The snippet, sourced from the
+rc file, adds a preexec/precmd pair that costs next to nothing per command:
+no process is forked (bash and zsh; fish runs one ``date``), nothing is sent
+anywhere. After each command it looks for the recorded workspace it is in (the
+nearest parent folder with ``.prtrace/hook/``, which ``prtrace record start``
+creates) and appends one record to ``.prtrace/hook/<shell pid>.log`` — one
+file per shell, so concurrent shells never interleave::
+
+    \\x1e<start> \\t <end> \\t <exit code> \\t <cwd, percent-encoded> \\n
+    <the command line> \\x1f \\n
+
+The session's daemon imports complete records into ``terminal_command`` events
+(``source: hook``, no output) with :func:`import_logs`; the byte offset reached
+in each file is a spool cursor written in the transaction that spools the
+events, so a crash can neither lose nor repeat a command.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from urllib.parse import unquote
+
+from recorder.commands import CommandRecord, emit_command
+from recorder.emitter import EventEmitter
+from recorder.workspace import state_dir
+
+HOOK_DIR = "hook"
+_CURSOR = "hook:"
+
+_FIND = """__prtrace_hook_dir() {
+    local d=$PWD
+    while :; do
+        if [[ -d $d/.prtrace/hook ]]; then REPLY=$d/.prtrace/hook; return 0; fi
+        [[ -z $d || $d == / ]] && return 1
+        d=${d%/*}
+    done
+}
+__prtrace_hook_enc() {
+    local s=${1//\\%/%25}
+    s=${s//$'\\t'/%09}; s=${s//$'\\n'/%0A}; s=${s//$'\\r'/%0D}
+    REPLY=$s
+}
+"""
+
+BASH = (
+    """# prtrace: record every command of this shell (command, cwd, exit code, duration)
+# into the recorded workspace you are in. Add to ~/.bashrc:  eval "$(prtrace hook bash)"
+if [ -z "${__prtrace_hook_loaded:-}" ] && [ -n "${BASH_VERSION:-}" ]; then
+__prtrace_hook_loaded=1
+"""
+    + _FIND
+    + """__prtrace_hook_preexec() {
+    [ -n "${__prtrace_hook_armed:-}" ] || return 0
+    [ -n "${COMP_LINE:-}" ] && return 0
+    case "$BASH_COMMAND" in __prtrace_hook_precmd*) return 0 ;; esac
+    __prtrace_hook_armed=
+    __prtrace_hook_start=$EPOCHREALTIME
+    __prtrace_hook_first=$BASH_COMMAND
+    __prtrace_hook_cwd=$PWD
+}
+__prtrace_hook_precmd() {
+    local ec=$? end=$EPOCHREALTIME
+    if [ -n "${__prtrace_hook_start:-}" ] && __prtrace_hook_dir; then
+        local log=$REPLY/$$.log
+        __prtrace_hook_enc "$__prtrace_hook_cwd"
+        builtin printf '\\036%s\\t%s\\t%s\\t%s\\n' "$__prtrace_hook_start" "$end" "$ec" "$REPLY" >>"$log"
+        if [ "$HISTCMD" != "${__prtrace_hook_hist:-}" ]; then
+            builtin fc -ln -1 >>"$log"  # the whole line, from the history: no fork
+        else
+            builtin printf '%s\\n' "$__prtrace_hook_first" >>"$log"
+        fi
+        builtin printf '\\037\\n' >>"$log"
+    fi
+    __prtrace_hook_hist=$HISTCMD
+    __prtrace_hook_start=
+    __prtrace_hook_armed=1
+    return $ec
+}
+if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
+    PROMPT_COMMAND=(__prtrace_hook_precmd "${PROMPT_COMMAND[@]}")
+else
+    PROMPT_COMMAND="__prtrace_hook_precmd${PROMPT_COMMAND:+; $PROMPT_COMMAND}"
+fi
+trap '__prtrace_hook_preexec' DEBUG
+fi
+"""
+)
+
+ZSH = (
+    """# prtrace: record every command of this shell (command, cwd, exit code, duration)
+# into the recorded workspace you are in. Add to ~/.zshrc:  eval "$(prtrace hook zsh)"
+if [[ -z ${__prtrace_hook_loaded:-} ]]; then
+__prtrace_hook_loaded=1
+zmodload zsh/datetime
+"""
+    + _FIND
+    + """__prtrace_hook_preexec() {
+    __prtrace_hook_start=$EPOCHREALTIME
+    __prtrace_hook_line=$1
+    __prtrace_hook_cwd=$PWD
+}
+__prtrace_hook_precmd() {
+    local ec=$? end=$EPOCHREALTIME
+    if [[ -n ${__prtrace_hook_start:-} ]] && __prtrace_hook_dir; then
+        local log=$REPLY/$$.log
+        __prtrace_hook_enc "$__prtrace_hook_cwd"
+        builtin printf '\\036%s\\t%s\\t%s\\t%s\\n%s\\037\\n' "$__prtrace_hook_start" "$end" "$ec" \\
+            "$REPLY" "$__prtrace_hook_line" >>"$log"
+    fi
+    __prtrace_hook_start=
+}
+precmd_functions=(__prtrace_hook_precmd ${precmd_functions[@]})
+preexec_functions+=(__prtrace_hook_preexec)
+fi
+"""
+)
+
+FISH = """# prtrace: record every command of this shell (command, cwd, exit code, duration)
+# into the recorded workspace you are in. Add to config.fish:  prtrace hook fish | source
+function __prtrace_hook_postexec --on-event fish_postexec
+    set -l ec $status
+    set -l d $PWD
+    while true
+        if test -d $d/.prtrace/hook
+            set -l end (date +%s.%N)
+            set -l start (math "$end - $CMD_DURATION / 1000")
+            set -l cwd (string escape --style=url -- $PWD)
+            printf '\\036%s\\t%s\\t%s\\t%s\\n%s\\037\\n' $start $end $ec $cwd "$argv[1]" >>$d/.prtrace/hook/$fish_pid.log
+            return
+        end
+        test -z "$d" -o "$d" = / ; and return
+        set d (string replace -r '/[^/]*$' '' -- $d)
+    end
+end
+"""
+
+SNIPPETS = {"bash": BASH, "zsh": ZSH, "fish": FISH}
+
+
+def hook_dir(root: Path, *, create: bool = False) -> Path:
+    path = state_dir(root, create=create) / HOOK_DIR
+    if create:
+        path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def _float(text: str) -> float:
+    return float(text.replace(",", "."))  # EPOCHREALTIME follows the locale's decimal point
+
+
+def parse_records(data: bytes) -> tuple[list[CommandRecord], int]:
+    """Complete records in ``data`` and how many bytes they took."""
+    records: list[CommandRecord] = []
+    pos = 0
+    while True:
+        start = data.find(b"\x1e", pos)
+        if start < 0:
+            return records, pos
+        end = data.find(b"\x1f\n", start)
+        if end < 0:
+            return records, pos
+        header, _, command = data[start + 1 : end].decode("utf-8", "replace").partition("\n")
+        pos = end + 2
+        fields = header.split("\t")
+        try:
+            t0, t1, code = _float(fields[0]), _float(fields[1]), int(fields[2])
+        except (IndexError, ValueError):
+            continue
+        cwd = unquote(fields[3]) if len(fields) > 3 else None
+        command = command.rstrip("\n")
+        if command.startswith("\t"):  # bash's `fc -ln`: a tab and a space before the line
+            command = command[1:].removeprefix(" ")
+        command = command.strip()
+        if command:
+            records.append(CommandRecord(command, t0, t1, code, cwd))
+
+
+def import_logs(root: Path, emitter: EventEmitter) -> int:
+    """Spool the complete records appended since the last import; how many commands."""
+    folder = hook_dir(root)
+    if not folder.is_dir() or emitter.spool is None:
+        return 0
+    lock_fd = os.open(folder / ".import.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        total = 0
+        for log in sorted(folder.glob("*.log")):
+            name = _CURSOR + log.name
+            offset = int(emitter.spool.cursor(name) or 0)
+            try:
+                size = log.stat().st_size
+            except OSError:
+                continue
+            if size < offset:
+                offset = 0  # the file was replaced
+            if size == offset:
+                continue
+            with open(log, "rb") as f:
+                f.seek(offset)
+                data = f.read(size - offset)
+            records, used = parse_records(data)
+            if not used:
+                continue
+            for record in records:
+                emit_command(emitter, root, record)
+            emitter.set_cursor(name, str(offset + used))
+            emitter.flush()
+            total += len(records)
+        return total
+    finally:
+        os.close(lock_fd)
