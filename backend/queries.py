@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -37,6 +38,34 @@ DEFAULT_SORT: TraceSort = "-created"
 _NULL_LAST = {"overall": 1e300, "-overall": -1e300}
 
 
+class ScoreRange(msgspec.Struct, frozen=True):
+    """One judge dimension's score within [low, high] (either bound may be open)."""
+
+    dimension: str
+    low: float | None = None
+    high: float | None = None
+
+
+_DIMENSION = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def parse_score_ranges(values: list[str] | None) -> list[ScoreRange] | None:
+    """``DIM:MIN:MAX`` (``use_of_evidence:3:``, ``reproducibility::2``) → ranges; 400 if not."""
+    ranges = []
+    for value in values or ():
+        parts = value.split(":")
+        if len(parts) != 3 or not _DIMENSION.match(parts[0]) or not (parts[1] or parts[2]):
+            raise ApiError(
+                400, f"score must be DIMENSION:MIN:MAX with at least one bound, not {value!r}", "score"
+            )
+        try:
+            low, high = (float(p) if p else None for p in parts[1:])
+        except ValueError:
+            raise ApiError(400, f"score bounds must be numbers in {value!r}", "score") from None
+        ranges.append(ScoreRange(parts[0], low, high))
+    return ranges or None
+
+
 class TraceFilters(msgspec.Struct, kw_only=True):
     status: Literal["open", "sealed"] | None = None
     developer: str | None = None
@@ -49,12 +78,14 @@ class TraceFilters(msgspec.Struct, kw_only=True):
     overall_max: float | None = None
     has_type: list[str] | None = None
     """Only traces with at least one event of each of these types."""
+    scores: list[ScoreRange] | None = None
+    """The latest judgement's per-dimension scores within these ranges."""
     sort: TraceSort = DEFAULT_SORT
     limit: int = 50
     cursor: str | None = None
 
 
-def apply(query: Select, filters: TraceFilters) -> Select:
+def apply(query: Select, filters: TraceFilters, *, is_sqlite: bool) -> Select:
     """Add the WHERE clauses of ``filters`` (not sort, limit or cursor)."""
     if filters.status:
         query = query.where(traces.c.status == filters.status)
@@ -79,7 +110,21 @@ def apply(query: Select, filters: TraceFilters) -> Select:
         query = query.where(
             exists().where(events.c.trace_id == traces.c.trace_id, events.c.type == event_type)
         )
+    for wanted in filters.scores or ():
+        score = _judge_score(wanted.dimension, is_sqlite)
+        if wanted.low is not None:
+            query = query.where(score >= wanted.low)
+        if wanted.high is not None:
+            query = query.where(score <= wanted.high)
     return query
+
+
+def _judge_score(dimension: str, is_sqlite: bool) -> ColumnElement[Any]:
+    """``qa.judge.scores.<dimension>`` of the stored judgement, as a number (NULL if absent)."""
+    if is_sqlite:
+        return func.json_extract(cast(traces.c.qa_judge, SAText), f"$.scores.{dimension}")
+    judge = cast(func.convert_from(traces.c.qa_judge, literal("UTF8")), JSONB)
+    return cast(judge.op("->")(literal("scores")).op("->>")(literal(dimension)), SAFloat)
 
 
 def _sort_key(sort: TraceSort) -> ColumnElement[Any]:
@@ -212,6 +257,7 @@ def trace_filters_from_query(
     overall_min: float | None = None,
     overall_max: float | None = None,
     has_type: list[str] | None = None,
+    score: list[str] | None = None,
     sort: TraceSort = DEFAULT_SORT,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     cursor: str | None = None,
@@ -228,6 +274,7 @@ def trace_filters_from_query(
         overall_min=overall_min,
         overall_max=overall_max,
         has_type=split_values(has_type),
+        scores=parse_score_ranges(split_values(score)),
         sort=sort,
         limit=limit,
         cursor=cursor,

@@ -421,7 +421,9 @@ class TraceStore:
         )
 
     async def list_traces(self, filters: queries.TraceFilters) -> TraceList:
-        query = queries.page(queries.apply(select(traces), filters), filters)
+        query = queries.page(
+            queries.apply(select(traces), filters, is_sqlite=self.db.is_sqlite), filters
+        )
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         summaries = [_summary(r) for r in rows]
@@ -439,7 +441,7 @@ class TraceStore:
         last = ""
         while True:
             query = (
-                queries.apply(select(traces.c.trace_id), filters)
+                queries.apply(select(traces.c.trace_id), filters, is_sqlite=self.db.is_sqlite)
                 .where(traces.c.trace_id > last)
                 .order_by(traces.c.trace_id)
                 .limit(200)

@@ -193,12 +193,14 @@ def trace_filters(
     overall_min: float | None = None,
     overall_max: float | None = None,
     has_type: str | Sequence[str] | None = None,
+    score: str | Sequence[str] | None = None,
     sort: str | None = None,
 ) -> dict[str, str]:
     """The filters of ``GET /traces`` and ``GET /export`` (unknown names are a TypeError).
 
     ``sort`` is ``created``, ``-created`` (the default), ``overall`` or ``-overall``;
-    ``has_type`` keeps traces with at least one event of each type.
+    ``has_type`` keeps traces with at least one event of each type; ``score`` takes
+    ``DIMENSION:MIN:MAX`` ranges of the judge's per-dimension scores (a bound may be empty).
     """
     return query(
         status=status,
@@ -213,6 +215,7 @@ def trace_filters(
         overall_min=overall_min,
         overall_max=overall_max,
         has_type=has_type,
+        score=score,
         sort=sort,
     )
 

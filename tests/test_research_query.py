@@ -143,6 +143,36 @@ def msgspec_id(line: bytes) -> str:
     return json.loads(line)["trace_id"]
 
 
+def test_trace_filters_by_judge_dimension_scores(server: ServerProcess) -> None:
+    repo = f"https://example.com/{uuid.uuid4().hex}.git"
+    judged = [
+        {"use_of_evidence": 4, "reproducibility": 2},
+        {"use_of_evidence": 2, "reproducibility": 5},
+        {"use_of_evidence": 5, "reproducibility": 4},
+    ]
+    made: list[str] = []
+    with Client(server.url, server.api_token) as client:
+        for scores in judged:
+            trace_id = make_trace(client, [thought(1, "x")], repository=repo)
+            set_qa(server, trace_id, qa_status="done",
+                   qa_judge={"status": "done", "scores": scores, "overall": 3.0})
+            made.append(trace_id)
+        made.append(make_trace(client, [thought(1, "unjudged")], repository=repo))
+
+    ls = lambda **p: _listed(server, repository=repo, **p)  # noqa: E731
+    assert ls(score="use_of_evidence:4:") == [made[2], made[0]]
+    assert ls(score="reproducibility::2") == [made[0]]
+    assert ls(score="use_of_evidence:3:5,reproducibility:3:") == [made[2]]
+    assert ls(score=["use_of_evidence:2:2", "reproducibility:5:5"]) == [made[1]]
+    assert ls(score="problem_understanding:1:") == []  # no judgement scored it
+    with Client(server.url, server.api_token) as client:
+        assert [t.trace_id for t in client.iter_traces(repository=repo, score="use_of_evidence:5:")] == [made[2]]
+    for bad in ("use_of_evidence", "use_of_evidence::", "Bad-Name:1:", "use_of_evidence:x:"):
+        response = httpx.get(f"{server.url}/traces", params={"score": bad},
+                             headers={"Authorization": f"Bearer {server.api_token}"})
+        assert response.status_code == 400 and response.json()["field"] == "score", bad
+
+
 def test_event_filters_type_file_time_text(server: ServerProcess) -> None:
     t = START
     events: list[Any] = [

@@ -59,6 +59,10 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-score", type=float, metavar="X", help="judge overall score >= X")
     group.add_argument("--max-score", type=float, metavar="X", help="judge overall score <= X")
     group.add_argument(
+        "--score", action="append", metavar="DIM:MIN:MAX",
+        help="a judge dimension's score in a range, e.g. use_of_evidence:3: (repeat for more)",
+    )
+    group.add_argument(
         "--has-type", action="append", metavar="TYPE",
         help="only traces with at least one event of TYPE (repeat: all of them)",
     )
@@ -76,6 +80,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "overall_min": args.min_score,
         "overall_max": args.max_score,
         "has_type": args.has_type,
+        "score": args.score,
     }
 
 
