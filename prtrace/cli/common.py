@@ -80,6 +80,23 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_wait_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--wait`` and ``--timeout`` for commands that queue a job."""
+    parser.add_argument("--wait", action="store_true", help=f"wait for the job and show {what}")
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, metavar="SECONDS",
+        help="how long --wait waits (default: %(default)s)",
+    )
+
+
+def wait_for_job(api: Any, job_id: str, timeout: float) -> Any:
+    """The finished job (``Client.wait_for_job``), or a CliError when it takes too long."""
+    try:
+        return api.wait_for_job(job_id, timeout=timeout)
+    except TimeoutError as exc:
+        raise CliError(str(exc)) from None
+
+
 # --- settings and client -------------------------------------------------------
 
 _SETTING_FLAGS = {"url": "url", "token": "api_token", "workers": "workers", "home": "home"}

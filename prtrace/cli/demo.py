@@ -171,10 +171,7 @@ def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path
         progress(f"finalized: {finalized.status}, {finalized.events} events")
         if args.qa and finalized.qa_job_id:
             progress(f"QA job {finalized.qa_job_id}: patch at the commit, tests before and after")
-            try:
-                job = api.wait_for_job(finalized.qa_job_id, timeout=args.qa_timeout)
-            except TimeoutError as exc:
-                raise common.CliError(str(exc)) from None
+            job = common.wait_for_job(api, finalized.qa_job_id, args.qa_timeout)
             progress(f"QA job {job.status}" + (f": {job.error}" if job.error else ""))
         trace = api.get_trace(created.trace_id)
 

@@ -323,13 +323,7 @@ def _add_qa(commands: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("trace_id", metavar="ID", help="the trace id (tr_...)")
-    parser.add_argument(
-        "--wait", action="store_true", help="wait for the job and print the QA result"
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=900.0, metavar="SECONDS",
-        help="how long --wait waits (default: 900)",
-    )
+    common.add_wait_options(parser, "the QA result")
     common.add_json_option(parser)
     parser.set_defaults(handler=run_qa)
 
@@ -346,10 +340,7 @@ def run_qa(args: argparse.Namespace) -> int:
                 print(f"{job.job_id} {job.status}")
             return common.EXIT_OK
         print(f"prtrace: QA job {job.job_id} queued; waiting", file=sys.stderr)
-        try:
-            finished = api.wait_for_job(job.job_id, timeout=args.timeout)
-        except TimeoutError as exc:
-            raise common.CliError(str(exc)) from None
+        finished = common.wait_for_job(api, job.job_id, args.timeout)
         qa = api.get_trace(args.trace_id).qa
     if args.json:
         common.print_json({"job": finished, "qa": qa})
@@ -378,10 +369,7 @@ def _add_judge(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--samples", type=common.positive_int, metavar="N", help="ask N times, report the median"
     )
-    parser.add_argument("--wait", action="store_true", help="wait for the judgement and show it")
-    parser.add_argument(
-        "--timeout", type=float, default=900.0, metavar="S", help="with --wait: give up after S s"
-    )
+    common.add_wait_options(parser, "the judgement")
     common.add_json_option(parser)
     parser.set_defaults(handler=run_judge)
 
@@ -403,10 +391,7 @@ def run_judge(args: argparse.Namespace) -> int:
             else:
                 print(f"{job.job_id} {job.status}")
             return common.EXIT_OK
-        try:
-            done = api.wait_for_job(job.job_id, timeout=args.timeout)
-        except TimeoutError as exc:
-            raise common.CliError(str(exc)) from None
+        done = common.wait_for_job(api, job.job_id, args.timeout)
         if done.status == "error":
             raise common.CliError(f"judge job {job.job_id} failed: {done.error}")
         raw = api.get_trace_raw(args.trace_id)
