@@ -45,6 +45,8 @@ def spooled(ws: Path, type_: str | None = None) -> list[dict]:
     con = sqlite3.connect(db, timeout=30)
     try:
         rows = con.execute("SELECT body FROM events ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # created a moment ago, no tables yet
+        return []
     finally:
         con.close()
     events = [json.loads(body) for (body,) in rows]
