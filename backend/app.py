@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from backend import openapi
-from backend.errors import EXCEPTION_HANDLERS
+from backend.errors import EXCEPTION_HANDLERS, refuse_nul
 from backend.routes import judge, misc, traces, ui
 from backend.services import Services
 from backend.worker import Worker
@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[*traces.ROUTES, *judge.ROUTES, *misc.ROUTES, *ui.ROUTES],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_request=refuse_nul,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="prtrace",

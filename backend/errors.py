@@ -71,6 +71,20 @@ def handle_http_exception(_: Request, exc: HTTPException) -> Response:
     return error_response(exc.status_code, detail, field, exc.headers)
 
 
+def refuse_nul(request: Request) -> None:
+    """Refuse NUL (U+0000) in the path and query up front, on every database.
+
+    PostgreSQL cannot hold it in text and fails the query; for a streamed
+    answer (``GET /export``) that happens after the 200 went out, so the client
+    would see a cut connection instead of a 422 naming the parameter.
+    """
+    if "\x00" in request.url.path:
+        raise ApiError(422, "the path may not contain the NUL character (\\u0000)")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise ApiError(422, "query parameters may not contain the NUL character (\\u0000)", name)
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     # PostgreSQL refuses NUL in text (SQLSTATE 22021); the transaction is rolled back.
     if getattr(getattr(exc, "orig", None), "sqlstate", None) == "22021":

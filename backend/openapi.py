@@ -134,14 +134,15 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             _widen_times(parameter.get("schema", {}))
         spec = OPERATIONS.get((method, path))
         if spec is None:  # an endpoint not in the table: at least its errors are right
-            _errors(operation, (400, 401, 403, 404), error_ref)
+            _errors(operation, (400, 401, 403, 404, 422), error_ref)
             continue
         returns = spec.returns if isinstance(spec.returns, dict) else ref_of[id(spec.returns)]
         operation["responses"] = {
             str(spec.ok): {"description": _summary(operation),
                            "content": {spec.media_type: {"schema": returns}}},
         }
-        _errors(operation, spec.errors, error_ref)
+        # 422 everywhere: NUL in any path or query is refused (backend.errors.refuse_nul).
+        _errors(operation, tuple(sorted({*spec.errors, 422})), error_ref)
         if spec.body is not None:
             operation["requestBody"] = {
                 "required": spec.body_required,
