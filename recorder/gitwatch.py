@@ -51,6 +51,9 @@ class GitTracker:
         self.emitter = emitter
         folder = git_dir(root)
         self.reflog = folder / "logs" / "HEAD" if folder else None
+        self.branch: str | None = None
+        """The branch as of the last reflog line read (a commit's branch is the one it
+        was made on, not the one checked out when we get to read the line)."""
 
     def start(self) -> None:
         """A first tracker for this spool starts at the reflog's end."""
@@ -101,6 +104,7 @@ class GitTracker:
         kind = action.split(" ")[0]
         if kind == "checkout" and rest.startswith("moving from "):
             source, _, target = rest[len("moving from ") :].partition(" to ")
+            self.branch = target
             if source == target:
                 return 0
             self.emitter.emit(
@@ -112,7 +116,9 @@ class GitTracker:
             files = _git(
                 self.root, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", new
             ).splitlines()
-            branch = _git(self.root, "symbolic-ref", "--short", "-q", "HEAD").strip() or None
+            branch = self.branch or (
+                _git(self.root, "symbolic-ref", "--short", "-q", "HEAD").strip() or None
+            )
             self.emitter.emit(
                 ev.CommitMade, t, hash=new, message=body, files=files, branch=branch
             )
