@@ -2,7 +2,8 @@
 
 The body is split into the raw JSON of each event (cheap: msgspec only
 scans), then each event is decoded into the trace format on its own so that
-an error names ``events[i]…``. The raw bytes are what gets stored.
+an error names ``events[i]…``. The raw bytes are what gets stored, after the
+same redaction the recorder applies (a safety net for other clients).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from backend.errors import ApiError
 from prtrace.api_types import MAX_BATCH_EVENTS, RawEventBatch
 from prtrace.codec import FormatError, decode, split_msgspec_error
 from prtrace.events import Event
+from prtrace.redaction import redact_event_json
 
 _event_decoder = msgspec.json.Decoder(Event)
 
@@ -47,4 +49,17 @@ def decode_batch(body: bytes) -> DecodedBatch:
         except UnicodeDecodeError:
             # msgspec.Raw skips strings unchecked; decoding the event finds it.
             raise FormatError("body is not valid UTF-8", f"events[{i}]", syntax=True) from None
-    return DecodedBatch(seq=batch.seq, events=events, raw=[bytes(r) for r in batch.events])
+    raw = [bytes(r) for r in batch.events]
+    _redact(events, raw)
+    return DecodedBatch(seq=batch.seq, events=events, raw=raw)
+
+
+def _redact(events: list[Any], raw: list[bytes]) -> None:
+    """The safety net for traces from other clients (docs/privacy.md): the recorder's
+    redaction again, over the bytes as received. An event with nothing suspicious
+    costs one scan and is stored as it came; only a changed one is re-encoded."""
+    for i, body in enumerate(raw):
+        redacted = redact_event_json(body)
+        if redacted is not None:
+            raw[i] = redacted
+            events[i] = _event_decoder.decode(redacted)

@@ -96,7 +96,7 @@ def opt_in_reason(root: Path, config: PrivacyConfig) -> str | None:
 def _spec(patterns: list[str]):  # type: ignore[no-untyped-def]
     import pathspec
 
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns) if patterns else None
+    return pathspec.PathSpec.from_lines("gitignore", patterns) if patterns else None
 
 
 class Privacy:

@@ -65,7 +65,7 @@ def test_the_judge_sees_tagged_events_redacted_and_the_outcome_rule(fake: FakeLL
     system, user = (m["content"] for m in fake.requests[0]["messages"])
     assert "do not let the outcome decide" in system
     assert cited_ids(fake.requests[0]) == [f"e{i}" for i in range(1, 10)]
-    assert SECRET not in user and "[REDACTED]" in user
+    assert SECRET not in user and "<redacted:" in user
     assert "UNDOES the edits since [e5]" in user
     assert user.index("<TRACE>") < user.index("<OUTCOME>")
 

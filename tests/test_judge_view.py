@@ -52,7 +52,7 @@ def test_long_outputs_are_cut_with_markers_and_secrets_redacted() -> None:
     view = compact(trace.events, 100_000)
     assert "… [" in view.text and "lines elided] …" in view.text
     small = build_view(small_trace(), load_rubric("default"), BUDGET)
-    assert SECRET not in small.user and "[REDACTED]" in small.user
+    assert SECRET not in small.user and "<redacted:" in small.user
 
 
 def test_test_results_are_in_their_own_block() -> None:
@@ -78,7 +78,7 @@ def test_test_results_are_in_their_own_block() -> None:
 )
 def test_redaction(text: str) -> None:
     out = redact(text)
-    assert "[REDACTED]" in out
+    assert "<redacted:" in out
     for secret in (SECRET, "abcdefgh12345678", "hunter2xyz", "correct horse", "AKIAABCD", "aaaaaaaa", "MIIEow"):
         assert secret not in out
 

@@ -20,6 +20,7 @@ from backend.queries import (
 from prtrace.codec import FormatError
 from backend.routes.common import JSON, decode_body, require_api_token, require_trace_writer
 from prtrace.api_types import CreateTraceRequest, EventBatch, FinalizeRequest, JobAccepted
+from prtrace.redaction import redact_struct
 
 _encode = msgspec.json.Encoder().encode
 
@@ -31,7 +32,7 @@ def _json(payload: object, status_code: int = 200) -> Response:
 @post("/traces", status_code=201, summary="Create a trace; returns its upload token")
 async def create_trace(request: Request) -> Response:
     svc = await require_api_token(request)
-    body = await decode_body(request, CreateTraceRequest)
+    body = redact_struct(await decode_body(request, CreateTraceRequest))
     return _json(await svc.traces.create(body), 201)
 
 
@@ -50,6 +51,8 @@ async def upload_events(request: Request, trace_id: str) -> Response:
 async def finalize_trace(request: Request, trace_id: str) -> Response:
     svc = await require_trace_writer(request, trace_id)
     body = await decode_body(request, FinalizeRequest, optional=True)
+    if body is not None:
+        body = redact_struct(body)  # the final patch, like events (docs/privacy.md)
     result = await svc.traces.finalize(trace_id, body)
     if result.qa_job_id:
         svc.queue.wakeup.set()

@@ -29,7 +29,7 @@ import math
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 PLACEHOLDER_PREFIX = "<redacted:"
@@ -44,6 +44,9 @@ class Detector:
     """An extra test on the found value (entropy, JWT shape); None accepts all."""
     whole: bool = False
     """Replace the whole match even though the regex has groups (back-references)."""
+    gate: tuple[str, ...] = ()
+    """Lower-case literals one of which every match contains: a text without any of
+    them skips this detector (one ``in`` per literal instead of a regex scan)."""
 
     def placeholder(self) -> str:
         return f"{PLACEHOLDER_PREFIX}{self.label}>"
@@ -100,7 +103,7 @@ def _jwt_shaped(value: str) -> bool:
 # --- our detectors --------------------------------------------------------------------
 
 _SECRET_NAME = (
-    r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_.-]?key|apikey"
+    r"(?:password|passwd|passphrase|pwd|secret|token|api[_.-]?key|apikey"
     r"|access[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|auth[_.-]?key"
     r"|signing[_.-]?key|encryption[_.-]?key|session[_.-]?key|cookie[_.-]?secret)"
     r"s?[A-Za-z0-9_.-]*"
@@ -122,7 +125,8 @@ PROVIDER_DETECTORS: list[Detector] = [
     Detector("putty-private-key", re.compile(r"PuTTY-User-Key-File-\d+:[^\n]*(?:\n[^\n]+)*")),
     # Current provider prefixes detect-secrets (1.5) does not know.
     Detector("anthropic-api-key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
-    Detector("openai-api-key", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}")),
+    Detector("openai-api-key", re.compile(r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}")),
+    Detector("openai-api-key", re.compile(r"\bsk-(?!ant-)[A-Za-z0-9_-]{32,}")),
     Detector("github-token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}")),
     Detector("github-token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}")),
     Detector("google-api-key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
@@ -185,7 +189,7 @@ GENERIC_DETECTORS: list[Detector] = [
     Detector(
         "secret-assignment",
         re.compile(
-            r"(?i)(?<![A-Za-z0-9])" + _SECRET_NAME + r"[\"']?\]?\s*(?::=|=>|[:=])\s*"
+            r"(?i)" + _SECRET_NAME + r"[\"']?\]?\s*(?::=|=>|[:=])\s*"
             r"(?:\"(" + _NOT_PLACEHOLDER + r"[^\"\s]{3,})\"|'(" + _NOT_PLACEHOLDER
             + r"[^'\s]{3,})')"
         ),
@@ -194,7 +198,7 @@ GENERIC_DETECTORS: list[Detector] = [
     Detector(
         "secret-assignment",
         re.compile(
-            r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]*"
+            r"(?i)(?:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]*"
             r"[\"']?\]?\s*(?::=|=>|[:=])\s*(?:\"(" + _NOT_PLACEHOLDER + r"[^\"\n{}()]{3,64})\"|'("
             + _NOT_PLACEHOLDER + r"[^'\n{}()]{3,64})')"
         ),
@@ -202,7 +206,7 @@ GENERIC_DETECTORS: list[Detector] = [
     Detector(
         "secret-assignment",
         re.compile(
-            r"(?<![A-Za-z0-9])(?:[A-Z0-9_]*(?:PASSWORD|PASSWD|PASSPHRASE|PWD|SECRET|TOKEN|API_?KEY"
+            r"(?:(?:PASSWORD|PASSWD|PASSPHRASE|PWD|SECRET|TOKEN|API_?KEY"
             r"|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_?KEY)[A-Z0-9_]*)=(" + _NOT_PLACEHOLDER
             + r"(?![{$])(?![a-z_][A-Za-z0-9_]*[.(\[])[^\s\"'`;&|,)]{3,})"
         ),
@@ -210,7 +214,7 @@ GENERIC_DETECTORS: list[Detector] = [
     Detector(
         "secret-assignment",
         re.compile(
-            r"(?i)(?:--|\b)" + _SECRET_NAME + r"\s*(?:=|:)\s*(" + _NOT_PLACEHOLDER
+            r"(?i)" + _SECRET_NAME + r"\s*(?:=|:)\s*(" + _NOT_PLACEHOLDER
             + r"(?![{$])(?=[^\s\"'`;,)(]*[A-Za-z])(?=[^\s\"'`;,)(]*[0-9!@#%^*~+/])"
             r"(?![A-Za-z_][A-Za-z0-9_]*[.(\[])[^\s\"'`;,)(<>]{4,})"
         ),
@@ -283,12 +287,71 @@ def plugin_detectors() -> list[Detector]:
 def secret_detectors() -> list[Detector]:
     """Typed shapes first (ours, then the plugins'), then the generic rules, so a
     value gets the most precise label (``aws-access-key``, not ``secret-assignment``)."""
-    return [*PROVIDER_DETECTORS, *plugin_detectors(), *GENERIC_DETECTORS]
+    return [gated(d) for d in (*PROVIDER_DETECTORS, *plugin_detectors(), *GENERIC_DETECTORS)]
+
+
+GATES: dict[str, tuple[str, ...]] = {
+    "private-key": ("private key",),
+    "putty-private-key": ("putty",),
+    "anthropic-api-key": ("sk-ant-",),
+    "openai-api-key": ("sk-",),
+    "openai-token": ("t3blbkfj",),
+    "github-token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "google-api-key": ("aiza",),
+    "google-oauth-token": ("ya29.",),
+    "stripe-key": ("_live_", "_test_"),
+    "stripe-access-key": ("_live_",),
+    "stripe-webhook-secret": ("whsec_",),
+    "npm-token": ("npm_",),
+    "npm-tokens": ("_authtoken",),
+    "pypi-token": ("pypi-",),
+    "vault-token": ("hvs.", "hvb.", "hvr."),
+    "digitalocean-token": ("_v1_",),
+    "shopify-token": ("shpat_", "shpss_", "shpca_", "shppa_"),
+    "huggingface-token": ("hf_",),
+    "gitlab-token": ("gl", "gr1348941"),
+    "slack-token": ("xox", "hooks.slack.com"),
+    "prtrace-token": ("pta_", "ptu_"),
+    "jwt": ("eyj",),
+    "connection-string": ("://",),
+    "url-password": ("://",),
+    "aws-secret-key": ("aws",),
+    "aws-access-key": ("akia", "asia", "abia", "acca", "a3t", "aws"),
+    "azure-storage-account-access-key": ("accountkey",),
+    "bearer-token": ("bearer", "token"),
+    "basic-auth": ("basic",),
+    "secret-assignment": ("pass", "pwd", "secret", "token", "key", "cred", "auth", "cookie", "session"),
+    "mailchimp-access-key": ("-us",),
+    "sendgrid-api-key": ("sg.",),
+    "square-oauth-secret": ("sq0csp-",),
+    "ibm-cloud-iam-key": ("iam",),
+    "softlayer-credentials": ("softlayer", "sl"),
+    "cloudant-credentials": ("cloudant", "key", "pwd", "pass", "token"),
+    "email": ("@",),
+    "user": ("/home/", "/users/", "\\users\\"),
+}
+"""Literals (lower case) one of which each detector's matches contain; see Detector.gate."""
+
+
+PRECHECK_LITERALS = (
+    "pass", "pwd", "secret", "token", "key", "cred", "auth", "://", "bearer", "basic",
+    "private", "putty", "xox",
+)
+"""With a run of 20+ token characters, a superset of what any secret detector needs:
+every provider token is such a run; the rules that can match short values (names in
+assignments, URL passwords, bearer/basic, key blocks, short Slack tokens) need one of
+these. (Not ``session``/``cookie``: every event has ``session_id``; the names that
+matter, ``session_key``/``cookie_secret``, contain ``key``/``secret``.)"""
+
+
+def gated(detector: Detector) -> Detector:
+    gate = GATES.get(detector.label, ())
+    return detector if detector.gate or not gate else replace(detector, gate=gate)
 
 
 HINT = re.compile(
-    r"(?i)pass|pwd|secret|token|key|auth|cred|session|cookie|private|putty|://|bearer|xox"
-    r"|[A-Za-z0-9+/=_-]{20,}"
+    r"(?i)(?:pass|pwd|secret|token|key|auth|cred|session|cookie)[A-Za-z0-9_.-]*[\"'\]]*\s*(?::=|=>|[:=])"
+    r"|bearer|token\s|private key|putty|://[^\s/]*@|xox|[A-Za-z0-9+/=_-]{20,}"
 )
 """Found in every text that any secret detector can match (tests check it over the
 corpus): text without it skips the detectors. Personal data and project patterns

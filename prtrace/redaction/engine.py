@@ -28,6 +28,8 @@ from prtrace.redaction.detectors import (
     EMAIL,
     HINT,
     HOME_USER,
+    PRECHECK_LITERALS,
+    gated,
     PLACEHOLDER_PREFIX,
     Detector,
     secret_detectors,
@@ -57,20 +59,42 @@ class Redactor:
             detectors.append(Detector(slug(label) or "custom", regex))
             hints.append(f"(?:{pattern})")
         if self.config.redact_emails:
-            detectors.append(EMAIL)
+            detectors.append(gated(EMAIL))
             hints.append("@")
         if self.config.redact_usernames:
-            detectors.append(HOME_USER)
+            detectors.append(gated(HOME_USER))
             hints.append(r"/home/|/Users/|\\Users\\")
         self.detectors = detectors
         self.hint = re.compile("(?i)" + "|".join(hints)) if hints else None
         self.allow = [re.compile(p) for p in self.config.allowlist]
-        self._subs = [(d.regex.sub, self._replacer(d)) for d in detectors]
+        self._subs = [(d.regex.sub, self._replacer(d), d.gate) for d in detectors]
+        literals = list(PRECHECK_LITERALS) if self.config.redact_secrets else []
+        if self.config.redact_emails:
+            literals.append("@")
+        if self.config.redact_usernames:
+            literals += ["/home/", "/users/", "\\users\\"]
+        self.literals = tuple(lit.encode() for lit in literals)
+        """The server's pre-check (:func:`prtrace.redaction.events.suspicious_json`): every
+        match of a detector contains one of these or a run of 20+ token characters."""
+        self.always = bool(self.config.patterns)
+        """Project patterns may match anything: no pre-check then."""
         self._cache: OrderedDict[str, str] = OrderedDict()
+        self._found: list[tuple[str, str]] | None = None
 
     def suspicious(self, text: str) -> bool:
         """Could any detector match? False means :meth:`text` would return it as is."""
         return self.hint is not None and self.hint.search(text) is not None
+
+    def findings(self, text: str) -> list[tuple[str, str]]:
+        """The ``(value, placeholder)`` pairs that :meth:`text` would replace in ``text``."""
+        found: list[tuple[str, str]] = []
+        self._found = found
+        try:
+            self._cache.pop(text, None)
+            self.text(text)
+        finally:
+            self._found = None
+        return found
 
     def text(self, text: str) -> str:
         """``text`` with every secret (and configured personal datum) replaced."""
@@ -81,8 +105,10 @@ class Redactor:
             if cached is not None:
                 self._cache.move_to_end(text)
                 return cached
-        out = text
-        for sub, replace in self._subs:
+        out, low = text, text.lower()
+        for sub, replace, gate in self._subs:
+            if gate and not any(g in low for g in gate):
+                continue
             out = sub(replace, out)
         if len(text) >= _CACHE_MIN:
             self._cache[text] = out
@@ -107,6 +133,8 @@ class Redactor:
             if any(a.fullmatch(value) for a in self.allow):
                 return whole
             self.counts[detector.label] = self.counts.get(detector.label, 0) + 1
+            if self._found is not None:
+                self._found.append((value, placeholder))
             if group == 0:
                 return placeholder
             start, end = match.span(group)

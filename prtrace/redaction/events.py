@@ -43,6 +43,42 @@ STRUCTURAL_KEYS = frozenset(
 )
 """Keys whose string values are never redacted (structure, not content)."""
 
+_STRUCTURAL_BYTES = frozenset(k.encode() for k in STRUCTURAL_KEYS)
+_TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
+_RUN_TABLE = bytes(97 if c in _TOKEN_CHARS else 32 for c in range(256))
+_RUN = b"a" * 20
+
+
+def suspicious_json(raw: bytes, redactor: Redactor) -> bool:
+    """Could any detector match a string of this event? (The fast pre-check.)
+
+    A gate literal anywhere (lower-cased bytes, C-speed ``in``), or a run of 20+
+    token characters that is not the whole value of a structural key — ids and
+    hashes are such runs in every event, and must not make every event
+    suspicious. JSON escapes never hide a trigger: triggers are plain ASCII.
+    """
+    if redactor.always:
+        return True
+    low = raw.lower()
+    for literal in redactor.literals:
+        if literal in low:
+            return True
+    runs = raw.translate(_RUN_TABLE)
+    pos = 0
+    while True:
+        start = runs.find(_RUN, pos)
+        if start < 0:
+            return False
+        end = runs.find(b" ", start)
+        end = len(runs) if end < 0 else end
+        if raw[start - 2 : start] == b':"' and raw[end : end + 1] == b'"':
+            key_start = raw.rfind(b'"', 0, start - 3)
+            if raw[key_start + 1 : start - 3] in _STRUCTURAL_BYTES:
+                pos = end
+                continue
+        return True
+
+
 _decode = msgspec.json.decode
 _encode = msgspec.json.Encoder().encode
 T = TypeVar("T")
@@ -66,6 +102,17 @@ def redact_builtins(value: Any, redactor: Redactor, key: str | None = None) -> t
         return value, changed
     if isinstance(value, list):
         changed = False
+        if len(value) > 1 and key not in STRUCTURAL_KEYS and all(isinstance(v, str) for v in value):
+            # Words of one command (``args``): a value may only be a secret in the
+            # context of its neighbours (``aws_secret_access_key = <value>``).
+            for secret, placeholder in redactor.findings(" ".join(value)):
+                # A finding that spans words (a key block) is replaced word by word.
+                parts = [secret] if " " not in secret else [w for w in secret.split() if len(w) >= 8]
+                for part in parts:
+                    for i, item in enumerate(value):
+                        if part in item:
+                            value[i] = item.replace(part, placeholder)
+                            changed = True
         for i, v in enumerate(value):
             new, did = redact_builtins(v, redactor, key)
             if did:
@@ -78,7 +125,7 @@ def redact_builtins(value: Any, redactor: Redactor, key: str | None = None) -> t
 def redact_event_json(raw: bytes, redactor: Redactor | None = None) -> bytes | None:
     """The event's JSON with secrets replaced, or ``None`` if it had none."""
     redactor = redactor or default_redactor()
-    if not redactor.suspicious(raw.decode("utf-8", "surrogatepass")):
+    if not suspicious_json(raw, redactor):
         return None
     data, changed = redact_builtins(_decode(raw), redactor)
     return _encode(data) if changed else None
