@@ -47,7 +47,16 @@ from recorder.documents import Document
 from recorder.edits import Burst, summarize
 from recorder.emitter import EventEmitter
 from recorder.framing import MessageFramer
-from recorder.positions import DEFAULT_ENCODING, Encoding, char_index, encoded_length, negotiated
+from recorder.positions import (
+    DEFAULT_ENCODING,
+    TRACE_ENCODING,
+    Encoding,
+    char_index,
+    encoded_length,
+    negotiated,
+    split_lines,
+    to_trace_character,
+)
 from recorder.workspace import PathMapper, find_root, uri_to_path
 
 IDLE_GAP = 1.5
@@ -115,6 +124,7 @@ class LspRecorder:
         self.encoding: Encoding = DEFAULT_ENCODING
         self.client_encodings: list[str] = []
         self.docs: dict[str, Document] = {}
+        self._disk_lines: dict[str, list[str] | None] = {}
         self.burst: Burst | None = None
         self.pending: dict[tuple[str, Any], Pending] = {}
         self.diagnostic_counts: dict[str, tuple[int, int, int, int]] = {}
@@ -224,7 +234,7 @@ class LspRecorder:
         # burst's after_hash is the next one's before_hash and replay reproduces
         # the redacted text exactly (docs/privacy.md).
         redact = self._redact
-        summary = summarize(redact(burst.before), redact(doc.text), doc.path, self.encoding)
+        summary = summarize(redact(burst.before), redact(doc.text), doc.path, TRACE_ENCODING)
         if summary is None:
             return
         self.emitter.emit(
@@ -244,17 +254,19 @@ class LspRecorder:
         )
 
     def _symbol_at(self, uri: str, pos: m.Position) -> tuple[str | None, ev.Range]:
-        """The word under the cursor and its range (the cursor alone if no word)."""
+        """The word under the cursor and its range (the cursor alone if no word), in
+        the trace's encoding (UTF-16), whatever was negotiated."""
         point = ev.Position(line=max(pos.line, 0), character=max(pos.character, 0))
         doc = self.docs.get(uri)
         if doc is None or not 0 <= pos.line < len(doc.lines):
             return None, ev.Range(start=point, end=point)
         line = doc.lines[pos.line]
         idx = char_index(line, pos.character, self.encoding)
+        point = ev.Position(line=point.line, character=encoded_length(line[:idx], TRACE_ENCODING))
         for match in _WORD.finditer(line):
             if match.start() <= idx <= match.end():
-                start = encoded_length(line[: match.start()], self.encoding)
-                end = start + encoded_length(match.group(), self.encoding)
+                start = encoded_length(line[: match.start()], TRACE_ENCODING)
+                end = start + encoded_length(match.group(), TRACE_ENCODING)
                 return match.group(), ev.Range(
                     start=ev.Position(line=pos.line, character=start),
                     end=ev.Position(line=pos.line, character=end),
@@ -271,7 +283,42 @@ class LspRecorder:
         path = self.path(uri) or uri
         if rng is None:
             return ev.Location(path=path, line=1)
-        return ev.Location(path=path, line=max(rng.start.line, 0) + 1, range=_range(rng))
+        return ev.Location(
+            path=path, line=max(rng.start.line, 0) + 1, range=self._trace_range(rng, uri)
+        )
+
+    def _trace_range(self, r: m.Range, uri: str) -> ev.Range:
+        """A range the server sent (negotiated encoding) in the trace's encoding (UTF-16).
+
+        The lines come from the open document, else from the file on disk (read
+        only when the encoding differs and then cached), else stay as they are.
+        """
+        if self.encoding == TRACE_ENCODING:
+            return _range(r)
+        lines = self._lines(uri)
+
+        def convert(p: m.Position) -> ev.Position:
+            line = lines[p.line] if lines is not None and 0 <= p.line < len(lines) else None
+            return ev.Position(
+                line=max(p.line, 0), character=to_trace_character(line, p.character, self.encoding)
+            )
+
+        return ev.Range(start=convert(r.start), end=convert(r.end))
+
+    def _lines(self, uri: str) -> list[str] | None:
+        doc = self.docs.get(uri)
+        if doc is not None:
+            return doc.lines
+        if uri not in self._disk_lines:
+            file = uri_to_path(uri)
+            try:
+                text = file.read_text("utf-8", "replace") if file is not None else None
+            except OSError:
+                text = None
+            if len(self._disk_lines) > 256:
+                self._disk_lines.clear()
+            self._disk_lines[uri] = None if text is None else split_lines(text)
+        return self._disk_lines[uri]
 
     def _locations(self, raw: msgspec.Raw) -> list[ev.Location]:
         result = decode(raw, m.LocationResult)
@@ -309,9 +356,10 @@ class LspRecorder:
                 extra = {"new_name": p.newName}
                 self._expect((direction, id), Pending(method, t, path, symbol, rng, extra))
         elif method in ("textDocument/codeAction", "textDocument/diagnostic"):
-            path = self.path(decode(params, m.DidCloseParams).textDocument.uri)
+            uri = decode(params, m.DidCloseParams).textDocument.uri
+            path = self.path(uri)
             if path is not None:
-                self._expect((direction, id), Pending(method, t, path))
+                self._expect((direction, id), Pending(method, t, path, extra={"uri": uri}))
         elif method == "codeAction/resolve":
             action = decode(params, m.CodeActionLike)
             self._expect((direction, id), Pending(method, t, extra={"action": action}))
@@ -423,7 +471,7 @@ class LspRecorder:
     def _pulled_diagnostics(self, t: float, pending: Pending, result: msgspec.Raw) -> None:
         report = decode(result, m.DocumentDiagnosticReport)
         if report.kind == "full" and pending.path is not None:
-            self._diagnostics(t, pending.path, report.items)
+            self._diagnostics(t, pending.path, report.items, pending.extra.get("uri"))
 
     # --- notifications ----------------------------------------------------------
 
@@ -498,9 +546,11 @@ class LspRecorder:
         published = decode(params, m.PublishDiagnosticsParams)
         path = self.path(published.uri)
         if path is not None:
-            self._diagnostics(t, path, published.diagnostics)
+            self._diagnostics(t, path, published.diagnostics, published.uri)
 
-    def _diagnostics(self, t: float, path: str, items: list[m.Diagnostic]) -> None:
+    def _diagnostics(
+        self, t: float, path: str, items: list[m.Diagnostic], uri: str | None = None
+    ) -> None:
         counts = [0, 0, 0, 0]
         for item in items:
             counts[(item.severity or 1) - 1 if item.severity in (1, 2, 3, 4) else 0] += 1
@@ -518,7 +568,7 @@ class LspRecorder:
             hints=counts[3],
             items=[
                 ev.DiagnosticItem(
-                    range=_range(item.range),
+                    range=_range(item.range) if uri is None else self._trace_range(item.range, uri),
                     severity=SEVERITIES.get(item.severity or 1, "error"),  # type: ignore[arg-type]
                     message=item.message,
                     source=item.source,

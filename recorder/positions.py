@@ -18,6 +18,10 @@ from typing import Literal
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 DEFAULT_ENCODING: Encoding = "utf-16"
+TRACE_ENCODING: Encoding = "utf-16"
+"""The unit of every ``character`` the trace stores, whatever the editor and server
+negotiated: the trace's ``environment.position_encoding`` says UTF-16, so ranges
+are converted to it (:func:`to_trace_character`) before they are recorded."""
 
 _LINE_BREAK = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 
@@ -87,3 +91,14 @@ def negotiated(value: object) -> Encoding:
     if value in ("utf-8", "utf-16", "utf-32"):
         return value  # type: ignore[return-value]
     return DEFAULT_ENCODING
+
+
+def to_trace_character(line: str | None, character: int, encoding: Encoding) -> int:
+    """``character`` (in ``encoding``, on ``line``) in :data:`TRACE_ENCODING` units.
+
+    Without the line's text (a file we never saw) the value is kept as it is —
+    exact for ASCII lines, which are most.
+    """
+    if encoding == TRACE_ENCODING or line is None or character <= 0 or line.isascii():
+        return max(character, 0)
+    return encoded_length(line[: char_index(line, character, encoding)], TRACE_ENCODING)
