@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Build the prtrace image (api and worker) without reaching an image registry.
+#
+#   scripts/build-image.sh [TAG]        (default prtrace:latest)
+#
+# 1. Wheels of prtrace[backend,qa] and every dependency are built on the host
+#    into build/wheelhouse/ (pip; PyPI or pip's cache), prtrace's own wheel
+#    apart so that the dependency layer of the image stays cached.
+# 2. `docker build` FROM a locally built base image ($PRTRACE_BASE_IMAGE,
+#    default prtrace-test/python:bookworm, made by `python -m qa.images build`
+#    when missing). The base's Python must be the host's minor version (the
+#    wheels are for it): both are 3.11 on Debian bookworm.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tag="${1:-prtrace:latest}"
+base="${PRTRACE_BASE_IMAGE:-prtrace-test/python:bookworm}"
+py="${PYTHON:-$here/.venv/bin/python}"
+[ -x "$py" ] || py="$(command -v python3)"
+wheels="$here/build/wheelhouse"
+
+say() { echo "build-image: $*" >&2; }
+cd "$here"
+
+if ! docker image inspect "$base" >/dev/null 2>&1; then
+    say "base image $base missing: building it (debootstrap, about a minute)"
+    "$py" -m qa.images build "$base"
+fi
+host_py="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+base_py="$(docker run --rm --network none --entrypoint python3 "$base" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+[ "$host_py" = "$base_py" ] || { say "host Python $host_py but $base has $base_py: wheels would not fit"; exit 1; }
+
+say "wheels into $wheels"
+rm -rf "$wheels/prtrace"
+mkdir -p "$wheels/deps" "$wheels/prtrace"
+"$py" -m pip wheel --disable-pip-version-check -q --wheel-dir "$wheels/deps" \
+    --find-links "$wheels/deps" pip ".[backend,qa]" >&2
+mv "$wheels"/deps/prtrace-*.whl "$wheels/prtrace/"
+
+say "docker build -t $tag (FROM $base)"
+docker build -q --build-arg BASE="$base" -t "$tag" "$here" >&2
+say "built $tag"
