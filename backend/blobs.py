@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -35,6 +36,9 @@ class BlobStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def exists(self, key: str) -> bool: ...
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every blob under ``prefix/`` (a trace's QA logs); returns how many."""
 
     async def check(self) -> None:
         """Raise if the store cannot be used (called at start and by /healthz)."""
@@ -99,6 +103,14 @@ class FolderBlobStore:
 
     async def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    async def delete_prefix(self, prefix: str) -> int:
+        folder = self._path(prefix.rstrip("/"))
+        if not folder.is_dir():
+            return 0
+        count = sum(1 for p in folder.rglob("*") if p.is_file())
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+        return count
 
     async def check(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -165,6 +177,17 @@ class S3BlobStore:
         except BlobNotFound:
             return False
         return True
+
+    async def delete_prefix(self, prefix: str) -> int:
+        return await asyncio.to_thread(self._delete_prefix_sync, prefix)
+
+    def _delete_prefix_sync(self, prefix: str) -> int:
+        name = self._name(prefix.rstrip("/")) + "/"
+        count = 0
+        for obj in self.client.list_objects(self.bucket, prefix=name, recursive=True):
+            self.client.remove_object(self.bucket, obj.object_name)
+            count += 1
+        return count
 
     async def check(self) -> None:
         found = await asyncio.to_thread(self.client.bucket_exists, self.bucket)

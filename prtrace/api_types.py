@@ -152,3 +152,17 @@ class Judgement(Struct, kw_only=True):
 class JudgementList(Struct, kw_only=True):
     judgements: list[Judgement]
     """Newest first; the first is the trace's ``qa.judge``."""
+
+
+class TraceDeleted(msgspec.Struct, kw_only=True):
+    """``DELETE /traces/{id}``: what was removed (docs/privacy.md)."""
+
+    trace_id: str
+    events: int
+    batches: int
+    jobs: int
+    judgements: int
+    blobs_deleted: int
+    """Blobs only this trace used: its large fields, sealed document and QA logs."""
+    blobs_kept: int
+    """Content-addressed blobs another trace still references."""

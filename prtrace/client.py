@@ -46,6 +46,7 @@ from prtrace.api_types import (
     JudgementList,
     JudgeRequest,
     StoredEventList,
+    TraceDeleted,
     TraceList,
     TraceSummary,
 )
@@ -337,6 +338,10 @@ class _Endpoints:
         return self._call(
             Call("POST", f"/traces/{trace_id}/finalize", FinalizeResponse, body=body, token=token)
         )
+
+    def delete_trace(self, trace_id: str) -> Result[TraceDeleted]:
+        """``DELETE /traces/{id}`` (API token): the trace, its events and blobs, everywhere."""
+        return self._call(Call("DELETE", f"/traces/{trace_id}", TraceDeleted))
 
     def get_trace(self, trace_id: str) -> Result[Trace]:
         """``GET /traces/{id}``: the whole trace document, with QA."""

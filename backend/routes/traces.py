@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
@@ -100,6 +100,14 @@ async def list_events(
     return Response(content=body, media_type=JSON)
 
 
+@delete("/traces/{trace_id:str}", status_code=200, summary="Delete a trace, its events and its blobs")
+async def delete_trace(request: Request, trace_id: str) -> Response:
+    from backend.deletion import delete_trace as remove
+
+    svc = await require_api_token(request)
+    return _json(await remove(svc.db, svc.blobs, trace_id))
+
+
 ROUTES = [
     create_trace,
     upload_events,
@@ -108,4 +116,5 @@ ROUTES = [
     get_trace,
     list_traces,
     list_events,
+    delete_trace,
 ]

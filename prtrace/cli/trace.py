@@ -20,6 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="trace_command", metavar="SUBCOMMAND")
     for add in (_add_create, _add_list, _add_show, _add_finalize, _add_qa, _add_judge, _add_export):
         add(commands)
+    _add_delete(commands)
 
 
 def _subcommand(
@@ -246,6 +247,37 @@ def run_show(args: argparse.Namespace) -> int:
             return common.EXIT_OK
         trace = api.get_trace(args.trace_id)
     print("\n".join(display.trace_summary(trace, events=args.events)))
+    return common.EXIT_OK
+
+
+# --- delete ------------------------------------------------------------------------
+
+
+def _add_delete(commands: argparse._SubParsersAction) -> None:
+    parser = _subcommand(
+        commands,
+        "delete",
+        help="delete a trace, its events, jobs, judgements and blobs (API token)",
+        description=(
+            "Remove the trace everywhere on the backend: its rows, its sealed document, its QA "
+            "logs and the large-field blobs no other trace shares (docs/privacy.md)."
+        ),
+    )
+    parser.add_argument("trace_id", metavar="ID", help="the trace id (tr_...)")
+    common.add_json_option(parser)
+    parser.set_defaults(handler=run_delete)
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    with common.client_from_args(args) as api:
+        result = api.delete_trace(args.trace_id)
+    if args.json:
+        common.print_json(result)
+    else:
+        print(
+            f"deleted {result.trace_id}: {result.events} events, {result.blobs_deleted} blob(s) "
+            f"({result.blobs_kept} shared blob(s) kept for other traces)"
+        )
     return common.EXIT_OK
 
 

@@ -333,15 +333,13 @@ GATES: dict[str, tuple[str, ...]] = {
 """Literals (lower case) one of which each detector's matches contain; see Detector.gate."""
 
 
-PRECHECK_LITERALS = (
-    "pass", "pwd", "secret", "token", "key", "cred", "auth", "://", "bearer", "basic",
-    "private", "putty", "xox",
-)
-"""With a run of 20+ token characters, a superset of what any secret detector needs:
-every provider token is such a run; the rules that can match short values (names in
-assignments, URL passwords, bearer/basic, key blocks, short Slack tokens) need one of
-these. (Not ``session``/``cookie``: every event has ``session_id``; the names that
-matter, ``session_key``/``cookie_secret``, contain ``key``/``secret``.)"""
+PRECHECK_LITERALS = ("passw", "passp", "pwd", "secret", "token", "key", "cred", "auth", "bearer")
+"""Secret names a short value can follow (``password=hunter2``): with a run of 20+
+token characters (every provider token, key block line, JWT, high-entropy value) and
+``://`` (passwords in URLs), a superset of what any secret detector needs. They are
+looked for only where an assignment can be (``=`` or ``: `` in the text): the
+assignment rules need one, and so do ``Authorization: Bearer``/``Basic`` headers."""
+ASSIGNMENT_MARKS = (b"=", b": ", b"://")
 
 
 def gated(detector: Detector) -> Detector:

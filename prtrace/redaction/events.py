@@ -44,39 +44,21 @@ STRUCTURAL_KEYS = frozenset(
 """Keys whose string values are never redacted (structure, not content)."""
 
 _STRUCTURAL_BYTES = frozenset(k.encode() for k in STRUCTURAL_KEYS)
-_TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
-_RUN_TABLE = bytes(97 if c in _TOKEN_CHARS else 32 for c in range(256))
-_RUN = b"a" * 20
-
-
 def suspicious_json(raw: bytes, redactor: Redactor) -> bool:
     """Could any detector match a string of this event? (The fast pre-check.)
 
-    A gate literal anywhere (lower-cased bytes, C-speed ``in``), or a run of 20+
-    token characters that is not the whole value of a structural key — ids and
-    hashes are such runs in every event, and must not make every event
-    suspicious. JSON escapes never hide a trigger: triggers are plain ASCII.
+    :meth:`Redactor.suspicious_bytes` over the JSON, except that a token run that
+    is the whole value of a structural key (an id, a hash: one in every event) does
+    not count. JSON escapes never hide a trigger: triggers are plain ASCII.
     """
-    if redactor.always:
-        return True
-    low = raw.lower()
-    for literal in redactor.literals:
-        if literal in low:
-            return True
-    runs = raw.translate(_RUN_TABLE)
-    pos = 0
-    while True:
-        start = runs.find(_RUN, pos)
-        if start < 0:
+
+    def structural(start: int, end: int) -> bool:
+        if raw[start - 2 : start] != b':"' or raw[end : end + 1] != b'"':
             return False
-        end = runs.find(b" ", start)
-        end = len(runs) if end < 0 else end
-        if raw[start - 2 : start] == b':"' and raw[end : end + 1] == b'"':
-            key_start = raw.rfind(b'"', 0, start - 3)
-            if raw[key_start + 1 : start - 3] in _STRUCTURAL_BYTES:
-                pos = end
-                continue
-        return True
+        key_start = raw.rfind(b'"', 0, start - 3)
+        return raw[key_start + 1 : start - 3] in _STRUCTURAL_BYTES
+
+    return redactor.suspicious_bytes(raw, structural)
 
 
 _decode = msgspec.json.decode
