@@ -245,6 +245,11 @@ class Database:
             self._insert_cache[(table.name, style)] = sql
         return sql
 
+    async def ping(self) -> None:
+        """One round trip to the database: what a health check needs, at any table size."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self._writer is not None:
