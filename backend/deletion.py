@@ -75,9 +75,13 @@ async def delete_trace(db: Database, blobs: BlobStore, trace_id: str) -> TraceDe
 async def _referenced(db: Database, key: str) -> bool:
     """Does any (other) trace's event keep a field in blob ``key``?"""
     async with db.read() as conn:
+        if db.is_sqlite:
+            contains = func.instr(events.c.blob_fields, key.encode()) > 0
+        else:
+            contains = func.strpos(func.encode(events.c.blob_fields, "escape"), key) > 0
         found = await conn.execute(
             select(events.c.trace_id)
-            .where(events.c.blob_fields.is_not(None), events.c.blob_fields.like(b"%" + key.encode() + b"%"))
+            .where(events.c.blob_fields.is_not(None), contains)
             .limit(1)
         )
         return found.first() is not None

@@ -65,12 +65,11 @@ class _Recording(threading.Thread):
 
     def run(self) -> None:
         from recorder.emitter import EventEmitter
-        from recorder.spool import Spool
         from recorder.terminal import ShellRecorder
         from recorder.uploader import BackgroundUploader, Uploader
 
-        spool = Spool.for_workspace(self.root)
-        emitter = EventEmitter(spool, source="shell")
+        emitter = EventEmitter(source="shell")
+        emitter.attach_workspace(self.root)  # no spool unless the workspace records
         recorder = ShellRecorder(self.root, emitter)
         uploader = BackgroundUploader(self.root).start() if self.upload else None
         try:

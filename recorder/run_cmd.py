@@ -46,7 +46,6 @@ def _tee(source, fd: int, output: SpillingOutput) -> None:  # type: ignore[no-un
 
 def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
     from recorder.emitter import EventEmitter
-    from recorder.spool import Spool
 
     start = time.time()
     cwd = os.getcwd()
@@ -71,8 +70,9 @@ def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
         signal.signal(signal.SIGINT, previous)
     end = time.time()
     exit_code = code if code >= 0 else 128 - code
-    with Spool.for_workspace(root) as spool:
-        emitter = EventEmitter(spool, source="run")
+    emitter = EventEmitter(source="run")
+    emitter.attach_workspace(root)  # no spool unless the workspace records (docs/privacy.md)
+    try:
         event = emit_command(
             emitter,
             root,
@@ -82,6 +82,9 @@ def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
             ),
         )
         emitter.flush()
+    finally:
+        if emitter.spool is not None:
+            emitter.spool.close()
     for name, output in streams.items():
         if output.kept is not None:
             os.replace(output.kept, output.kept.with_name(f"{event.id}.{name}.txt"))

@@ -75,9 +75,17 @@ def redact_builtins(value: Any, redactor: Redactor, key: str | None = None) -> t
         return out, out is not value and out != value
     if isinstance(value, dict):
         changed = False
+        words = value.get("args")
+        found = _word_findings(words, redactor) if isinstance(words, list) else []
         for k, v in value.items():
             if isinstance(v, (str, dict, list)):
                 new, did = redact_builtins(v, redactor, k)
+                if isinstance(new, str) and found and k not in STRUCTURAL_KEYS:
+                    # The command line quotes its words (``'"'"'``): what the words
+                    # showed to be secrets goes wherever it appears.
+                    for secret, placeholder in found:
+                        if secret in new:
+                            new, did = new.replace(secret, placeholder), True
                 if did:
                     value[k] = new
                     changed = True
@@ -87,14 +95,11 @@ def redact_builtins(value: Any, redactor: Redactor, key: str | None = None) -> t
         if len(value) > 1 and key not in STRUCTURAL_KEYS and all(isinstance(v, str) for v in value):
             # Words of one command (``args``): a value may only be a secret in the
             # context of its neighbours (``aws_secret_access_key = <value>``).
-            for secret, placeholder in redactor.findings(" ".join(value)):
-                # A finding that spans words (a key block) is replaced word by word.
-                parts = [secret] if " " not in secret else [w for w in secret.split() if len(w) >= 8]
-                for part in parts:
-                    for i, item in enumerate(value):
-                        if part in item:
-                            value[i] = item.replace(part, placeholder)
-                            changed = True
+            for part, placeholder in _word_findings(value, redactor):
+                for i, item in enumerate(value):
+                    if part in item:
+                        value[i] = item.replace(part, placeholder)
+                        changed = True
         for i, v in enumerate(value):
             new, did = redact_builtins(v, redactor, key)
             if did:
@@ -102,6 +107,18 @@ def redact_builtins(value: Any, redactor: Redactor, key: str | None = None) -> t
                 changed = True
         return value, changed
     return value, False
+
+
+def _word_findings(words: list[Any], redactor: Redactor) -> list[tuple[str, str]]:
+    """Secrets among a command's words, found with the words around them; a finding
+    that spans words (a key block) is split into its long words."""
+    if len(words) < 2 or not all(isinstance(w, str) for w in words):
+        return []
+    out: list[tuple[str, str]] = []
+    for secret, placeholder in redactor.findings(" ".join(words)):
+        parts = [secret] if " " not in secret else [w for w in secret.split() if len(w) >= 8]
+        out += [(part, placeholder) for part in parts]
+    return out
 
 
 def redact_event_json(raw: bytes, redactor: Redactor | None = None) -> bytes | None:
