@@ -180,7 +180,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     report = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
         "watcher": bench_watcher(args.files, args.ignored_share, args.idle),
         "hook_us_per_command": {shell: bench_hook(shell) for shell in ("bash", "zsh")},
     }
@@ -189,7 +191,8 @@ def main() -> int:
     else:
         w = report["watcher"]
         print(f"machine: {report['machine']}")
-        print(f"tree: {w['files']} files, {w['not_ignored']} not ignored (built in {w['tree_build_s']} s)")
+        print(f"tree: {w['files']} files, {w['not_ignored']} not ignored "
+              f"(built in {w['tree_build_s']} s)")
         print(f"start: {w['start_s']} s; idle CPU: {w['idle_cpu_percent']} % of a core")
         print(f"change -> spooled p50: {w['change_to_spooled_ms_p50']} ms")
         print(f"5,000-file storm in node_modules: {w['storm_cpu_s']} s CPU, "

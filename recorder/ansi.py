@@ -24,7 +24,9 @@ _ESCAPE = re.compile(
     r"|\x9b[0-?]*[ -/]*[@-~]"
 )
 _ALT_SCREEN = re.compile(r"\x1b\[\?(?:1049|1047|47)([hl])")
-_ZSH_PROMPT_SP = re.compile(r"(?:\x1b\[[0-9;]*m)*\x1b\[7m[^\x1b\n]{0,8}\x1b\[27m(?:\x1b\[[0-9;]*m)* +\r \r")
+_ZSH_PROMPT_SP = re.compile(
+    r"(?:\x1b\[[0-9;]*m)*\x1b\[7m[^\x1b\n]{0,8}\x1b\[27m(?:\x1b\[[0-9;]*m)* +\r \r"
+)
 """zsh's PROMPT_SP: after output without a final newline, a reverse-video ``%``/``#``,
 spaces to the margin, ``\r \r`` — the prompt's doing, not the command's output."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -134,7 +134,8 @@ def display_cwd(root: Path, cwd: str | None) -> str | None:
 
 
 def outputs_dir(root: Path) -> Path:
-    return state_dir(root, create=True) / "outputs"
+    """Where whole outputs are kept; created only when one is (see :class:`SpillingOutput`)."""
+    return state_dir(root) / "outputs"
 
 
 @dataclass

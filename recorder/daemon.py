@@ -119,7 +119,8 @@ class Daemon:
         from recorder.uploader import BackgroundUploader
         from recorder.watcher import FileWatcher
 
-        lock_fd = os.open(state_dir(self.root, create=True) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        lock_path = state_dir(self.root, create=True) / LOCK_FILE
+        lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

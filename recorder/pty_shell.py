@@ -86,7 +86,8 @@ class _Recording(threading.Thread):
             recorder.close(time.time())
             emitter.flush()
         finally:
-            spool.close()
+            if emitter.spool is not None:
+                emitter.spool.close()
             if uploader is not None:
                 uploader.stop()
                 last = Uploader(self.root, timeout=3.0)

@@ -110,7 +110,8 @@ class ShellRecorder:
             cmdline = unquote(fields[1]) if len(fields) > 1 else ""
             cwd = unquote(fields[2]) if len(fields) > 2 and fields[2] else None
             self.commands += 1
-            spill = outputs_dir(self.root) / f".running-{self.emitter.session_id}-{self.commands}.txt"
+            name = f".running-{self.emitter.session_id}-{self.commands}.txt"
+            spill = outputs_dir(self.root) / name
             self.current = _Running(cmdline, cwd, t, TextCleaner(), SpillingOutput(spill))
         elif code == "D":
             exit_code: int | None

@@ -83,7 +83,8 @@ def test_stop_gives_a_final_patch_that_applies_at_the_commit(
              what="the daemon's file events")
 
     stopped = _json(_cli(repo, prtrace_server, "record", "stop", "--json"))
-    assert stopped["status"] == "sealed" and stopped["url"].endswith(f"/trace/{started['trace_id']}")
+    assert stopped["status"] == "sealed"
+    assert stopped["url"].endswith(f"/trace/{started['trace_id']}")
     assert daemon.alive(repo) is None
     assert _git(repo, "diff", "--cached", "--name-only") == staged_before
 

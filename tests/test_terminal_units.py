@@ -18,7 +18,7 @@ from recorder.emitter import EventEmitter
 from recorder.hooks import SNIPPETS, import_logs, parse_records
 from recorder.spool import Spool
 from recorder.terminal import MarkParser, ShellRecorder
-from tests.lsp_support import prtrace_cmd, proxy_env
+from tests.lsp_support import proxy_env, prtrace_cmd
 from tests.terminal_support import Tmux, need, spooled, wait_for
 
 STREAM = (

@@ -18,7 +18,7 @@ from prtrace.hashing import text_hash
 from prtrace.patches import apply_patch
 from prtrace.replay import replay_events
 from recorder.watcher import FileWatcher
-from tests.lsp_support import LspClient, prtrace_cmd, proxy_env
+from tests.lsp_support import LspClient, proxy_env, prtrace_cmd
 from tests.terminal_support import spooled, wait_for
 
 FAKE = Path(__file__).with_name("lsp_fake_server.py")
