@@ -179,6 +179,21 @@ def parse_records(data: bytes) -> tuple[list[CommandRecord], int]:
             records.append(CommandRecord(command, t0, t1, code, cwd))
 
 
+def _scrub(log: Path, offset: int, length: int) -> None:
+    """Overwrite imported records in place (docs/privacy.md): the shell writes raw
+    command lines, before any redaction could run; once they are spooled, redacted,
+    they must not stay on disk. In place and same size, so the shell's appends
+    (O_APPEND) and the cursor stay valid; only bytes before the cursor change."""
+    try:
+        fd = os.open(log, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.pwrite(fd, b"\0" * length, offset)
+    finally:
+        os.close(fd)
+
+
 def import_logs(root: Path, emitter: EventEmitter) -> int:
     """Spool the complete records appended since the last import; how many commands."""
     folder = hook_dir(root)
@@ -209,6 +224,7 @@ def import_logs(root: Path, emitter: EventEmitter) -> int:
                 emit_command(emitter, root, record)
             emitter.set_cursor(name, str(offset + used))
             emitter.flush()
+            _scrub(log, offset, used)
             total += len(records)
         return total
     finally:
