@@ -41,6 +41,8 @@ from prtrace.redaction.detectors import (
 _TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
 _RUN_TABLE = bytes(97 if c in _TOKEN_CHARS else 32 for c in range(256))
 _RUN = b"a" * 20
+_NAME_WINDOW = 64
+"""Bytes before ``=``/``: `` where a secret's name must be (``"client_secret\": \"``)."""
 _CACHE_SIZE = 16
 _CACHE_MIN = 4096
 """Texts at least this long are remembered: an editor's document is redacted at the
@@ -76,6 +78,7 @@ class Redactor:
         self.literals = tuple(lit.encode() for lit in PRECHECK_LITERALS) if self.config.redact_secrets else ()
         self.marks = ASSIGNMENT_MARKS if self.config.redact_secrets else ()
         self.runs = self.config.redact_secrets
+        self._names = re.compile(b"|".join(map(re.escape, self.literals))) if self.literals else None
         personal: list[str] = []
         if self.config.redact_emails:
             personal.append("@")
@@ -107,14 +110,35 @@ class Redactor:
                 if skip_run is None or not skip_run(start, end):
                     return True
                 pos = end
-        if self.runs and (b"-----BEGIN" in data or b"PuTTY-User-Key" in data):
+        if self.runs and b"-----" in data and (b"-----BEGIN" in data or b"PuTTY" in data):
             return True  # a key block, even one with short lines
-        low = data.lower() if (self.personal or self.literals) else data
-        if any(p in low for p in self.personal):
-            return True
-        if not any(m in data for m in self.marks):
+        if self.personal:
+            low = data.lower()
+            if any(p in low for p in self.personal):
+                return True
+        if not self.marks:
             return False
-        return b"://" in data or any(lit in low for lit in self.literals)
+        if b"://" in data:
+            return True
+        return self._name_before_mark(data)
+
+    def _name_before_mark(self, data: bytes) -> bool:
+        """A secret-looking name just before an ``=`` or ``: ``? Only the bytes before
+        each mark are searched (a name, quotes, spaces), not the whole text, unless
+        there are many marks (code): then the whole text once."""
+        names = self._names
+        if names is None:
+            return False
+        count = data.count(b"=") + data.count(b": ")
+        if count > 16:
+            return names.search(data.lower()) is not None
+        for mark in (b"=", b": "):
+            pos = data.find(mark)
+            while pos >= 0:
+                if names.search(data[max(0, pos - _NAME_WINDOW) : pos].lower()):
+                    return True
+                pos = data.find(mark, pos + 1)
+        return False
 
     def findings(self, text: str) -> list[tuple[str, str]]:
         """The ``(value, placeholder)`` pairs that :meth:`text` would replace in ``text``."""
@@ -179,10 +203,14 @@ _default: Redactor | None = None
 
 
 def default_redactor() -> Redactor:
-    """Secrets with the built-in rules only (the backend's safety net, the judge)."""
+    """Secrets with the built-in rules only: the backend's safety net and the judge.
+
+    Personal data is the recorder's business, by the developer's configuration
+    (the server cannot know which user names are personal), so it is not redacted
+    here; that also keeps the server's pre-check to the secret triggers."""
     global _default
     if _default is None:
-        _default = Redactor(PrivacyConfig(redact_usernames=True))
+        _default = Redactor(PrivacyConfig(redact_usernames=False))
     return _default
 
 
