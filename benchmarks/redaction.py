@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from ingest import make_event  # noqa: E402
 
 from prtrace import events as ev  # noqa: E402
-from prtrace.redaction import PrivacyConfig, Redactor, redact_event_json  # noqa: E402
+from prtrace.redaction import PrivacyConfig, Redactor, default_redactor, redact_event_json  # noqa: E402
 from tests.privacy_corpus import planted_lines  # noqa: E402
 
 
@@ -53,7 +53,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    redactor = Redactor(PrivacyConfig())
+    redactor = default_redactor()  # what the server's ingest uses
     clean = [msgspec.json.encode(make_event(n)) for n in range(args.events)]
     lines = planted_lines()
     dirty = []
@@ -63,7 +63,7 @@ def main() -> int:
         if key is None:
             data["path"] = data["path"] + " " + lines[n % len(lines)]
         else:
-            data[key] = data[key] + lines[n % len(lines)] + "\n"
+            data[key] = data[key] + "\n" + lines[n % len(lines)] + "\n"
         dirty.append(msgspec.json.encode(data))
     assert all(redact_event_json(d, redactor) is not None for d in dirty)
 

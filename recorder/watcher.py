@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prtrace import events as ev
+from prtrace.hashing import text_hash
 from prtrace.patches import make_patch
 from recorder.emitter import EventEmitter
 from recorder.ignore import IgnoreRules
@@ -74,6 +75,7 @@ class FileWatcher:
         session_id: str | None = None,
     ) -> None:
         self.root = root
+        self._privacy = None
         self.debounce = debounce
         self.max_delay = max_delay
         self.lsp_grace = lsp_grace
@@ -94,12 +96,28 @@ class FileWatcher:
         self.recorded = 0
         self._prefix = str(root) + os.sep
 
+    def _snapshot(self, rel: str) -> Snapshot | None:
+        """The file as it is recorded: text files redacted and hashed over the redacted
+        text, like the editor's documents (recorder/privacy.py), so the hashes agree
+        with the LSP proxy's and the diffs replay over the redacted text."""
+        snap = read_snapshot(self.root / rel)
+        if snap is None or snap.text is None:
+            return snap
+        if self._privacy is None:
+            from recorder.privacy import Privacy
+
+            self._privacy = Privacy(self.root)
+        text = self._privacy.document(snap.text)
+        if text is snap.text or text == snap.text:
+            return snap
+        return Snapshot(text_hash(text), snap.size, text, snap.binary)
+
     # --- life cycle ----------------------------------------------------------
 
     def scan(self) -> int:
         """Read the baseline: every file that is not ignored. Returns how many."""
         for rel in self.rules.walk():
-            snap = read_snapshot(self.root / rel)
+            snap = self._snapshot(rel)
             if snap is not None:
                 self.baseline[rel] = snap
         return len(self.baseline)
@@ -233,7 +251,7 @@ class FileWatcher:
         changes: list[_Change] = []
         for rel, t in sorted(self._expand(batch).items(), key=lambda item: (item[1], item[0])):
             before = self.baseline.get(rel)
-            after = read_snapshot(self.root / rel)
+            after = self._snapshot(rel)
             if after is None:
                 if before is not None:
                     changes.append(_Change("deleted", rel, t, before))

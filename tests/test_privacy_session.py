@@ -170,6 +170,10 @@ def test_planted_secrets_never_stored_and_replay_holds(tmp_path: Path, prtrace_s
     assert text == redact(final_raw) and text != final_raw
     saved = [e for e in events if type(e).__name__ == "FileSaved"]
     assert saved[-1].hash == text_hash(text)
+    # The watcher diffs and hashes the redacted file too.
+    created = next(e for e in trace.events if getattr(e, "path", None) == "settings.yaml")
+    watched = redact("\n".join(WATCHED) + "\n")
+    assert apply_patch("", created.patch_unified) == watched and created.hash == text_hash(watched)
 
 
 def test_a_client_that_does_not_redact_is_caught_by_the_server(prtrace_server) -> None:
