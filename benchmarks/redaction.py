@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ingest import make_event  # noqa: E402
+from ingest import make_event
 
-from prtrace import events as ev  # noqa: E402
-from prtrace.redaction import PrivacyConfig, Redactor, default_redactor, redact_event_json  # noqa: E402
-from tests.privacy_corpus import planted_lines  # noqa: E402
+from prtrace import events as ev
+from prtrace.redaction import PrivacyConfig, Redactor, default_redactor, redact_event_json
+from tests.privacy_corpus import planted_lines
 
 
 def _per_item(fn, items, rounds: int = 5) -> float:  # type: ignore[no-untyped-def]
@@ -87,7 +87,7 @@ def main() -> int:
     for name, text in (("document_source_100kb_ms", source), ("document_pytest_100kb_ms", pytest_out)):
         fresh = [Redactor(PrivacyConfig()) for _ in range(5)]
         results[name] = statistics.median(
-            _per_item(lambda r: r.text(text), [r], rounds=1) / 1000 for r in fresh
+            _per_item(lambda r, text=text: r.text(text), [r], rounds=1) / 1000 for r in fresh
         )
     results["machine"] = f"{platform.machine()}, Python {platform.python_version()}"
     if args.json:

@@ -47,8 +47,8 @@ def _pylsp() -> str:
 
 
 def _cli(ws: Path, env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([*prtrace_cmd(), *args], env=env, cwd=ws, capture_output=True,
-                          text=True, timeout=180)
+    done = subprocess.run([*prtrace_cmd(), *args], check=False, env=env, cwd=ws,
+                          capture_output=True, text=True, timeout=180)
     if check:
         assert done.returncode == 0, done.stderr
     return done

@@ -10,8 +10,8 @@ import msgspec
 import pytest
 
 from prtrace import events as ev
-from prtrace.redaction import PrivacyConfig, Redactor, redact, redact_event_json
-from prtrace.redaction.detectors import HINT, PRECHECK_LITERALS
+from prtrace.redaction import PrivacyConfig, Redactor, default_redactor, redact, redact_event_json
+from prtrace.redaction.detectors import PRECHECK_LITERALS
 from prtrace.redaction.events import suspicious_json
 from tests.privacy_corpus import CORPUS, needles, planted_lines
 
@@ -30,7 +30,8 @@ def test_each_planted_secret_becomes_its_typed_placeholder(label: str, secret: s
         assert needle not in out, out
     assert f"<redacted:{label}>" in out, out
     assert redact(out) == out  # idempotent: the server's pass leaves the recorder's result alone
-    assert HINT.search(text)  # the text pre-check is a superset
+    assert Redactor().suspicious(text)  # the pre-check is a superset
+    assert default_redactor().suspicious(text)
 
 
 def test_placeholders_keep_the_context_visible() -> None:

@@ -91,8 +91,8 @@ def _table(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path} is not valid TOML: {exc}") from None
     table = data.get("privacy", {})
-    if not isinstance(table, dict):
-        raise ValueError(f"{path}: [privacy] must be a table")
+    if not isinstance(table, dict):  # a config error, reported like invalid TOML
+        raise ValueError(f"{path}: [privacy] must be a table")  # noqa: TRY004
     return table
 
 

@@ -29,8 +29,8 @@ import math
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 PLACEHOLDER_PREFIX = "<redacted:"
 
@@ -345,12 +345,3 @@ ASSIGNMENT_MARKS = (b"=", b": ", b"://")
 def gated(detector: Detector) -> Detector:
     gate = GATES.get(detector.label, ())
     return detector if detector.gate or not gate else replace(detector, gate=gate)
-
-
-HINT = re.compile(
-    r"(?i)(?:pass|pwd|secret|token|key|auth|cred|session|cookie)[A-Za-z0-9_.-]*[\"'\]]*\s*(?::=|=>|[:=])"
-    r"|bearer|token\s|private key|putty|://[^\s/]*@|xox|[A-Za-z0-9+/=_-]{20,}"
-)
-"""Found in every text that any secret detector can match (tests check it over the
-corpus): text without it skips the detectors. Personal data and project patterns
-have their own hints (see :class:`prtrace.redaction.engine.Redactor`)."""

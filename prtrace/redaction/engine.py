@@ -13,8 +13,9 @@ and events, the backend's ingest, the judge's view. Its contract:
   redacted text before the next), the backend on the second (a trace redacted
   by the recorder passes the server's safety net unchanged, so its hashes and
   patches stay valid);
-* **cheap when there is nothing**: one scan with :data:`HINT` (a superset of
-  every detector's trigger) decides whether the detectors run at all.
+* **cheap when there is nothing**: :meth:`Redactor.suspicious_bytes`, a few
+  C-speed scans for a superset of every detector's trigger, decides whether the
+  detectors run at all.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ from dataclasses import dataclass, field
 
 from prtrace.redaction.config import PrivacyConfig
 from prtrace.redaction.detectors import (
-    EMAIL,
-    HINT,
-    HOME_USER,
     ASSIGNMENT_MARKS,
-    PRECHECK_LITERALS,
-    gated,
+    EMAIL,
+    HOME_USER,
     PLACEHOLDER_PREFIX,
+    PRECHECK_LITERALS,
     Detector,
+    gated,
     secret_detectors,
     slug,
 )
@@ -57,22 +57,16 @@ class Redactor:
 
     def __post_init__(self) -> None:
         detectors: list[Detector] = []
-        hints: list[str] = []
         if self.config.redact_secrets:
             detectors += secret_detectors()
-            hints.append(HINT.pattern.removeprefix("(?i)"))
         for label, pattern in self.config.patterns.items():
             regex = re.compile(pattern)
             detectors.append(Detector(slug(label) or "custom", regex))
-            hints.append(f"(?:{pattern})")
         if self.config.redact_emails:
             detectors.append(gated(EMAIL))
-            hints.append("@")
         if self.config.redact_usernames:
             detectors.append(gated(HOME_USER))
-            hints.append(r"/home/|/Users/|\\Users\\")
         self.detectors = detectors
-        self.hint = re.compile("(?i)" + "|".join(hints)) if hints else None
         self.allow = [re.compile(p) for p in self.config.allowlist]
         self._subs = [(d.regex.sub, self._replacer(d), d.gate) for d in detectors]
         self.literals = tuple(lit.encode() for lit in PRECHECK_LITERALS) if self.config.redact_secrets else ()
