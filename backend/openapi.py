@@ -72,6 +72,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body_required=False, auth=_WRITER),
     ("post", "/traces/{trace_id}/qa"): Operation(202, api.JobAccepted, _TOKEN + (404, 422)),
     ("get", "/traces/{trace_id}"): Operation(200, Trace, _TOKEN + (404, 422)),
+    ("delete", "/traces/{trace_id}"): Operation(200, api.TraceDeleted, _TOKEN + (404,)),
     ("get", "/traces/{trace_id}/events"): Operation(
         200, api.StoredEventList, (400,) + _TOKEN + (404, 422)),
     ("post", "/traces/{trace_id}/judge"): Operation(

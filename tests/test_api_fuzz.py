@@ -30,7 +30,7 @@ import pytest
 
 from prtrace.demo.server import ServerProcess
 
-MAX_EXAMPLES = "25"
+MAX_EXAMPLES = "15"
 UPLOAD_OPERATIONS = r"^/traces/\{trace_id\}/(events|finalize)$"
 
 
