@@ -270,9 +270,12 @@ async def chaos(fleet: Fleet, db: Database, config: LoadConfig, report: LoadRepo
     victim = fleet.workers[0]
     owner = f"%:{victim.pid}:%"
     while True:
+        # A job claimed just now (not one about to finish): the kill surely cuts it off.
+        fresh = time.time() - config.qa_seconds / 4
         async with db.read() as conn:
             held = (await conn.execute(select(func.count()).select_from(jobs).where(
-                jobs.c.status == "running", jobs.c.lease_owner.like(owner)))).scalar()
+                jobs.c.status == "running", jobs.c.lease_owner.like(owner),
+                jobs.c.updated_at > fresh))).scalar()
         if held or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.05)
