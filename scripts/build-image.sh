@@ -31,10 +31,11 @@ base_py="$(docker run --rm --network none --entrypoint python3 "$base" -c 'impor
 [ "$host_py" = "$base_py" ] || { say "host Python $host_py but $base has $base_py: wheels would not fit"; exit 1; }
 
 say "wheels into $wheels"
-rm -rf "$wheels/prtrace"
+# Afresh each time (pip's cache makes that quick): wheels of an older version left
+# beside a newer one would be installed together and clash.
+rm -rf "$wheels"
 mkdir -p "$wheels/deps" "$wheels/prtrace"
-"$py" -m pip wheel --disable-pip-version-check -q --wheel-dir "$wheels/deps" \
-    --find-links "$wheels/deps" pip ".[backend,qa]" >&2
+"$py" -m pip wheel --disable-pip-version-check -q --wheel-dir "$wheels/deps" pip ".[backend,qa]" >&2
 mv "$wheels"/deps/prtrace-*.whl "$wheels/prtrace/"
 
 say "docker build -t $tag (FROM $base)"
