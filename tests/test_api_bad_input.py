@@ -273,7 +273,7 @@ CASES = [
     Case("get-missing-trace", 404, "not found", method="GET", path="/traces/tr_missing", auth="api"),
     Case("job-missing", 404, "not found", method="GET", path="/jobs/job_missing", auth="api"),
     Case("unknown-route", 404, "", method="GET", path="/tracez", auth="api"),
-    Case("wrong-method", 405, "", method="DELETE", path="/traces/{trace}", auth="api"),
+    Case("wrong-method", 405, "", method="PUT", path="/traces/{trace}", auth="api"),
 ]
 
 
