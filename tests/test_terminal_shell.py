@@ -65,7 +65,9 @@ def test_shell_records_commands_like_a_terminal(tmp_path: Path, shell: str) -> N
         term.line("mkdir sub && cd sub")
         term.line("pwd")
         term.line("vim -u NONE notes.txt")
-        wait_for(lambda: "notes.txt" in term.screen(), what="vim")
+        # vim's own status line, not the command line echoed at the prompt: typing
+        # before vim owns the terminal would be echoed by the tty, as in any terminal.
+        wait_for(lambda: '"notes.txt" [New' in term.screen(), what="vim")
         term.keys("i")
         term.keys("-l", "typed in vim")
         term.keys("Escape")
