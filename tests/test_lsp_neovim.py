@@ -71,6 +71,7 @@ def test_neovim_session_with_shipped_config(tmp_path: Path) -> None:
     (ws / "pkg" / "util.py").write_text(UTIL)
     (ws / "main.py").write_text(MAIN)
     subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    (ws / ".prtrace.toml").write_text("[privacy]\n")  # the repository opts in (docs/privacy.md)
     driver = tmp_path / "driver.lua"
     driver.write_text(DRIVER)
 
