@@ -221,9 +221,15 @@ def test_not_opted_in_or_paused_records_nothing(tmp_path: Path) -> None:
     assert {"file_opened", "edit", "thought", "terminal_command"} <= kinds
 
 
-def test_delete_removes_the_trace_and_only_its_own_blobs(tmp_path: Path, prtrace_server) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_delete_removes_the_trace_and_only_its_own_blobs(
+    tmp_path: Path, database: str, start_prtrace_server, request: pytest.FixtureRequest
+) -> None:
     from prtrace.client import PrtraceError
     from prtrace.trace import Developer, Task
+
+    env = {"PRTRACE_DATABASE_URL": request.getfixturevalue("pg_url")} if database == "postgres" else {}
+    prtrace_server = start_prtrace_server(env=env)
 
     big_shared, big_own = "s" * 70_000, "o" * 70_000
     blobs = prtrace_server.home / "blobs"
