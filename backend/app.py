@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from backend import openapi
 from backend.errors import EXCEPTION_HANDLERS, refuse_nul
 from backend.routes import judge, misc, traces, ui
+from backend.ingest import BatchDecoder
 from backend.services import Services
 from backend.worker import Worker
 from prtrace import __version__
@@ -30,6 +31,8 @@ def create_app(settings: Settings) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await Services.open(settings)
+        services.decoder = BatchDecoder(settings.ingest_processes)
+        services.decoder.start()
         app.state.services = services
         worker = None
         if settings.workers > 0:

@@ -4,29 +4,71 @@ The body is split into the raw JSON of each event (cheap: msgspec only
 scans), then each event is decoded into the trace format on its own so that
 an error names ``events[i]…``. The raw bytes are what gets stored, after the
 same redaction the recorder applies (a safety net for other clients).
+
+Validation and redaction are most of the CPU an upload costs, and they hold
+the GIL. :class:`BatchDecoder` runs them in separate processes so that, on a
+machine with more than one core, they proceed beside the database writes
+instead of taking turns with them. What comes back is only what storing needs:
+each event's bytes, id, type and time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import concurrent.futures
+import multiprocessing
+import os
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from backend.errors import ApiError
-from prtrace.api_types import MAX_BATCH_EVENTS, RawEventBatch
+from prtrace.api_types import MAX_BATCH_EVENTS, EventBatch, RawEventBatch
 from prtrace.codec import FormatError, decode, split_msgspec_error
 from prtrace.events import Event
 from prtrace.redaction import redact_event_json
 
 _event_decoder = msgspec.json.Decoder(Event)
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass
 class DecodedBatch:
+    """A validated batch as storing needs it; the events themselves on demand."""
+
     seq: int
-    events: list[Any]
     raw: list[bytes]
+    """Each event's JSON as it will be stored (redacted)."""
+    ids: list[str]
+    types: list[str]
+    times: list[float]
+    _events: list[Any] | None = field(default=None, repr=False)
+
+    @property
+    def events(self) -> list[Any]:
+        """The events as trace-format Structs (decoded here only when needed)."""
+        if self._events is None:
+            self._events = [_event_decoder.decode(body) for body in self.raw]
+        return self._events
+
+    def event(self, index: int) -> Any:
+        if self._events is not None:
+            return self._events[index]
+        return _event_decoder.decode(self.raw[index])
+
+    @classmethod
+    def from_events(cls, batch: EventBatch, raw: list[bytes] | None = None) -> "DecodedBatch":
+        """For callers that hold Structs already (tests, tools)."""
+        events = list(batch.events)
+        return cls(
+            seq=batch.seq,
+            raw=raw if raw is not None else [_encode(e) for e in events],
+            ids=[e.id for e in events],
+            types=[e.__struct_config__.tag for e in events],
+            times=[e.t.timestamp() for e in events],
+            _events=events,
+        )
 
 
 def decode_batch(body: bytes) -> DecodedBatch:
@@ -44,14 +86,14 @@ def decode_batch(body: bytes) -> DecodedBatch:
             events.append(_event_decoder.decode(raw))
         except msgspec.MsgspecError as exc:
             error = split_msgspec_error(exc)
-            field = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
-            raise FormatError(error.message, field) from None
+            field_path = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
+            raise FormatError(error.message, field_path) from None
         except UnicodeDecodeError:
             # msgspec.Raw skips strings unchecked; decoding the event finds it.
             raise FormatError("body is not valid UTF-8", f"events[{i}]", syntax=True) from None
     raw = [bytes(r) for r in batch.events]
     _redact(events, raw)
-    return DecodedBatch(seq=batch.seq, events=events, raw=raw)
+    return DecodedBatch.from_events(EventBatch(seq=batch.seq, events=events), raw)
 
 
 def _redact(events: list[Any], raw: list[bytes]) -> None:
@@ -63,3 +105,66 @@ def _redact(events: list[Any], raw: list[bytes]) -> None:
         if redacted is not None:
             raw[i] = redacted
             events[i] = _event_decoder.decode(redacted)
+
+
+# --- in other processes ---------------------------------------------------------------
+
+
+def _decode_in_worker(body: bytes) -> tuple:
+    """:func:`decode_batch` in a decoder process: plain, picklable values back.
+
+    Errors come back as values too (exceptions with keyword state do not
+    survive pickling faithfully).
+    """
+    try:
+        batch = decode_batch(body)
+    except FormatError as exc:
+        return ("format", exc.message, exc.field, exc.syntax)
+    except ApiError as exc:
+        return ("api", exc.status_code, exc.detail, exc.field)
+    return ("ok", batch.seq, batch.raw, batch.ids, batch.types, batch.times)
+
+
+def _warm_up() -> None:
+    """Import and compile everything once, so the first real batch is not slow."""
+    decode_batch(b'{"seq": 0, "events": []}')
+
+
+def default_processes() -> int:
+    """One decoder per core beyond the first (the server's own thread has that one)."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+class BatchDecoder:
+    """Decodes batches in ``processes`` worker processes, or inline when 0."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = default_processes() if processes is None or processes < 0 else processes
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        if self.processes > 0 and self._pool is None:
+            # forkserver: never fork the server itself (threads, sockets, loops).
+            context = multiprocessing.get_context("forkserver")
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.processes, mp_context=context, initializer=_warm_up
+            )
+            self._pool.submit(_warm_up)  # start the workers now, not on the first upload
+
+    async def decode(self, body: bytes) -> DecodedBatch:
+        if self._pool is None:
+            return decode_batch(body)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self._pool, _decode_in_worker, body)
+        kind = result[0]
+        if kind == "format":
+            raise FormatError(result[1], result[2], syntax=result[3])
+        if kind == "api":
+            raise ApiError(result[1], result[2], result[3])
+        _, seq, raw, ids, types, times = result
+        return DecodedBatch(seq=seq, raw=raw, ids=ids, types=types, times=times)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -8,11 +8,12 @@ API token, load job handler modules.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend.auth import ApiTokens, ensure_api_token
 from backend.blobs import BlobStore, open_blob_store
 from backend.db import Database
+from backend.ingest import BatchDecoder
 from backend.jobs import JobQueue
 from backend.migrate import upgrade
 from backend.traces import TraceStore
@@ -29,6 +30,8 @@ class Services:
     traces: TraceStore
     tokens: ApiTokens
     queue: JobQueue
+    decoder: BatchDecoder = field(default_factory=lambda: BatchDecoder(0))
+    """Validates uploaded batches; the API server gives it processes of its own."""
 
     @classmethod
     async def open(cls, settings: Settings, *, register_token: bool = True) -> "Services":
@@ -52,6 +55,7 @@ class Services:
         )
 
     async def close(self) -> None:
+        self.decoder.close()
         await self.db.dispose()
 
 

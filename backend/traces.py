@@ -27,6 +27,7 @@ from backend.auth import UPLOAD_PREFIX, token_hash
 from backend.blobs import BlobStore, content_key
 from backend.db import Database, batches, events, traces
 from backend.errors import ApiError, conflict, not_found
+from backend.ingest import DecodedBatch
 from backend.export import EventShaper
 from backend.jobs import enqueue
 from prtrace import TRACE_FORMAT_VERSION
@@ -119,11 +120,14 @@ class TraceStore:
     async def append_batch(
         self, trace_id: str, batch: EventBatch, raw: list[bytes] | None = None
     ) -> BatchAccepted:
-        """Store a batch atomically; ``raw`` is each event's JSON as received."""
-        bodies = raw if raw is not None else [_encode(e) for e in batch.events]
-        body_hash = _batch_hash(bodies)
-        _check_unique_ids(batch.events)
-        rows = await self._rows(trace_id, batch.seq, batch.events, bodies)
+        """Store a batch of Structs (``raw``: each event's JSON, if known already)."""
+        return await self.append_decoded(trace_id, DecodedBatch.from_events(batch, raw))
+
+    async def append_decoded(self, trace_id: str, batch: DecodedBatch) -> BatchAccepted:
+        """Store a validated batch atomically: all of it, or (on any error) none of it."""
+        body_hash = _batch_hash(batch.raw)
+        _check_unique_ids(batch.ids)
+        rows = await self._rows(trace_id, batch)
         insert = functools.partial(self._insert_batch, trace_id, batch.seq, body_hash, rows)
         try:
             stored = await self.db.run_write(insert)
@@ -174,17 +178,18 @@ class TraceStore:
             )
         return None
 
-    async def _rows(
-        self, trace_id: str, seq: int, batch_events: Sequence[Any], bodies: list[bytes]
-    ) -> list[tuple]:
+    async def _rows(self, trace_id: str, batch: DecodedBatch) -> list[tuple]:
         """The ``events`` rows, in the table's column order; large fields go to blobs."""
+        seq = batch.seq
         rows = [
-            (trace_id, seq, i, e.id, e.__struct_config__.tag, e.t.timestamp(), body, None)
-            for i, (e, body) in enumerate(zip(batch_events, bodies))
+            (trace_id, seq, i, event_id, tag, t, body, None)
+            for i, (event_id, tag, t, body) in enumerate(
+                zip(batch.ids, batch.types, batch.times, batch.raw)
+            )
         ]
         for i, row in enumerate(rows):
             if len(row[6]) > self.threshold:  # only then can one field be over it
-                body, blob_fields = await self._offload(batch_events[i])
+                body, blob_fields = await self._offload(batch.event(i))
                 rows[i] = (*row[:6], body, blob_fields)
         return rows
 
@@ -213,7 +218,7 @@ class TraceStore:
         return found[0] if found else None
 
     async def _retry(
-        self, conn: AsyncConnection, trace_id: str, batch: EventBatch, stored: str, body_hash: str
+        self, conn: AsyncConnection, trace_id: str, batch: DecodedBatch, stored: str, body_hash: str
     ) -> BatchAccepted:
         """A batch with a stored ``seq``: a no-op if it holds the same events, else 409.
 
@@ -225,7 +230,7 @@ class TraceStore:
             raise conflict(f"batch seq {batch.seq} was already stored with different events", "seq")
         return BatchAccepted(trace_id=trace_id, seq=batch.seq, accepted=0, duplicate=True)
 
-    async def _same_events(self, conn: AsyncConnection, trace_id: str, batch: EventBatch) -> bool:
+    async def _same_events(self, conn: AsyncConnection, trace_id: str, batch: DecodedBatch) -> bool:
         rows = await conn.execute(
             select(events.c.body, events.c.blob_fields)
             .where(events.c.trace_id == trace_id, events.c.seq == batch.seq)
@@ -236,14 +241,14 @@ class TraceStore:
 
 
     async def _after_integrity_error(
-        self, trace_id: str, batch: EventBatch, body_hash: str
+        self, trace_id: str, batch: DecodedBatch, body_hash: str
     ) -> BatchAccepted:
         """A concurrent request stored the same ``seq`` first, or an event id is reused."""
         async with self.db.read() as conn:
             stored = await self._stored_batch_hash(conn, trace_id, batch.seq)
             if stored is not None:
                 return await self._retry(conn, trace_id, batch, stored, body_hash)
-            ids = [e.id for e in batch.events]
+            ids = batch.ids
             taken = set()
             for chunk in _chunks(ids, 500):
                 rows = await conn.execute(
@@ -510,13 +515,13 @@ def _batch_hash(bodies: list[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _check_unique_ids(batch_events: Sequence[Any]) -> None:
+def _check_unique_ids(ids: Sequence[str]) -> None:
     seen: dict[str, int] = {}
-    for i, event in enumerate(batch_events):
-        first = seen.setdefault(event.id, i)
+    for i, event_id in enumerate(ids):
+        first = seen.setdefault(event_id, i)
         if first != i:
             raise ApiError(
-                422, f"duplicate event id {event.id!r} (also at events[{first}])", f"events[{i}].id"
+                422, f"duplicate event id {event_id!r} (also at events[{first}])", f"events[{i}].id"
             )
 
 

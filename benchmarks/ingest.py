@@ -115,6 +115,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=1, help="prtrace serve --processes N")
     args = parser.parse_args()
     total = args.batches * args.batch_size
     bodies = make_batches(args.batches, args.batch_size)
@@ -122,7 +123,8 @@ def main() -> None:
           f"{sum(map(len, bodies)) / 1e6:.1f} MB of JSON", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(Path(tmp) / "home", env={"PRTRACE_QA_ON_FINALIZE": "false", "PRTRACE_WORKERS": "0",
-                                                        "PRTRACE_LOG_LEVEL": "warning"})
+                                                        "PRTRACE_LOG_LEVEL": "warning"},
+                               serve_args=["--processes", str(args.processes)])
         server.start()
         try:
             http_seconds = asyncio.run(run_http(server.url, server.api_token, bodies, args.concurrency))
@@ -133,7 +135,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"SQLite {sqlite3.sqlite_version}")
     print(f"HTTP  prtrace serve (SQLite): {http_rate:>10,.0f} events/s  ({http_seconds:.2f} s, "
-          f"{args.batches / http_seconds:.0f} batches/s, concurrency {args.concurrency})")
+          f"{args.batches / http_seconds:.0f} batches/s, concurrency {args.concurrency}, "
+          f"{args.processes} server process(es))")
     print(f"raw   sqlite3.executemany:    {raw_rate:>10,.0f} events/s  ({raw_seconds:.2f} s)")
     print(f"end to end reaches {100 * http_rate / raw_rate:.0f}% of raw SQLite")
 

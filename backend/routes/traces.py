@@ -10,7 +10,6 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from backend.errors import ApiError
-from backend.ingest import decode_batch
 from backend.queries import (
     EventFilters,
     TraceFilters,
@@ -19,7 +18,7 @@ from backend.queries import (
 )
 from prtrace.codec import FormatError
 from backend.routes.common import JSON, decode_body, require_api_token, require_trace_writer
-from prtrace.api_types import CreateTraceRequest, EventBatch, FinalizeRequest, JobAccepted
+from prtrace.api_types import CreateTraceRequest, FinalizeRequest, JobAccepted
 from prtrace.redaction import redact_struct
 
 _encode = msgspec.json.Encoder().encode
@@ -40,11 +39,10 @@ async def create_trace(request: Request) -> Response:
 async def upload_events(request: Request, trace_id: str) -> Response:
     svc = await require_trace_writer(request, trace_id)
     try:
-        decoded = decode_batch(await request.body())
+        decoded = await svc.decoder.decode(await request.body())
     except FormatError as exc:
         raise ApiError.from_format(exc, 400 if exc.syntax else 422) from None
-    batch = EventBatch(seq=decoded.seq, events=decoded.events)
-    return _json(await svc.traces.append_batch(trace_id, batch, decoded.raw))
+    return _json(await svc.traces.append_decoded(trace_id, decoded))
 
 
 @post("/traces/{trace_id:str}/finalize", status_code=200, summary="Seal a trace")

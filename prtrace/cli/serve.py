@@ -30,13 +30,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="QA workers to embed, 0 for none (default: $PRTRACE_WORKERS or 1)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port, to use more cores (default: %(default)s)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise common.UsageError("--workers must be 0 or more")
+    if args.processes < 1:
+        raise common.UsageError("--processes must be 1 or more")
     settings = common.settings_from_args(args)
     server = common.import_backend("backend.server")
-    server.serve(settings, host=args.host, port=args.port)
+    server.serve(settings, host=args.host, port=args.port, processes=args.processes)
     return common.EXIT_OK

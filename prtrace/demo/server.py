@@ -54,8 +54,10 @@ class ServerProcess:
         port: int | None = None,
         host: str = "127.0.0.1",
         env: dict[str, str] | None = None,
+        serve_args: list[str] | None = None,
     ) -> None:
         self.home = Path(home)
+        self.serve_args = list(serve_args or [])
         self.api_token = api_token or new_token("pta_")
         self.host = host
         self.port = port or free_port(host)
@@ -88,7 +90,8 @@ class ServerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [*prtrace_command(), "serve", "--host", self.host, "--port", str(self.port)],
+                [*prtrace_command(), "serve", "--host", self.host, "--port", str(self.port),
+                 *self.serve_args],
                 env=self.environment(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
