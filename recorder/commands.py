@@ -11,7 +11,7 @@ Output is kept whole while it is small. Past :data:`OUTPUT_CAP` the event
 keeps the first and last halves with a marker between them, ``truncated``
 and the full size in ``output_bytes``; the whole text is kept in
 ``.prtrace/outputs/<event id>.<stream>.txt`` on the developer's machine
-(useful to look back at a long test run; never uploaded).
+(redacted like everything else; useful to look back at a long test run; never uploaded).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,33 +83,63 @@ class OutputBuffer:
 
 
 class SpillingOutput(OutputBuffer):
-    """An :class:`OutputBuffer` that also keeps the whole text in ``path`` once truncated."""
+    """An :class:`OutputBuffer` that also keeps the whole text in ``path`` once truncated.
 
-    def __init__(self, path: Path, cap: int = OUTPUT_CAP) -> None:
+    The file gets the text *redacted*, like everything else a recorder writes
+    (docs/privacy.md): complete lines are redacted in chunks, and an open
+    private-key block is held back until its end line arrives, so a secret is
+    never split across two redactions. ``redact`` is None where nothing may be
+    recorded (paused, not opted in): then nothing is written at all.
+    """
+
+    CHUNK = 64 * 1024
+    HOLD_MAX = 4 * 1024 * 1024
+
+    def __init__(
+        self, path: Path, redact: Callable[[str], str] | None, cap: int = OUTPUT_CAP
+    ) -> None:
         super().__init__(cap)
         self.path = path
+        self.redact = redact
         self.kept: Path | None = None
-        self._early: list[str] = []
+        self._pending: list[str] = []
+        self._pending_len = 0
         self._fh = None
 
     def write(self, text: str) -> None:
         super().write(text)
-        if self._fh is not None:
-            self._fh.write(text)
+        if self.redact is None or not text:
             return
-        self._early.append(text)
-        if self.truncated:
+        self._pending.append(text)
+        self._pending_len += len(text)
+        if self._fh is None and self.truncated:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._fh = open(self.path, "w", encoding="utf-8", errors="surrogatepass")
-            self._fh.write("".join(self._early))
-            self._early = []
             self.kept = self.path
+        if self._fh is not None and self._pending_len >= self.CHUNK:
+            self._flush(final=False)
+
+    def _flush(self, *, final: bool) -> None:
+        assert self._fh is not None and self.redact is not None
+        text = "".join(self._pending)
+        cut = len(text) if final else text.rfind("\n") + 1
+        if not final:
+            begin = text.rfind("-----BEGIN", 0, cut)
+            if begin >= 0 and "-----END" not in text[begin:cut] and len(text) < self.HOLD_MAX:
+                cut = text.rfind("\n", 0, begin) + 1  # hold the open key block back
+        ready, rest = text[:cut], text[cut:]
+        self._pending = [rest] if rest else []
+        self._pending_len = len(rest)
+        if ready:
+            self._fh.write(self.redact(ready))
 
     def close(self) -> None:
-        self._early = []
         if self._fh is not None:
+            self._flush(final=True)
             self._fh.close()
             self._fh = None
+        self._pending = []
+        self._pending_len = 0
 
 
 def split_args(cmdline: str) -> list[str]:
@@ -131,6 +162,15 @@ def display_cwd(root: Path, cwd: str | None) -> str | None:
     except (ValueError, OSError):
         return cwd
     return rel.as_posix() or "."
+
+
+def output_redactor(root: Path) -> Callable[[str], str] | None:
+    """How whole outputs kept under ``root`` are redacted: the workspace's own rules,
+    or None while nothing may be recorded there (paused, not opted in)."""
+    from recorder.privacy import Privacy
+
+    privacy = Privacy.for_workspace(root)
+    return privacy.redactor.text if privacy.recording() else None
 
 
 def outputs_dir(root: Path) -> Path:

@@ -19,7 +19,13 @@ import time
 from pathlib import Path
 
 from recorder.ansi import TextCleaner
-from recorder.commands import CommandRecord, SpillingOutput, emit_command, outputs_dir
+from recorder.commands import (
+    CommandRecord,
+    SpillingOutput,
+    emit_command,
+    output_redactor,
+    outputs_dir,
+)
 
 UPLOAD_DEADLINE = 3.0
 
@@ -53,9 +59,10 @@ def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         tag = f".run-{os.getpid()}"
+        redact = output_redactor(root)
         streams = {
-            "stdout": SpillingOutput(outputs_dir(root) / f"{tag}.stdout.txt"),
-            "stderr": SpillingOutput(outputs_dir(root) / f"{tag}.stderr.txt"),
+            "stdout": SpillingOutput(outputs_dir(root) / f"{tag}.stdout.txt", redact),
+            "stderr": SpillingOutput(outputs_dir(root) / f"{tag}.stderr.txt", redact),
         }
         threads = [
             threading.Thread(target=_tee, args=(proc.stdout, 1, streams["stdout"]), daemon=True),

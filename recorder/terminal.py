@@ -19,7 +19,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from recorder.ansi import TextCleaner
-from recorder.commands import CommandRecord, SpillingOutput, emit_command, outputs_dir
+from recorder.commands import (
+    CommandRecord,
+    SpillingOutput,
+    emit_command,
+    output_redactor,
+    outputs_dir,
+)
 from recorder.emitter import EventEmitter
 
 MARK = b"\x1b]133;"
@@ -112,7 +118,8 @@ class ShellRecorder:
             self.commands += 1
             name = f".running-{self.emitter.session_id}-{self.commands}.txt"
             spill = outputs_dir(self.root) / name
-            self.current = _Running(cmdline, cwd, t, TextCleaner(), SpillingOutput(spill))
+            output = SpillingOutput(spill, output_redactor(self.root))
+            self.current = _Running(cmdline, cwd, t, TextCleaner(), output)
         elif code == "D":
             exit_code: int | None
             try:
