@@ -121,14 +121,19 @@ fi
 
 FISH = """# prtrace: record every command of this shell (command, cwd, exit code, duration)
 # into the recorded workspace you are in. Add to config.fish:  prtrace hook fish | source
+function __prtrace_hook_preexec --on-event fish_preexec
+    set -g __prtrace_hook_cwd $PWD
+end
 function __prtrace_hook_postexec --on-event fish_postexec
     set -l ec $status
-    set -l d $PWD
+    set -l started_in $PWD
+    set -q __prtrace_hook_cwd; and set started_in $__prtrace_hook_cwd
+    set -l d $started_in
     while true
         if test -d $d/.prtrace/hook
             set -l end (date +%s.%N)
             set -l start (math "$end - $CMD_DURATION / 1000")
-            set -l cwd (string escape --style=url -- $PWD)
+            set -l cwd (string escape --style=url -- $started_in)
             printf '\\036%s\\t%s\\t%s\\t%s\\n%s\\037\\n' $start $end $ec $cwd "$argv[1]" >>$d/.prtrace/hook/$fish_pid.log
             return
         end

@@ -129,7 +129,7 @@ def test_parse_records_takes_only_complete_ones() -> None:
     assert data[used:].startswith(b"\x1e5")
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh"])
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_hook_records_every_command_of_a_real_shell(
     tmp_path: Path, shell: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,14 +140,20 @@ def test_hook_records_every_command_of_a_real_shell(
     (ws / "sub").mkdir()
     home = tmp_path / "home"
     home.mkdir()
-    rc = home / (".bashrc" if shell == "bash" else ".zshrc")
-    rc.write_text(SNIPPETS[shell] + "PS1='ready> '\nPROMPT='ready> '\n")
+    if shell == "fish":
+        rc = home / ".config" / "fish" / "config.fish"
+        rc.parent.mkdir(parents=True)
+        prompt = "set -g fish_greeting\nfunction fish_prompt; echo -n 'ready> '; end\n"
+    else:
+        rc = home / (".bashrc" if shell == "bash" else ".zshrc")
+        prompt = "PS1='ready> '\nPROMPT='ready> '\n"
+    rc.write_text(SNIPPETS[shell] + prompt)
     env = {"HOME": str(home), "PATH": os.environ["PATH"], "TERM": "tmux-256color"}
     term = Tmux([path, "-i"], cwd=ws, env=env)
     try:
         wait_for(lambda: "ready>" in term.screen(), what="the prompt")
         term.line("echo one | cat")
-        term.line("cd sub && false")
+        term.line("cd sub; and false" if shell == "fish" else "cd sub && false")
         term.line("sleep 0.2")
         term.line("exit")
         wait_for(lambda: not term.alive(), what="the shell to exit")
@@ -155,9 +161,16 @@ def test_hook_records_every_command_of_a_real_shell(
         term.close()
     with Spool.for_workspace(ws) as spool:
         emitter = EventEmitter(spool, source="hook")
-        assert import_logs(ws, emitter) == 3
+        # fish also runs its end-of-command event for `exit` itself
+        assert import_logs(ws, emitter) == (4 if shell == "fish" else 3)
         assert import_logs(ws, emitter) == 0  # the cursor moved with the events
     cmds = spooled(ws, "terminal_command")
+    if shell == "fish":
+        assert cmds[-1]["cmd"] == "exit"
+        cmds = cmds[:-1]
     assert [(c["cmd"], c["exit_code"], c["cwd"]) for c in cmds] == [
-        ("echo one | cat", 0, "."), ("cd sub && false", 1, "."), ("sleep 0.2", 0, "sub")]
+        ("echo one | cat", 0, "."),
+        ("cd sub; and false" if shell == "fish" else "cd sub && false", 1, "."),
+        ("sleep 0.2", 0, "sub"),
+    ]
     assert cmds[2]["duration_ms"] >= 200 and all("stdout" not in c for c in cmds)
