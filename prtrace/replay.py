@@ -263,8 +263,8 @@ def _git(*args: str, cwd: Path | None = None) -> str:
     return proc.stdout
 
 
-def _source(repository: str) -> str:
-    """A URL (or scp-style address) as given; a local path made absolute."""
+def repository_source(repository: str) -> str:
+    """A URL (or scp-style address) as given; a local path made absolute (QA's mirrors too)."""
     if re.match(r"^[a-z][a-z0-9+.-]*://", repository) or re.match(r"^[\w.-]+@[\w.-]+:", repository):
         return repository
     path = Path(repository).expanduser()
@@ -282,7 +282,7 @@ def checkout(repository: str, commit: str, target: Path) -> str:
     if target.exists() and any(target.iterdir()):
         raise CheckoutError(f"{target} is not empty")
     target.parent.mkdir(parents=True, exist_ok=True)
-    _git("clone", "--quiet", "--no-checkout", _source(repository), str(target))
+    _git("clone", "--quiet", "--no-checkout", repository_source(repository), str(target))
     try:
         full = _git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", cwd=target).strip()
     except CheckoutError:

@@ -24,6 +24,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from prtrace.replay import CheckoutError, repository_source
+
 GIT_ENV = {
     # Deterministic, prompt-free git for a worker: no terminal to ask on, no
     # user config deciding hooks, signing, or credentials.
@@ -42,10 +44,6 @@ GIT_ENV = {
 }
 
 
-class CheckoutError(RuntimeError):
-    """The repository or the commit could not be had."""
-
-
 def git(*args: str, cwd: Path | None = None, check: bool = True,
         input: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run git with the worker's fixed environment; raise CheckoutError on failure."""
@@ -58,16 +56,6 @@ def git(*args: str, cwd: Path | None = None, check: bool = True,
         raise CheckoutError(f"git {' '.join(args[:3])} failed ({proc.returncode}): "
                             f"{proc.stderr.strip()[-2000:]}")
     return proc
-
-
-def _source_url(repository: str) -> str:
-    """A local path as an absolute path, anything else (URL, scp-style) as given."""
-    if re.match(r"^[a-z][a-z0-9+.-]*://", repository) or re.match(r"^[\w.-]+@[\w.-]+:", repository):
-        return repository
-    path = Path(repository).expanduser()
-    if not path.exists():
-        raise CheckoutError(f"repository {repository!r} is neither a URL nor an existing path")
-    return str(path.resolve())
 
 
 @contextlib.contextmanager
@@ -93,14 +81,14 @@ class MirrorCache:
         self.mirrors_dir = Path(mirrors_dir)
 
     def mirror_path(self, repository: str) -> Path:
-        url = _source_url(repository)
+        url = repository_source(repository)
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", url.rstrip("/").rsplit("/", 1)[-1])[:40]
         digest = hashlib.sha256(url.encode()).hexdigest()[:16]
         return self.mirrors_dir / f"{name}-{digest}.git"
 
     def ensure(self, repository: str, commit: str) -> tuple[Path, str]:
         """The mirror holding ``commit``, and the commit's full hash."""
-        url = _source_url(repository)
+        url = repository_source(repository)
         mirror = self.mirror_path(repository)
         with _locked(mirror.with_suffix(".lock")):
             if not (mirror / "HEAD").exists():
