@@ -114,6 +114,7 @@ class Daemon:
     def run(self) -> int:
         from recorder.emitter import EventEmitter
         from recorder.gitwatch import GitTracker
+        from recorder.hook_socket import HookListener
         from recorder.hooks import hook_dir, import_logs
         from recorder.spool import Spool
         from recorder.uploader import BackgroundUploader
@@ -128,7 +129,7 @@ class Daemon:
             return 0
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, lambda *_: self._stop.set())
-        hook_dir(self.root, create=True)
+        listener = HookListener(hook_dir(self.root, create=True)).start()
         spool = Spool.for_workspace(self.root)
         git = GitTracker(self.root, EventEmitter(spool, source="git"))
         hooks = EventEmitter(spool, source="hook")
@@ -140,18 +141,26 @@ class Daemon:
             while not self._stop.is_set():
                 self._git_poke.wait(TICK)
                 self._git_poke.clear()
-                self._round(git, hooks, import_logs)
+                self._round(git, hooks, import_logs, listener)
         finally:
             watcher.stop()
-            self._round(git, hooks, import_logs)
+            listener.stop()
+            self._round(git, hooks, import_logs, listener)
             uploader.stop()
             spool.close()
             pid_path(self.root).unlink(missing_ok=True)
             os.close(lock_fd)
         return 0
 
-    def _round(self, git, hooks, import_logs) -> None:  # type: ignore[no-untyped-def]
-        for step in (git.poll, lambda: import_logs(self.root, hooks)):
+    def _round(self, git, hooks, import_logs, listener) -> None:  # type: ignore[no-untyped-def]
+        from recorder.hooks import emit_received
+
+        steps = (
+            git.poll,
+            lambda: emit_received(self.root, hooks, listener.drain()),
+            lambda: import_logs(self.root, hooks),
+        )
+        for step in steps:
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - the daemon must outlive any one failure

@@ -1,20 +1,22 @@
 """``prtrace hook bash|zsh|fish``: every command of any terminal, without a PTY.
 
 For developers who won't run ``prtrace shell``. The snippet, sourced from the
-rc file, adds a preexec/precmd pair that costs next to nothing per command:
-no process is forked (bash and zsh; fish runs one ``date``), nothing is sent
-anywhere. After each command it looks for the recorded workspace it is in (the
-nearest parent folder with ``.prtrace/hook/``, which ``prtrace record start``
-creates) and appends one record to ``.prtrace/hook/<shell pid>.log`` — one
-file per shell, so concurrent shells never interleave::
+rc file, adds a preexec/precmd pair that costs next to nothing per command
+(no process is forked in bash and zsh; fish runs ``date`` and ``bash``). After each
+command it looks for the recorded workspace it is in (the nearest parent
+folder with ``.prtrace/hook/``, which ``prtrace record start`` creates) and
+sends one record::
 
     \\x1e<start> \\t <end> \\t <exit code> \\t <cwd, percent-encoded> \\n
     <the command line> \\x1f \\n
 
-The session's daemon imports complete records into ``terminal_command`` events
-(``source: hook``, no output) with :func:`import_logs`; the byte offset reached
-in each file is a spool cursor written in the transaction that spools the
-events, so a crash can neither lose nor repeat a command.
+It goes over loopback to the session's daemon (:mod:`recorder.hook_socket`;
+bash's ``/dev/tcp``, zsh's ``zsh/net/tcp``, and for fish, which has no socket
+builtin, one ``bash`` fed through its stdin), which redacts it on its way into
+the spool: the raw command line never touches the disk. :func:`import_logs`
+still reads ``.prtrace/hook/<pid>.log`` files that snippets of earlier versions
+wrote (a spool cursor makes the import exactly-once; the raw lines are
+overwritten once spooled).
 """
 
 from __future__ import annotations
@@ -65,15 +67,20 @@ __prtrace_hook_loaded=1
 __prtrace_hook_precmd() {
     local ec=$? end=$EPOCHREALTIME
     if [ -n "${__prtrace_hook_start:-}" ] && __prtrace_hook_dir; then
-        local log=$REPLY/$$.log
-        __prtrace_hook_enc "$__prtrace_hook_cwd"
-        builtin printf '\\036%s\\t%s\\t%s\\t%s\\n' "$__prtrace_hook_start" "$end" "$ec" "$REPLY" >>"$log"
-        if [ "$HISTCMD" != "${__prtrace_hook_hist:-}" ]; then
-            builtin fc -ln -1 >>"$log"  # the whole line, from the history: no fork
-        else
-            builtin printf '%s\\n' "$__prtrace_hook_first" >>"$log"
+        local port token fd
+        # To the session's daemon over loopback, never to disk (recorder/hook_socket.py);
+        # no daemon listening: refused at once, the record is dropped.
+        if { builtin read -r port token <"$REPLY/endpoint" && exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+            __prtrace_hook_enc "$__prtrace_hook_cwd"
+            builtin printf '%s\n\036%s\t%s\t%s\t%s\n' "$token" "$__prtrace_hook_start" "$end" "$ec" "$REPLY" >&$fd
+            if [ "$HISTCMD" != "${__prtrace_hook_hist:-}" ]; then
+                builtin fc -ln -1 >&$fd  # the whole line, from the history: no fork
+            else
+                builtin printf '%s\n' "$__prtrace_hook_first" >&$fd
+            fi
+            builtin printf '\037\n' >&$fd
+            exec {fd}>&-
         fi
-        builtin printf '\\037\\n' >>"$log"
     fi
     __prtrace_hook_hist=$HISTCMD
     __prtrace_hook_start=
@@ -96,6 +103,7 @@ ZSH = (
 if [[ -z ${__prtrace_hook_loaded:-} ]]; then
 __prtrace_hook_loaded=1
 zmodload zsh/datetime
+zmodload zsh/net/tcp
 """
     + _FIND
     + """__prtrace_hook_preexec() {
@@ -106,10 +114,15 @@ zmodload zsh/datetime
 __prtrace_hook_precmd() {
     local ec=$? end=$EPOCHREALTIME
     if [[ -n ${__prtrace_hook_start:-} ]] && __prtrace_hook_dir; then
-        local log=$REPLY/$$.log
-        __prtrace_hook_enc "$__prtrace_hook_cwd"
-        builtin printf '\\036%s\\t%s\\t%s\\t%s\\n%s\\037\\n' "$__prtrace_hook_start" "$end" "$ec" \\
-            "$REPLY" "$__prtrace_hook_line" >>"$log"
+        local port token fd
+        # To the session's daemon over loopback, never to disk (recorder/hook_socket.py).
+        if { builtin read -r port token <"$REPLY/endpoint" && ztcp 127.0.0.1 $port } 2>/dev/null; then
+            fd=$REPLY
+            __prtrace_hook_enc "$__prtrace_hook_cwd"
+            builtin printf '%s\n\036%s\t%s\t%s\t%s\n%s\037\n' "$token" "$__prtrace_hook_start" "$end" \
+                "$ec" "$REPLY" "$__prtrace_hook_line" >&$fd
+            ztcp -c $fd
+        fi
     fi
     __prtrace_hook_start=
 }
@@ -134,7 +147,11 @@ function __prtrace_hook_postexec --on-event fish_postexec
             set -l end (date +%s.%N)
             set -l start (math "$end - $CMD_DURATION / 1000")
             set -l cwd (string escape --style=url -- $started_in)
-            printf '\\036%s\\t%s\\t%s\\t%s\\n%s\\037\\n' $start $end $ec $cwd "$argv[1]" >>$d/.prtrace/hook/$fish_pid.log
+            # fish has no socket builtin: a bash sends the record to the session's daemon
+            # (through its stdin, so the command line is never in a process's arguments)
+            printf '\\036%s\\t%s\\t%s\\t%s\\n%s\\037\\n' $start $end $ec $cwd "$argv[1]" | command bash -c \\
+                '{ read -r port token <"$1/endpoint" && exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && { printf "%s\\n" "$token"; cat; } >&3' \\
+                prtrace-hook $d/.prtrace/hook
             return
         end
         test -z "$d" -o "$d" = / ; and return
@@ -197,6 +214,15 @@ def _scrub(log: Path, offset: int, length: int) -> None:
         os.pwrite(fd, b"\0" * length, offset)
     finally:
         os.close(fd)
+
+
+def emit_received(root: Path, emitter: EventEmitter, records: list[CommandRecord]) -> int:
+    """Spool records that came over the hook socket (:mod:`recorder.hook_socket`)."""
+    for record in records:
+        emit_command(emitter, root, record)
+    if records:
+        emitter.flush()
+    return len(records)
 
 
 def import_logs(root: Path, emitter: EventEmitter) -> int:

@@ -54,12 +54,13 @@ def test_secrets_typed_into_prtrace_shell_never_reach_the_spool(tmp_path: Path) 
     assert len(kinds) > 5
 
 
-def test_hooked_commands_are_spooled_redacted_and_their_raw_lines_scrubbed(tmp_path: Path) -> None:
-    """The rc hook runs inside the user's shell, where no redactor can: it appends raw
-    lines to .prtrace/hook/<pid>.log (0600, in a 0700 folder). Importing them spools
-    redacted events and overwrites the raw lines in place (docs/privacy.md)."""
+def test_hooked_commands_reach_the_spool_redacted_and_never_touch_the_disk(tmp_path: Path) -> None:
+    """The rc hook runs inside the user's shell, where no redactor can: bash sends each
+    raw record over loopback to the session's daemon (recorder/hook_socket.py), which
+    redacts it on its way into the spool. Nothing raw is ever written."""
     from recorder.emitter import EventEmitter
-    from recorder.hooks import hook_dir, import_logs
+    from recorder.hook_socket import HookListener
+    from recorder.hooks import emit_received, hook_dir
     from recorder.spool import Spool
 
     path = need("bash")
@@ -67,17 +68,27 @@ def test_hooked_commands_are_spooled_redacted_and_their_raw_lines_scrubbed(tmp_p
     ws.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
     (ws / ".prtrace.toml").write_text("")
-    hook_dir(ws, create=True)
-    snippet = subprocess.run([*prtrace_cmd(), "hook", "bash"], capture_output=True, text=True,
-                             check=True).stdout
-    script = snippet + "\n" + "\n".join(f"true {shlex.quote(line)}" for _, _, line in TYPED) + "\n"
+    listener = HookListener(hook_dir(ws, create=True)).start()
+    rc = tmp_path / "bashrc"
+    rc.write_text(subprocess.run([*prtrace_cmd(), "hook", "bash"], capture_output=True, text=True,
+                                 check=True).stdout)
+    script = "\n".join(f"true {shlex.quote(line)}" for _, _, line in TYPED) + "\n"
     env = {**os.environ, "PRTRACE_WORKSPACE": str(ws), "HOME": str(tmp_path)}
-    subprocess.run([path, "--norc", "-i"], input=script, cwd=ws, env=env, text=True,
-                   capture_output=True, timeout=120, check=False)
-    assert leaks(ws), "the hook wrote nothing: the test would prove nothing"
+    try:
+        subprocess.run([path, "--rcfile", str(rc), "-i"], input=script, cwd=ws, env=env, text=True,
+                       capture_output=True, timeout=120, check=False)
+        received: list = []
+
+        def all_received() -> bool:
+            received.extend(listener.drain())
+            return len(received) >= len(TYPED)
+
+        wait_for(all_received, timeout=30, what="every hooked command")
+    finally:
+        listener.stop()
+    assert leaks(ws) == []  # nothing raw anywhere under .prtrace/, at any point we could see
     with Spool.for_workspace(ws) as spool:
-        imported = import_logs(ws, EventEmitter(spool, source="hook"))
-    assert imported >= len(TYPED)
+        assert emit_received(ws, EventEmitter(spool, source="hook"), received) == len(TYPED)
     assert leaks(ws) == []
     commands = [c["cmd"] for c in spooled(ws, "terminal_command")]
     assert sum(c.count("<redacted:") for c in commands) >= len(TYPED) - 1, commands

@@ -163,3 +163,25 @@ def test_kill_9_of_the_daemon_then_start_loses_and_repeats_nothing(
     assert [e.id for e in trace.events] == spool_ids  # every spooled event, once, in order
     created = sorted(e.path for e in trace.events if type(e).__name__ == "FileCreated")
     assert created == sorted(f"f{i}.txt" for i in range(30))
+
+
+def test_hooked_bash_commands_reach_the_trace_through_the_daemon(
+    repo: Path, prtrace_server, stop_daemons, tmp_path: Path
+) -> None:
+    """The rc hook in a plain bash (not ``prtrace shell``) sends each command to the
+    session's daemon over loopback; ``record stop`` uploads them; nothing is on disk."""
+    stop_daemons(repo)
+    started = _json(_cli(repo, prtrace_server, "record", "start", "--json"))
+    wait_for(lambda: (repo / ".prtrace" / "hook" / "endpoint").exists(), what="the daemon's endpoint")
+    rc = tmp_path / "bashrc"
+    rc.write_text(_cli(repo, prtrace_server, "hook", "bash").stdout)
+    env = proxy_env(repo, PRTRACE_URL=prtrace_server.url, PRTRACE_API_TOKEN=prtrace_server.api_token)
+    subprocess.run(["bash", "--rcfile", str(rc), "-i"], input="ls calc.py\nfalse\n", cwd=repo,
+                   env=env, text=True, capture_output=True, timeout=60, check=False)
+    wait_for(lambda: spooled(repo, "terminal_command")[1:], what="two hooked commands spooled")
+    assert list((repo / ".prtrace" / "hook").glob("*.log")) == []
+    _json(_cli(repo, prtrace_server, "record", "stop", "--json"))
+    commands = [e for e in _trace(prtrace_server, started["trace_id"]).events
+                if type(e).__name__ == "TerminalCommand"]
+    assert [(c.cmd, c.exit_code, c.source) for c in commands] == [
+        ("ls calc.py", 0, "hook"), ("false", 1, "hook")]

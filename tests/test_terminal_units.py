@@ -15,7 +15,8 @@ import pytest
 from recorder.ansi import FULL_SCREEN_MARKER, TextCleaner, strip_escapes
 from recorder.commands import CommandRecord, OutputBuffer, emit_command, split_args
 from recorder.emitter import EventEmitter
-from recorder.hooks import SNIPPETS, import_logs, parse_records
+from recorder.hook_socket import HookListener
+from recorder.hooks import SNIPPETS, emit_received, parse_records
 from recorder.spool import Spool
 from recorder.terminal import MarkParser, ShellRecorder
 from tests.lsp_support import proxy_env, prtrace_cmd
@@ -137,6 +138,7 @@ def test_hook_records_every_command_of_a_real_shell(
     ws = _ws(tmp_path)
     monkeypatch.setenv("PRTRACE_WORKSPACE", str(ws))  # the privacy step's opt-in
     (ws / ".prtrace" / "hook").mkdir(parents=True)
+    listener = HookListener(ws / ".prtrace" / "hook").start()  # as the session's daemon runs it
     (ws / "sub").mkdir()
     home = tmp_path / "home"
     home.mkdir()
@@ -159,11 +161,15 @@ def test_hook_records_every_command_of_a_real_shell(
         wait_for(lambda: not term.alive(), what="the shell to exit")
     finally:
         term.close()
+        listener.stop()
+    logs = list((ws / ".prtrace" / "hook").glob("*.log"))
     with Spool.for_workspace(ws) as spool:
         emitter = EventEmitter(spool, source="hook")
-        # fish also runs its end-of-command event for `exit` itself
-        assert import_logs(ws, emitter) == (4 if shell == "fish" else 3)
-        assert import_logs(ws, emitter) == 0  # the cursor moved with the events
+        # Over loopback: no raw command line is ever on disk. fish also runs its
+        # end-of-command event for `exit` itself.
+        assert logs == []
+        assert emit_received(ws, emitter, listener.drain()) == (4 if shell == "fish" else 3)
+        assert listener.drain() == []
     cmds = spooled(ws, "terminal_command")
     if shell == "fish":
         assert cmds[-1]["cmd"] == "exit"
