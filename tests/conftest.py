@@ -219,6 +219,21 @@ def start_prtrace_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def module_prtrace_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One real ``prtrace serve`` shared by a whole test module (QA on finalize off), for
+    files whose tests each make their own traces and do not disturb each other."""
+    server = ServerProcess(
+        tmp_path_factory.mktemp("module-server") / "prtrace-home",
+        env={"PRTRACE_QA_ON_FINALIZE": "false"},
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def prtrace_server(start_prtrace_server: Callable[..., ServerProcess]) -> ServerProcess:
     """A real ``prtrace serve`` on a free loopback port, healthy when yielded.

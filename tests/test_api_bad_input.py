@@ -31,16 +31,8 @@ HASH_B = "b" * 64
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(
-        tmp_path_factory.mktemp("api-bad-input") / "prtrace-home",
-        env={"PRTRACE_QA_ON_FINALIZE": "false"},
-    )
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+def server(module_prtrace_server: ServerProcess) -> ServerProcess:
+    return module_prtrace_server
 
 
 @pytest.fixture(scope="module")

@@ -43,16 +43,8 @@ BLOB_THRESHOLD = 64 * 1024
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(
-        tmp_path_factory.mktemp("api-flow") / "prtrace-home",
-        env={"PRTRACE_QA_ON_FINALIZE": "false"},
-    )
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+def server(module_prtrace_server: ServerProcess) -> ServerProcess:
+    return module_prtrace_server
 
 
 ISSUED_UPLOAD_TOKENS: list[str] = []
