@@ -40,6 +40,12 @@ class Job:
     attempts: int
     max_attempts: int
 
+    def require_trace_id(self) -> str:
+        """The trace the job is about; a job of a per-trace kind without one is a bug."""
+        if self.trace_id is None:
+            raise ValueError(f"a {self.kind} job needs a trace_id")
+        return self.trace_id
+
 
 @dataclass
 class JobOutcome:

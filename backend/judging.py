@@ -148,12 +148,10 @@ def _utc(ts: float):  # -> datetime
 @job_handler("judge")
 async def run_judge_job(ctx: JobContext) -> JobOutcome:
     services, job = ctx.services, ctx.job
-    if job.trace_id is None:
-        raise ValueError("a judge job needs a trace_id")
+    trace_id, job_id = job.require_trace_id(), job.job_id
     request = msgspec.convert(job.payload or {}, JudgeRequest)
-    trace = msgspec.json.decode(await services.traces.document(job.trace_id), type=Trace)
+    trace = await services.traces.load(trace_id)
     result = await run_judge(trace, judge_settings(services, request))
-    trace_id, job_id = job.trace_id, job.job_id
 
     async def apply(conn: AsyncConnection) -> None:
         await record_judgement(conn, trace_id, job_id, result)

@@ -81,16 +81,20 @@ async def sweep_qa_leftovers(services, worker_id: str) -> None:
         log.warning("QA clean-up at start skipped: %s", exc)
 
 
+async def start_qa(ctx: JobContext) -> tuple[str, Trace]:
+    """The job's trace, marked ``running``: how every ``qa`` handler begins."""
+    trace_id = ctx.job.require_trace_id()
+    trace = await ctx.services.traces.load(trace_id)
+    await set_qa_status(ctx.services, trace_id, "running")
+    return trace_id, trace
+
+
 @job_handler("qa")
 async def run_qa_job(ctx: JobContext) -> JobOutcome:
     from qa.pipeline import QACancelled, run_qa_report
 
     services, job = ctx.services, ctx.job
-    trace_id = job.trace_id
-    if trace_id is None:
-        raise ValueError("a qa job needs a trace_id")
-    trace = msgspec.json.decode(await services.traces.document(trace_id), type=Trace)
-    await set_qa_status(services, trace_id, "running")
+    trace_id, trace = await start_qa(ctx)
     cancel = threading.Event()
     try:
         report = await asyncio.to_thread(

@@ -44,6 +44,7 @@ from prtrace.api_types import (
 from prtrace.config import Settings, new_token
 from prtrace.events import LARGE_TEXT_FIELDS, Event
 from prtrace.ids import new_trace_id
+from prtrace.trace import Trace
 
 _encode = msgspec.json.Encoder().encode
 _RawMap = dict[str, msgspec.Raw]
@@ -351,6 +352,10 @@ class TraceStore:
             else:
                 body = await self._document_without_qa(conn, row)
         return _splice_qa(body, row)
+
+    async def load(self, trace_id: str) -> Trace:
+        """The trace document decoded (for jobs that work on a trace)."""
+        return msgspec.json.decode(await self.document(trace_id), type=Trace)
 
     @staticmethod
     async def _trace_row(conn: AsyncConnection, trace_id: str) -> Any:

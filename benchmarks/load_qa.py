@@ -16,21 +16,15 @@ from __future__ import annotations
 import asyncio
 import os
 
-import msgspec
-
 from backend.jobs import JobContext, JobOutcome, job_handler
-from backend.qa_job import record_result, set_qa_status
-from prtrace.trace import JudgeResult, TestsResult, Trace
+from backend.qa_job import record_result, start_qa
+from prtrace.trace import JudgeResult, TestsResult
 
 
 @job_handler("qa")
 async def load_qa(ctx: JobContext) -> JobOutcome:
-    services, job = ctx.services, ctx.job
-    trace_id = job.trace_id
-    if trace_id is None:
-        raise ValueError("a qa job needs a trace_id")
-    trace = msgspec.json.decode(await services.traces.document(trace_id), type=Trace)
-    await set_qa_status(services, trace_id, "running")
+    job = ctx.job
+    trace_id, trace = await start_qa(ctx)
     await asyncio.sleep(float(os.environ.get("PRTRACE_LOAD_QA_SECONDS", "0.2")))
     tests = TestsResult(runner="load-test", ok=True, passed=len(trace.events), verdict="pass")
     judge = JudgeResult(status="done", model="load-test", overall=1.0, reason=f"attempt {job.attempts}")
