@@ -1,6 +1,6 @@
 """The Litestar application: routes, errors, OpenAPI, and the process lifespan.
 
-Start-up opens the :class:`~backend.services.Services` (migrations included)
+Start-up opens the :class:`~prtrace.backend.services.Services` (migrations included)
 and starts the embedded workers; shutdown stops them and closes the pools.
 """
 
@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from backend import openapi
-from backend.errors import EXCEPTION_HANDLERS, refuse_nul
-from backend.routes import judge, misc, traces, ui
-from backend.ingest import BatchDecoder
-from backend.services import Services
-from backend.worker import Worker
+from prtrace.backend import openapi
+from prtrace.backend.errors import EXCEPTION_HANDLERS, refuse_nul
+from prtrace.backend.routes import judge, misc, traces, ui
+from prtrace.backend.ingest import BatchDecoder
+from prtrace.backend.services import Services
+from prtrace.backend.jobs.worker import Worker
 from prtrace import __version__
 from prtrace.api_types import MAX_BODY_BYTES
 from prtrace.config import Settings

@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from backend.errors import ApiError
+from prtrace.backend.errors import ApiError
 from prtrace.api_types import MAX_BATCH_EVENTS, EventBatch, RawEventBatch
 from prtrace.codec import FormatError, decode, split_msgspec_error
 from prtrace.events import Event

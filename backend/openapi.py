@@ -142,7 +142,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             str(spec.ok): {"description": _summary(operation),
                            "content": {spec.media_type: {"schema": returns}}},
         }
-        # 422 everywhere: NUL in any path or query is refused (backend.errors.refuse_nul).
+        # 422 everywhere: NUL in any path or query is refused (prtrace.backend.errors.refuse_nul).
         _errors(operation, tuple(sorted({*spec.errors, 422})), error_ref)
         if spec.body is not None:
             operation["requestBody"] = {

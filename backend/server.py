@@ -30,18 +30,18 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, process
         timeout_graceful_shutdown=10,
     )
     if processes <= 1:
-        from backend.app import create_app
+        from prtrace.backend.app import create_app
 
         uvicorn.run(create_app(settings), **options)
         return
     asyncio.run(_prepare(settings))
     os.environ.update(settings_environment(settings))
-    uvicorn.run("backend.server:app_from_environment", factory=True, workers=processes, **options)
+    uvicorn.run("prtrace.backend.server:app_from_environment", factory=True, workers=processes, **options)
 
 
 async def _prepare(settings: Settings) -> None:
     """Migrations and the API token, once, before the processes start."""
-    from backend.services import Services
+    from prtrace.backend.services import Services
 
     services = await Services.open(settings)
     await services.close()
@@ -64,6 +64,6 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
 def app_from_environment():  # -> Litestar
     """The app of one server process (uvicorn's factory in multi-process mode)."""
-    from backend.app import create_app
+    from prtrace.backend.app import create_app
 
     return create_app(load_settings())

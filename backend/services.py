@@ -10,16 +10,16 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
-from backend.auth import ApiTokens, ensure_api_token
-from backend.blobs import BlobStore, open_blob_store
-from backend.db import Database
-from backend.ingest import BatchDecoder
-from backend.jobs import JobQueue
-from backend.migrate import upgrade
-from backend.traces import TraceStore
+from prtrace.backend.auth import ApiTokens, ensure_api_token
+from prtrace.backend.storage.blobs import BlobStore, open_blob_store
+from prtrace.backend.storage.db import Database
+from prtrace.backend.ingest import BatchDecoder
+from prtrace.backend.jobs.queue import JobQueue
+from prtrace.backend.storage.migrate import upgrade
+from prtrace.backend.storage.traces import TraceStore
 from prtrace.config import Settings
 
-BUILTIN_JOB_MODULES = ("backend.qa_job", "backend.judging")
+BUILTIN_JOB_MODULES = ("prtrace.backend.jobs.qa_job", "prtrace.backend.jobs.judging")
 
 
 @dataclass

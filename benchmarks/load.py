@@ -49,7 +49,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.db import Database, events, jobs, judgements, traces  # noqa: E402
+from prtrace.backend.storage.db import Database, events, jobs, judgements, traces  # noqa: E402
 from benchmarks.ingest import make_event  # noqa: E402
 from prtrace.client import AsyncClient, PrtraceError  # noqa: E402
 from prtrace.config import new_token  # noqa: E402

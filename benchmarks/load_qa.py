@@ -7,7 +7,7 @@ run: it reads the sealed trace document (from the blob store, S3 in the
 run), checks it, holds the job for ``PRTRACE_LOAD_QA_SECONDS`` (so a worker
 killed mid-run is caught holding leases), and writes ``qa.tests`` plus one
 judgement row in the job's fenced completion — the same
-:func:`backend.qa_job.record_result` real QA uses. One judgement row per trace
+:func:`prtrace.backend.jobs.qa_job.record_result` real QA uses. One judgement row per trace
 afterwards means the completion was applied exactly once.
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from backend.jobs import JobContext, JobOutcome, job_handler
-from backend.qa_job import record_result, start_qa
+from prtrace.backend.jobs.queue import JobContext, JobOutcome, job_handler
+from prtrace.backend.jobs.qa_job import record_result, start_qa
 from prtrace.trace import JudgeResult, TestsResult
 
 

@@ -67,7 +67,7 @@ def main() -> int:
         dirty.append(msgspec.json.encode(data))
     assert all(redact_event_json(d, redactor) is not None for d in dirty)
 
-    from recorder.privacy import Privacy
+    from prtrace.recorder.pipeline.privacy import Privacy
 
     with tempfile.TemporaryDirectory() as tmp:
         privacy = Privacy(Path(tmp), PrivacyConfig(require_opt_in=False))

@@ -3,7 +3,7 @@
 
 Builds a tree of ``--files`` files (default 50,000), most of them under an ignored
 ``node_modules/`` (``--ignored-share``, default 90 %), and runs the watcher as the
-daemon does (:class:`recorder.watcher.FileWatcher` in its own process, spooling to a
+daemon does (:class:`prtrace.recorder.files.watcher.FileWatcher` in its own process, spooling to a
 real ``.prtrace/spool.db``). Measures:
 
 * **start**: process start → watching (imports, ignore rules, the baseline read of
@@ -42,7 +42,7 @@ _CHILD = """
 import sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
-from recorder.watcher import FileWatcher
+from prtrace.recorder.files.watcher import FileWatcher
 w = FileWatcher(Path({root!r})).start()
 print(len(w.baseline), flush=True)
 sys.stdin.read()
@@ -154,7 +154,7 @@ def bench_hook(shell: str, n: int = 2000, rounds: int = 5) -> float | None:
     """Microseconds per command, net of an empty loop."""
     if shutil.which(shell) is None:
         return None
-    from recorder.hooks import SNIPPETS
+    from prtrace.recorder.terminal.hooks import SNIPPETS
 
     results = []
     with tempfile.TemporaryDirectory(prefix="prtrace-hook-bench-") as tmp:

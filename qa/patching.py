@@ -26,7 +26,7 @@ import unidiff
 
 from prtrace.paths import PathRefused, resolve_inside
 from prtrace.trace import PatchApplication
-from qa.checkout import GIT_ENV, Worktree
+from prtrace.qa.checkout import GIT_ENV, Worktree
 
 # git apply: "Hunk #1 succeeded at 12 (offset 2 lines)."; patch(1) puts the fuzz
 # first: "Hunk #1 succeeded at 19 with fuzz 2 (offset 2 lines)."

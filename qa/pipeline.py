@@ -25,11 +25,11 @@ from pathlib import Path
 import docker
 
 from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
-from qa.checkout import CheckoutError, Worktree, checkout
-from qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
-from qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
-from qa.replay import ReplayError, rebuild_patch
-from qa.runner import (
+from prtrace.qa.checkout import CheckoutError, Worktree, checkout
+from prtrace.qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
+from prtrace.qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
+from prtrace.qa.replay import ReplayError, rebuild_patch
+from prtrace.qa.runner import (
     MOUNT,
     ImageMissing,
     Limits,
@@ -38,7 +38,7 @@ from qa.runner import (
     client_from_env,
     run_in_container,
 )
-from qa.verdict import compare
+from prtrace.qa.verdict import compare
 
 DEFAULT_IMAGE = "prtrace-test/python:bookworm"
 
@@ -268,13 +268,13 @@ def sweep_leftovers(settings: QASettings, *, grace_s: float = 3600.0,
     """What a worker killed mid-job left: labelled containers and old worktrees.
 
     Call it when a worker starts (and now and then). Containers go by their
-    deadline (:func:`qa.runner.sweep`); worktrees older than ``grace_s`` are
+    deadline (:func:`prtrace.qa.runner.sweep`); worktrees older than ``grace_s`` are
     removed and the mirrors' worktree lists pruned.
     """
     import shutil
 
-    from qa.checkout import git
-    from qa.runner import sweep
+    from prtrace.qa.checkout import git
+    from prtrace.qa.runner import sweep
 
     containers = sweep(client or settings.client())
     trees = 0

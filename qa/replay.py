@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from prtrace.events import Event
 from prtrace.replay import ReplayError, replay_events
-from qa.checkout import Worktree, git
+from prtrace.qa.checkout import Worktree, git
 
 __all__ = ["ReplayError", "rebuild_patch", "replay_events"]
 

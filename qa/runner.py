@@ -28,7 +28,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig
 
-from qa.images import resolve as resolve_image
+from prtrace.qa.images import resolve as resolve_image
 
 LABEL = "prtrace.qa"
 MOUNT = "/repo"
@@ -101,7 +101,7 @@ def ensure_image(client: docker.DockerClient, image: str) -> str:
         raise ImageMissing(
             f"test image {image!r} is not in the Docker engine and could not be pulled "
             f"({str(exc).strip()[:300]}); standard images are built offline with "
-            f"`python -m qa.images build --all`"
+            f"`python -m prtrace.qa.images build --all`"
         ) from exc
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qa.parsers import Parsed
+from prtrace.qa.parsers import Parsed
 
 
 @dataclass

@@ -7,7 +7,7 @@
 #    into build/wheelhouse/ (pip; PyPI or pip's cache), prtrace's own wheel
 #    apart so that the dependency layer of the image stays cached.
 # 2. `docker build` FROM a locally built base image ($PRTRACE_BASE_IMAGE,
-#    default prtrace-test/python:bookworm, made by `python -m qa.images build`
+#    default prtrace-test/python:bookworm, made by `python -m prtrace.qa.images build`
 #    when missing). The base's Python must be the host's minor version (the
 #    wheels are for it): both are 3.11 on Debian bookworm.
 set -euo pipefail
@@ -24,7 +24,7 @@ cd "$here"
 
 if ! docker image inspect "$base" >/dev/null 2>&1; then
     say "base image $base missing: building it (debootstrap, about a minute)"
-    "$py" -m qa.images build "$base"
+    "$py" -m prtrace.qa.images build "$base"
 fi
 host_py="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 base_py="$(docker run --rm --network none --entrypoint python3 "$base" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"

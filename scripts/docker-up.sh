@@ -4,7 +4,7 @@
 # What CI and `./dev` do on a Debian machine without a running engine (no
 # systemd, no image registry): install docker.io + debootstrap if missing,
 # start dockerd in the background when the socket does not answer, wait until
-# `docker info` works, then build the test images offline (python -m qa.images,
+# `docker info` works, then build the test images offline (python -m prtrace.qa.images,
 # cached in $PRTRACE_IMAGE_CACHE, default /var/cache/prtrace-images).
 #
 # Environment:
@@ -71,5 +71,5 @@ fi
 
 if [ "${PRTRACE_SKIP_IMAGES:-0}" != 1 ]; then
     cd "$here"
-    "$py" -m qa.images build --all
+    "$py" -m prtrace.qa.images build --all
 fi

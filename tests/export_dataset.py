@@ -1,6 +1,6 @@
 """A dataset of many traces for the export tests, made in-process (fast).
 
-Going through :class:`backend.traces.TraceStore` — the code the routes call —
+Going through :class:`prtrace.backend.storage.traces.TraceStore` — the code the routes call —
 rather than HTTP keeps 10,000 traces within seconds while storing exactly
 what ingestion stores (validated events, batches, sealed documents).
 """
@@ -11,7 +11,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from backend.services import Services
+from prtrace.backend.services import Services
 from prtrace import events as ev
 from prtrace.api_types import CreateTraceRequest, EventBatch, FinalizeRequest
 from prtrace.config import Settings, load_settings

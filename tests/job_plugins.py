@@ -11,7 +11,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from backend.jobs import JobContext, JobOutcome, job_handler
+from prtrace.backend.jobs.queue import JobContext, JobOutcome, job_handler
 
 
 @job_handler("test.echo")

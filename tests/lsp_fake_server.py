@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from recorder.framing import MessageFramer
+from prtrace.recorder.lsp.framing import MessageFramer
 
 
 def main() -> int:

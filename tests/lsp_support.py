@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from recorder.framing import MessageFramer, frame
+from prtrace.recorder.lsp.framing import MessageFramer, frame
 
 ROOT = Path(__file__).resolve().parent.parent
 

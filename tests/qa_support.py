@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from prtrace.trace import Artifacts, Developer, Task, Trace
-from qa.checkout import GIT_ENV
+from prtrace.qa.checkout import GIT_ENV
 from tests.conftest import service_required
 
 PY_IMAGE = "prtrace-test/python:bookworm"
@@ -78,5 +78,5 @@ def docker_client():
         try:
             client.images.get(image)
         except docker.errors.ImageNotFound:
-            service_required(f"test image {image} missing; run python -m qa.images build --all")
+            service_required(f"test image {image} missing; run python -m prtrace.qa.images build --all")
     return client

@@ -30,7 +30,7 @@ def database_url(server: ServerProcess) -> str:
 
 def set_qa(server: ServerProcess, trace_id: str, **values: Any) -> None:
     """Write ``traces`` QA columns (verdict, overall, qa_status, qa_judge, qa_tests)."""
-    from backend.db import Database, traces
+    from prtrace.backend.storage.db import Database, traces
 
     for key in ("qa_judge", "qa_tests"):
         if key in values and not isinstance(values[key], bytes):

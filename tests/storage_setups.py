@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.services import Services
+from prtrace.backend.services import Services
 from prtrace.config import load_settings
 
 

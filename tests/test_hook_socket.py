@@ -1,4 +1,4 @@
-"""The shell hook's loopback transport (recorder/hook_socket.py)."""
+"""The shell hook's loopback transport (recorder/terminal/hook_socket.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import stat
 import subprocess
 from pathlib import Path
 
-from recorder.hook_socket import HookListener
-from recorder.hooks import SNIPPETS
+from prtrace.recorder.terminal.hook_socket import HookListener
+from prtrace.recorder.terminal.hooks import SNIPPETS
 from tests.terminal_support import need, wait_for
 
 RECORD = b"\x1e1.0\t2.5\t0\t/w\nmake test\x1f\n"
@@ -57,9 +57,9 @@ def test_hook_without_a_listening_daemon_drops_quietly(tmp_path: Path) -> None:
 
 
 def test_logs_of_earlier_snippets_are_imported_once_and_scrubbed(tmp_path: Path) -> None:
-    from recorder.emitter import EventEmitter
-    from recorder.hooks import hook_dir, import_logs
-    from recorder.spool import Spool
+    from prtrace.recorder.pipeline.emitter import EventEmitter
+    from prtrace.recorder.terminal.hooks import hook_dir, import_logs
+    from prtrace.recorder.pipeline.spool import Spool
     from tests.terminal_support import spooled
 
     ws = tmp_path / "ws"

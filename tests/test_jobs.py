@@ -14,9 +14,9 @@ import msgspec
 import pytest
 
 import tests.job_plugins  # noqa: F401 (registers the test.* job kinds)
-from backend.jobs import JobOutcome
-from backend.services import Services
-from backend.worker import Worker
+from prtrace.backend.jobs.queue import JobOutcome
+from prtrace.backend.services import Services
+from prtrace.backend.jobs.worker import Worker
 from tests.storage_setups import database_url, make_settings  # noqa: F401 (fixture)
 
 
@@ -51,7 +51,7 @@ async def test_embedded_worker_runs_a_job(services: Services) -> None:
 
 
 async def test_failures_retry_then_stop_at_max_attempts(services: Services, monkeypatch) -> None:
-    monkeypatch.setattr("backend.jobs.RETRY_BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr("prtrace.backend.jobs.queue.RETRY_BACKOFF_SECONDS", 0.0)
     worker = Worker(services, concurrency=1, poll_seconds=0.05)
     task = asyncio.create_task(worker.run())
     job_id = await services.queue.enqueue("test.fail", max_attempts=3)
@@ -105,7 +105,7 @@ async def test_many_workers_run_every_job_exactly_once(services: Services, monke
         await asyncio.sleep(0.01)
         return JobOutcome(result={"ok": True})
 
-    monkeypatch.setitem(__import__("backend.jobs").jobs.HANDLERS, "test.record", record)
+    monkeypatch.setitem(__import__("prtrace.backend.jobs.queue").jobs.HANDLERS, "test.record", record)
     job_ids = [await services.queue.enqueue("test.record") for _ in range(30)]
     workers = [Worker(services, concurrency=2, poll_seconds=0.05) for _ in range(3)]
     tasks = [asyncio.create_task(w.run()) for w in workers]

@@ -11,8 +11,8 @@ import pytest
 from tests.judge_fake_llm import DIMENSIONS, FakeLLM, Reply, answer, cited_ids
 from tests.judge_support import SECRET, small_trace
 from prtrace.trace import JudgeResult
-from qa.judge import JudgeSettings, judge_trace
-from qa.judge.cache import DirCache
+from prtrace.qa.judge import JudgeSettings, judge_trace
+from prtrace.qa.judge.cache import DirCache
 
 IDS = ["e1", "e2", "e4", "e5", "e7", "e9"]
 
@@ -216,7 +216,7 @@ def test_no_model_is_skipped_with_a_reason(fake: FakeLLM, tmp_path: Path) -> Non
 
 
 def test_rubric_is_picked_per_request_from_the_rubric_dir(fake: FakeLLM, tmp_path: Path) -> None:
-    from qa.judge.rubric import builtin_dir
+    from prtrace.qa.judge.rubric import builtin_dir
 
     text = (builtin_dir() / "default.toml").read_text()
     own = tmp_path / "rubrics"

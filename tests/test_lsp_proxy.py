@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from recorder.framing import frame
+from prtrace.recorder.lsp.framing import frame
 from tests.lsp_support import LspClient, proxy_env, prtrace_cmd, spooled_events
 
 FAKE = Path(__file__).with_name("lsp_fake_server.py")

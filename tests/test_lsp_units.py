@@ -12,13 +12,13 @@ import pytest
 
 from prtrace.events import Event
 from prtrace.hashing import text_hash
-from recorder.documents import Document
-from recorder.edits import summarize, unified_patch
-from recorder.emitter import EventEmitter
-from recorder.framing import MessageFramer, frame
-from recorder.lsp_recorder import LspRecorder
-from recorder.positions import char_index, index_to_position, split_lines
-from recorder.spool import Spool
+from prtrace.recorder.lsp.documents import Document
+from prtrace.recorder.lsp.edits import summarize, unified_patch
+from prtrace.recorder.pipeline.emitter import EventEmitter
+from prtrace.recorder.lsp.framing import MessageFramer, frame
+from prtrace.recorder.lsp.recorder import LspRecorder
+from prtrace.recorder.lsp.positions import char_index, index_to_position, split_lines
+from prtrace.recorder.pipeline.spool import Spool
 from tests.lsp_support import git_apply
 
 # --- framing ------------------------------------------------------------------------
@@ -346,7 +346,7 @@ def test_spool_batches_keep_seq_and_events_across_reopen(tmp_path: Path) -> None
 def test_find_root_prefers_prtrace_then_git_and_never_invents_folders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from recorder.workspace import PathMapper, find_root
+    from prtrace.recorder.session.workspace import PathMapper, find_root
 
     monkeypatch.delenv("PRTRACE_WORKSPACE", raising=False)
     repo = tmp_path / "repo"

@@ -16,9 +16,9 @@ from pathlib import Path
 import msgspec
 
 from prtrace.client import Client
-from recorder.session import load_session
-from recorder.spool import Spool, spool_path
-from recorder.uploader import Uploader
+from prtrace.recorder.session.state import load_session
+from prtrace.recorder.pipeline.spool import Spool, spool_path
+from prtrace.recorder.pipeline.uploader import Uploader
 from tests.lsp_support import LspClient, proxy_env, prtrace_cmd, spooled_events
 
 FAKE = Path(__file__).with_name("lsp_fake_server.py")
@@ -204,7 +204,7 @@ def test_kill9_of_a_proxy_next_process_uploads(tmp_path: Path, prtrace_server) -
 
 
 def test_events_after_stop_wait_for_the_next_session(tmp_path: Path, prtrace_server) -> None:
-    from recorder.session import save_session, session_path
+    from prtrace.recorder.session.state import save_session, session_path
 
     ws = tmp_path / "ws"
     ws.mkdir()

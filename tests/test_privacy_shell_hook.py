@@ -56,12 +56,12 @@ def test_secrets_typed_into_prtrace_shell_never_reach_the_spool(tmp_path: Path) 
 
 def test_hooked_commands_reach_the_spool_redacted_and_never_touch_the_disk(tmp_path: Path) -> None:
     """The rc hook runs inside the user's shell, where no redactor can: bash sends each
-    raw record over loopback to the session's daemon (recorder/hook_socket.py), which
+    raw record over loopback to the session's daemon (recorder/terminal/hook_socket.py), which
     redacts it on its way into the spool. Nothing raw is ever written."""
-    from recorder.emitter import EventEmitter
-    from recorder.hook_socket import HookListener
-    from recorder.hooks import emit_received, hook_dir
-    from recorder.spool import Spool
+    from prtrace.recorder.pipeline.emitter import EventEmitter
+    from prtrace.recorder.terminal.hook_socket import HookListener
+    from prtrace.recorder.terminal.hooks import emit_received, hook_dir
+    from prtrace.recorder.pipeline.spool import Spool
 
     path = need("bash")
     ws = tmp_path / "ws"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prtrace.redaction import default_redactor
-from recorder.commands import SpillingOutput, output_redactor
+from prtrace.recorder.terminal.commands import SpillingOutput, output_redactor
 from tests.privacy_corpus import needles, planted_lines, secrets
 
 

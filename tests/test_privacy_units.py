@@ -113,7 +113,7 @@ def test_clean_events_are_not_reencoded_and_ids_and_hashes_do_not_trigger() -> N
 
 
 def _privacy(root: Path, **config: object):
-    from recorder.privacy import Privacy
+    from prtrace.recorder.pipeline.privacy import Privacy
 
     return Privacy(root, PrivacyConfig(**config))
 
@@ -126,7 +126,7 @@ def _cmd(cmd: str) -> ev.TerminalCommand:
 
 
 def test_opt_in_and_pause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from recorder.privacy import set_paused
+    from prtrace.recorder.pipeline.privacy import set_paused
 
     monkeypatch.delenv("PRTRACE_WORKSPACE", raising=False)
     privacy = _privacy(tmp_path)
@@ -182,6 +182,6 @@ def test_hashed_paths_are_keyed_and_consistent(tmp_path: Path) -> None:
 
 
 def test_the_judge_uses_this_redaction() -> None:
-    from qa.judge import redact as judge_redact
+    from prtrace.qa.judge import redact as judge_redact
 
     assert judge_redact.redact is redact

@@ -1,5 +1,5 @@
 """QA end to end against the real Docker engine: sample repositories, each with
-a trace, through :func:`qa.pipeline.run_qa_report`."""
+a trace, through :func:`prtrace.qa.pipeline.run_qa_report`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from prtrace.events import Edit
 from prtrace.hashing import text_hash
 from prtrace.patches import make_patch
-from qa.pipeline import QASettings, run_qa, run_qa_report
-from qa.runner import LABEL, Limits, sweep
+from prtrace.qa.pipeline import QASettings, run_qa, run_qa_report
+from prtrace.qa.runner import LABEL, Limits, sweep
 from tests.qa_support import GO_IMAGE, diff_of, docker_client, make_repo, make_trace  # noqa: F401
 
 CALC = '''def add(a, b):
@@ -239,7 +239,7 @@ def test_sweep_removes_leftovers_only(docker_client):  # noqa: F811
 
 
 def test_standard_images_are_found_not_rebuilt(docker_client, tmp_path):  # noqa: F811
-    from qa.images import IMAGES, build_image, resolve
+    from prtrace.qa.images import IMAGES, build_image, resolve
 
     assert resolve("prtrace/python:3.11") == "prtrace-test/python:bookworm"
     spec = IMAGES["prtrace-test/go:bookworm"]

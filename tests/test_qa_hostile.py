@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.pipeline import QACancelled, QASettings, run_qa, run_qa_report
-from qa.runner import LABEL, Limits
+from prtrace.qa.pipeline import QACancelled, QASettings, run_qa, run_qa_report
+from prtrace.qa.runner import LABEL, Limits
 from tests.qa_support import docker_client, make_repo, make_trace  # noqa: F401
 
 BASE = {"app.py": "VALUE = 1\n", "tests/test_app.py": "from app import VALUE\n\n\n"
@@ -219,7 +219,7 @@ def test_git_hijack_through_the_worktree_is_ignored(tmp_path, docker_client):  #
 
 
 def test_sweep_leftovers_after_a_crash(tmp_path, docker_client):  # noqa: F811
-    from qa.pipeline import sweep_leftovers
+    from prtrace.qa.pipeline import sweep_leftovers
 
     settings = _settings(tmp_path)
     settings.work_dir.mkdir(parents=True)

@@ -12,11 +12,11 @@ import pytest
 from prtrace.events import Edit
 from prtrace.hashing import text_hash
 from prtrace.patches import make_patch
-from qa.checkout import MirrorCache, checkout
-from qa.parsers import Instrumented, Parsed, instrument, parse, parse_go_json, parse_summary
-from qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
-from qa.replay import ReplayError, rebuild_patch
-from qa.verdict import compare
+from prtrace.qa.checkout import MirrorCache, checkout
+from prtrace.qa.parsers import Instrumented, Parsed, instrument, parse, parse_go_json, parse_summary
+from prtrace.qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
+from prtrace.qa.replay import ReplayError, rebuild_patch
+from prtrace.qa.verdict import compare
 from tests.qa_support import diff_of, git, make_repo
 
 # --- parsers ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recorder.positions import to_trace_character
+from prtrace.recorder.lsp.positions import to_trace_character
 from tests.test_lsp_units import Script, _open, _rng
 
 LINE = "naïve = '😀'; naïve\n"  # ï: 2 UTF-8 bytes, 1 UTF-16 unit; 😀: 4 bytes, 2 units

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from prtrace.client import Client
-from recorder import daemon
+from prtrace.recorder.session import daemon
 from tests.lsp_support import proxy_env, prtrace_cmd
 from tests.terminal_support import spooled, wait_for
 

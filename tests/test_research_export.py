@@ -19,9 +19,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from backend.export import trim_marker
-from backend.queries import TraceFilters
-from backend.services import Services
+from prtrace.backend.storage.export import trim_marker
+from prtrace.backend.storage.queries import TraceFilters
+from prtrace.backend.services import Services
 from prtrace import events as ev
 from prtrace.cli.main import main as prtrace_main
 from prtrace.client import Client

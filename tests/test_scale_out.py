@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from backend.db import api_tokens, jobs
-from backend.services import Services
+from prtrace.backend.storage.db import api_tokens, jobs
+from prtrace.backend.services import Services
 from prtrace.api_types import CreateTraceRequest
 from prtrace.trace import Developer, Task
 from tests.storage_setups import make_settings

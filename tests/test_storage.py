@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import msgspec
 import pytest
 
-from backend.errors import ApiError
-from backend.queries import EventFilters, TraceFilters
-from backend.services import Services
+from prtrace.backend.errors import ApiError
+from prtrace.backend.storage.queries import EventFilters, TraceFilters
+from prtrace.backend.services import Services
 from prtrace.api_types import CreateTraceRequest, EventBatch, FinalizeRequest
 from prtrace.events import TerminalCommand, Thought
 from prtrace.trace import Artifacts, Developer, Task, Trace
@@ -52,7 +52,7 @@ async def test_round_trip_with_large_output_in_blob_store(services: Services) ->
     assert trace.artifacts.final_patch == "diff --git a/x b/x\n"
     assert trace.status == "sealed" and trace.qa.status == "none"
     # the big output really lives in the blob store, and so does the sealed document
-    from backend.blobs import content_key
+    from prtrace.backend.storage.blobs import content_key
 
     assert await services.blobs.exists(content_key(big.encode()))
     assert await services.blobs.exists(f"traces/{trace_id}.json")
@@ -82,7 +82,7 @@ async def test_retry_is_a_no_op_and_a_changed_batch_conflicts(services: Services
 
 
 async def test_retry_serialised_differently_is_still_a_duplicate(services: Services) -> None:
-    from backend.ingest import decode_batch
+    from prtrace.backend.ingest import decode_batch
 
     trace_id = await new_trace(services)
     events = thoughts(0, 3)
@@ -167,7 +167,7 @@ async def test_export_iterates_every_trace_oldest_first(services: Services) -> N
 async def test_tokens_are_stored_only_as_hashes(services: Services) -> None:
     from sqlalchemy import select
 
-    from backend.db import api_tokens, traces
+    from prtrace.backend.storage.db import api_tokens, traces
 
     created = await services.traces.create(
         CreateTraceRequest(developer=Developer(id="a"), task=Task(repository="r", commit="abcd"))

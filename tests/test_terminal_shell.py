@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from recorder.ansi import FULL_SCREEN_MARKER
+from prtrace.recorder.terminal.ansi import FULL_SCREEN_MARKER
 from tests.lsp_support import prtrace_cmd
 from tests.terminal_support import Tmux, need, spooled, wait_for
 

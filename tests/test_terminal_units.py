@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from recorder.ansi import FULL_SCREEN_MARKER, TextCleaner, strip_escapes
-from recorder.commands import CommandRecord, OutputBuffer, emit_command, split_args
-from recorder.emitter import EventEmitter
-from recorder.hook_socket import HookListener
-from recorder.hooks import SNIPPETS, emit_received, parse_records
-from recorder.spool import Spool
-from recorder.terminal import MarkParser, ShellRecorder
+from prtrace.recorder.terminal.ansi import FULL_SCREEN_MARKER, TextCleaner, strip_escapes
+from prtrace.recorder.terminal.commands import CommandRecord, OutputBuffer, emit_command, split_args
+from prtrace.recorder.pipeline.emitter import EventEmitter
+from prtrace.recorder.terminal.hook_socket import HookListener
+from prtrace.recorder.terminal.hooks import SNIPPETS, emit_received, parse_records
+from prtrace.recorder.pipeline.spool import Spool
+from prtrace.recorder.terminal.marks import MarkParser, ShellRecorder
 from tests.lsp_support import proxy_env, prtrace_cmd
 from tests.terminal_support import Tmux, need, spooled, wait_for
 

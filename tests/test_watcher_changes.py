@@ -17,7 +17,7 @@ from prtrace.events import Event
 from prtrace.hashing import text_hash
 from prtrace.patches import apply_patch
 from prtrace.replay import replay_events
-from recorder.watcher import FileWatcher
+from prtrace.recorder.files.watcher import FileWatcher
 from tests.lsp_support import LspClient, proxy_env, prtrace_cmd
 from tests.terminal_support import spooled, wait_for
 

@@ -6,9 +6,9 @@ from typing import TypeVar
 
 from litestar import Request
 
-from backend.auth import UPLOAD_PREFIX, bearer_token, matches
-from backend.errors import ApiError, not_found
-from backend.services import Services
+from prtrace.backend.auth import UPLOAD_PREFIX, bearer_token, matches
+from prtrace.backend.errors import ApiError, not_found
+from prtrace.backend.services import Services
 from prtrace.codec import FormatError, decode
 
 T = TypeVar("T")

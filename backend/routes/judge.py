@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, Response, get, post
 
-from backend.judging import list_judgements, queue_judge
-from backend.routes.common import JSON, decode_body, require_api_token
+from prtrace.backend.jobs.judging import list_judgements, queue_judge
+from prtrace.backend.routes.common import JSON, decode_body, require_api_token
 from prtrace.api_types import JobAccepted, JudgeRequest
 
 _encode = msgspec.json.Encoder().encode

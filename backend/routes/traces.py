@@ -9,15 +9,15 @@ from litestar import Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from backend.errors import ApiError
-from backend.queries import (
+from prtrace.backend.errors import ApiError
+from prtrace.backend.storage.queries import (
     EventFilters,
     TraceFilters,
     event_filters_from_query,
     trace_filters_from_query,
 )
 from prtrace.codec import FormatError
-from backend.routes.common import JSON, decode_body, require_api_token, require_trace_writer
+from prtrace.backend.routes.common import JSON, decode_body, require_api_token, require_trace_writer
 from prtrace.api_types import CreateTraceRequest, FinalizeRequest, JobAccepted
 from prtrace.redaction import redact_struct
 
@@ -100,7 +100,7 @@ async def list_events(
 
 @delete("/traces/{trace_id:str}", status_code=200, summary="Delete a trace, its events and its blobs")
 async def delete_trace(request: Request, trace_id: str) -> Response:
-    from backend.deletion import delete_trace as remove
+    from prtrace.backend.storage.deletion import delete_trace as remove
 
     svc = await require_api_token(request)
     return _json(await remove(svc.db, svc.blobs, trace_id))

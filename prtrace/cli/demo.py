@@ -232,7 +232,7 @@ def _require_docker() -> None:
     except Exception:  # noqa: BLE001
         raise common.CliError(
             f"QA needs the test image {TEST_IMAGE}, which the engine does not have. "
-            "Build it with `python -m qa.images build --all` (no registry needed). " + advice
+            "Build it with `python -m prtrace.qa.images build --all` (no registry needed). " + advice
         ) from None
 
 

@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from recorder.hooks import SNIPPETS
+    from prtrace.recorder.terminal.hooks import SNIPPETS
 
     sys.stdout.write(SNIPPETS[args.shell])
     return 0

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         argv = argv[1:]
     if not argv:
         raise common.UsageError("no server command: prtrace lsp -- SERVER [ARGS...]")
-    from recorder.lsp_main import run_lsp
+    from prtrace.recorder.lsp.main import run_lsp
 
     try:
         return run_lsp(argv, upload=not args.no_upload, idle_gap=args.idle_gap)

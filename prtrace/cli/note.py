@@ -29,8 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from recorder import lifecycle
-    from recorder.workspace import find_root
+    from prtrace.recorder.session import lifecycle
+    from prtrace.recorder.session.workspace import find_root
 
     text = " ".join(args.text).strip()
     if not text:

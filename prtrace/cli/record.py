@@ -94,7 +94,7 @@ def _add_workspace(parser: argparse.ArgumentParser) -> None:
 
 
 def _root(args: argparse.Namespace) -> Any:
-    from recorder.workspace import find_root
+    from prtrace.recorder.session.workspace import find_root
 
     return Path(args.workspace).resolve() if args.workspace else find_root()
 
@@ -103,9 +103,9 @@ def run_start(args: argparse.Namespace) -> int:
     import msgspec
 
     from prtrace.cli.trace import create_request
-    from recorder import lifecycle
+    from prtrace.recorder.session import lifecycle
 
-    from recorder.session import load_session
+    from prtrace.recorder.session.state import load_session
 
     root = _root(args)
     if load_session(root) is not None and not args.no_daemon:
@@ -144,7 +144,7 @@ def run_start(args: argparse.Namespace) -> int:
 
 def _resume(args: argparse.Namespace, root: Path) -> int:
     """A session exists: start its daemon again if it died (nothing is lost or resent)."""
-    from recorder import lifecycle
+    from prtrace.recorder.session import lifecycle
 
     try:
         session, pid = lifecycle.resume(root)
@@ -160,7 +160,7 @@ def _resume(args: argparse.Namespace, root: Path) -> int:
 
 
 def run_stop(args: argparse.Namespace) -> int:
-    from recorder import lifecycle
+    from prtrace.recorder.session import lifecycle
 
     root = _root(args)
     try:
@@ -192,7 +192,7 @@ def run_stop(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from recorder import lifecycle
+    from prtrace.recorder.session import lifecycle
 
     report = lifecycle.status(_root(args))
     if args.json:

@@ -46,13 +46,13 @@ def add_subcommands(
 
 
 def _root(args: argparse.Namespace) -> Path:
-    from recorder.workspace import find_root
+    from prtrace.recorder.session.workspace import find_root
 
     return Path(args.workspace).resolve() if args.workspace else find_root()
 
 
 def run_pause(args: argparse.Namespace) -> int:
-    from recorder.privacy import set_paused
+    from prtrace.recorder.pipeline.privacy import set_paused
 
     root = _root(args)
     set_paused(root, args.paused)
@@ -65,7 +65,7 @@ def run_pause(args: argparse.Namespace) -> int:
 
 
 def run_preview(args: argparse.Namespace) -> int:
-    from recorder.preview import preview
+    from prtrace.recorder.session.preview import preview
 
     result = preview(_root(args))
     if args.json:

@@ -46,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
     if args.processes < 1:
         raise common.UsageError("--processes must be 1 or more")
     settings = common.settings_from_args(args)
-    server = common.import_backend("backend.server")
+    server = common.import_backend("prtrace.backend.server")
     server.serve(settings, host=args.host, port=args.port, processes=args.processes)
     return common.EXIT_OK

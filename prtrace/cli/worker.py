@@ -31,6 +31,6 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise common.UsageError("--concurrency must be 1 or more")
     settings = common.settings_from_args(args)
-    worker = common.import_backend("backend.worker")
+    worker = common.import_backend("prtrace.backend.jobs.worker")
     worker.run_standalone(settings, concurrency=args.concurrency)
     return common.EXIT_OK

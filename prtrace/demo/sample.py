@@ -35,7 +35,7 @@ from prtrace.patches import make_patch
 
 TEST_COMMAND = "python3 -m pytest -q"
 TEST_IMAGE = "prtrace-test/python:bookworm"
-"""Built offline by ``python -m qa.images build`` (qa/images/)."""
+"""Built offline by ``python -m prtrace.qa.images build`` (qa/images/)."""
 """How the sample's tests run (in QA's container and on a developer's machine)."""
 
 FAIL_TO_PASS = ["tests/test_report.py::test_summary_total_matches_export"]

@@ -1,6 +1,6 @@
-"""``python -m qa.images build [--all|NAME...]`` and ``python -m qa.images list``.
+"""``python -m prtrace.qa.images build [--all|NAME...]`` and ``python -m prtrace.qa.images list``.
 
-Builds the standard test images offline (see :mod:`qa.images`). Needs root for
+Builds the standard test images offline (see :mod:`prtrace.qa.images`). Needs root for
 debootstrap, a reachable Debian mirror the first time (or a warm cache), and a
 Docker engine at ``DOCKER_HOST``.
 """
@@ -12,11 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-from qa.images import DEFAULT_CACHE_DIR, DEFAULT_MIRROR, IMAGES, ImageBuildError, build_image
+from prtrace.qa.images import DEFAULT_CACHE_DIR, DEFAULT_MIRROR, IMAGES, ImageBuildError, build_image
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.images", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m prtrace.qa.images", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build standard test images (skipped when present)")
     b.add_argument("names", nargs="*", help="image names (default: all)")
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             built = build_image(name, cache_dir=args.cache_dir, mirror=args.mirror,
                                 force=args.force)
         except (ImageBuildError, KeyError) as exc:
-            print(f"qa.images: {name}: {exc}", file=sys.stderr)
+            print(f"prtrace.qa.images: {name}: {exc}", file=sys.stderr)
             return 1
         print(f"{built}\tready in {time.monotonic() - start:.1f}s")
     return 0

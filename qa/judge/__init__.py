@@ -8,7 +8,7 @@ retries, repair), answer (checking answers and citations), cache, pricing,
 judge (samples, aggregation).
 """
 
-from qa.judge.judge import JudgeSettings, judge_trace
-from qa.judge.rubric import RubricError, list_rubrics, load_rubric
+from prtrace.qa.judge.judge import JudgeSettings, judge_trace
+from prtrace.qa.judge.rubric import RubricError, list_rubrics, load_rubric
 
 __all__ = ["JudgeSettings", "RubricError", "judge_trace", "list_rubrics", "load_rubric"]

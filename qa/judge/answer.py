@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa.judge.rubric import SCORE_MAX, SCORE_MIN, Rubric
+from prtrace.qa.judge.rubric import SCORE_MAX, SCORE_MIN, Rubric
 
 
 class AnswerError(ValueError):

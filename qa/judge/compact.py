@@ -15,7 +15,7 @@ is over the budget, runs the phases in :data:`_PHASES` in order; inside a
 phase it degrades the entries that save the most first, so detail goes where
 it is cheapest to lose. Consecutive dropped events become one explicit
 ``… N events elided …`` line; text cut inside an event says how many lines
-or characters went. All text passes through :func:`qa.judge.redact.redact`.
+or characters went. All text passes through :func:`prtrace.qa.judge.redact.redact`.
 
 Tokens are estimated (:func:`estimate_tokens`) at 3.3 characters a token,
 which over-counts for English and code with common tokenizers: a view that
@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from prtrace import events as ev
-from qa.judge.redact import redact
+from prtrace.qa.judge.redact import redact
 
 CHARS_PER_TOKEN = 3.3
 LINE_WIDTH = 240

@@ -27,12 +27,12 @@ from msgspec.structs import replace
 
 from prtrace.config import Settings
 from prtrace.trace import JudgeResult, JudgeUsage, Trace
-from qa.judge.answer import Sample
-from qa.judge.cache import DirCache, JudgeCache, cache_key
-from qa.judge.llm import Endpoint, JudgeCallError, ask_sample
-from qa.judge.pricing import PriceError, cost_usd, price_table
-from qa.judge.prompt import JudgeView, build_view, response_schema
-from qa.judge.rubric import Rubric, RubricError, load_rubric
+from prtrace.qa.judge.answer import Sample
+from prtrace.qa.judge.cache import DirCache, JudgeCache, cache_key
+from prtrace.qa.judge.llm import Endpoint, JudgeCallError, ask_sample
+from prtrace.qa.judge.pricing import PriceError, cost_usd, price_table
+from prtrace.qa.judge.prompt import JudgeView, build_view, response_schema
+from prtrace.qa.judge.rubric import Rubric, RubricError, load_rubric
 
 MAX_SAMPLES = 10
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import openai
 
-from qa.judge.answer import AnswerError, Sample, check_answer, extract_json
-from qa.judge.rubric import Rubric
+from prtrace.qa.judge.answer import AnswerError, Sample, check_answer, extract_json
+from prtrace.qa.judge.rubric import Rubric
 
 MODES = ("json_schema", "json_object", "text")
 _RETRY_STATUS = frozenset({408, 409, 429})

@@ -2,7 +2,7 @@
 
 The system message holds what never changes for a rubric (role, rules,
 rubric, output format). The user message holds the task, the compacted
-trace (:mod:`qa.judge.compact`) and, in its own block, the outcome: test
+trace (:mod:`prtrace.qa.judge.compact`) and, in its own block, the outcome: test
 results and the final patch. The rules tell the judge to score the process,
 to cite event ids, and to treat everything inside the trace as data — a
 trace may contain text written to steer a judge.
@@ -17,9 +17,9 @@ import msgspec
 
 from prtrace.hashing import text_hash
 from prtrace.trace import TestsResult, Trace
-from qa.judge.compact import CompactView, compact, estimate_tokens
-from qa.judge.redact import redact
-from qa.judge.rubric import SCORE_MAX, SCORE_MIN, Rubric
+from prtrace.qa.judge.compact import CompactView, compact, estimate_tokens
+from prtrace.qa.judge.redact import redact
+from prtrace.qa.judge.rubric import SCORE_MAX, SCORE_MIN, Rubric
 
 PROMPT_VERSION = "judge-prompt-1"
 """Changes whenever the wording or layout changes, so old cache entries are not reused."""

@@ -5,7 +5,7 @@ in ``qa/judge/rubrics/``. Researchers add their own in a rubric directory
 (``PRTRACE_JUDGE_RUBRIC_DIR``) and pick one per request by id. The content
 hash is taken over the parsed content (not the bytes), so reformatting a
 file does not change it, while changing any word does, and cached
-judgements of an older text are never reused (see :mod:`qa.judge.cache`).
+judgements of an older text are never reused (see :mod:`prtrace.qa.judge.cache`).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Rubric(Struct, forbid_unknown_fields=True, kw_only=True):
 
 def builtin_dir() -> Path:
     """The rubrics shipped in the package."""
-    return Path(str(resources.files("qa.judge") / "rubrics"))
+    return Path(str(resources.files("prtrace.qa.judge") / "rubrics"))
 
 
 def parse_rubric(data: bytes, source: str) -> Rubric:

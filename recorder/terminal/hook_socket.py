@@ -1,0 +1,111 @@
+"""The shell hook's transport: records go to the daemon over loopback, never to disk.
+
+The rc hook (:mod:`prtrace.recorder.terminal.hooks`) runs inside the user's shell, where no
+redactor can run. Writing its raw command lines to a file would be a queue
+written before the filter — the known way secrets leak (docs/privacy.md). So
+bash (``/dev/tcp``) and zsh (``zsh/net/tcp``) send each record to a listener
+in the session's daemon instead, which redacts it on the way into the spool.
+
+The daemon writes ``.prtrace/hook/endpoint`` (mode 0600): the port and a
+random token. A connection's first line must be that token, so other local
+users cannot inject commands. While no daemon listens, the connection is
+refused at once and the hook drops the record: the shell never waits.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import socket
+import threading
+from pathlib import Path
+
+from prtrace.recorder.terminal.commands import CommandRecord
+
+ENDPOINT_FILE = "endpoint"
+MAX_RECORD_BYTES = 1024 * 1024
+"""A command line longer than this is cut (a record is one command)."""
+
+
+class HookListener:
+    """Accepts hook records on 127.0.0.1 and keeps them until :meth:`drain`."""
+
+    def __init__(self, hook_dir: Path) -> None:
+        self.endpoint = hook_dir / ENDPOINT_FILE
+        self.token = secrets.token_hex(16)
+        self._sock: socket.socket | None = None
+        self._records: list[CommandRecord] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def start(self) -> "HookListener":
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        sock.settimeout(0.5)  # so the accept loop sees stop() promptly
+        self._sock = sock
+        self._write_endpoint(sock.getsockname()[1])
+        self._thread = threading.Thread(target=self._accept, name="prtrace-hook", daemon=True)
+        self._thread.start()
+        return self
+
+    def _write_endpoint(self, port: int) -> None:
+        tmp = self.endpoint.with_name(f".{ENDPOINT_FILE}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{port} {self.token}\n")
+        os.replace(tmp, self.endpoint)
+
+    def _accept(self) -> None:
+        assert self._sock is not None
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                self._receive(conn)
+
+    def _receive(self, conn: socket.socket) -> None:
+        from prtrace.recorder.terminal.hooks import parse_records
+
+        conn.settimeout(2.0)
+        chunks, size = [], 0
+        try:
+            while size <= MAX_RECORD_BYTES:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError:
+            return
+        token, _, data = b"".join(chunks).partition(b"\n")
+        if not hmac.compare_digest(token.strip(), self.token.encode()):
+            return
+        records, _ = parse_records(data)
+        with self._lock:
+            self._records.extend(records)
+
+    def drain(self) -> list[CommandRecord]:
+        """The records received since the last drain, in arrival order."""
+        with self._lock:
+            records, self._records = self._records, []
+        return records
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            if self.endpoint.read_text().split()[-1] == self.token:
+                self.endpoint.unlink()
+        except (OSError, IndexError):
+            pass
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None

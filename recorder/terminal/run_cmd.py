@@ -1,0 +1,116 @@
+"""``prtrace run -- CMD…``: one command, its stdout and stderr recorded apart.
+
+Unlike ``prtrace shell`` (one PTY, so one merged stream), the command gets
+pipes: each stream is copied to our own stdout/stderr as it comes (tee) and
+kept, cleaned of escape sequences, for the ``terminal_command`` event
+(``stdout``, ``stderr``, ``output_merged: false``). The command's exit code is
+ours (128+N if a signal ended it). A Ctrl-C reaches the command (same process
+group); we ignore it ourselves so the command's end is still recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from prtrace.recorder.terminal.ansi import TextCleaner
+from prtrace.recorder.terminal.commands import (
+    CommandRecord,
+    SpillingOutput,
+    emit_command,
+    output_redactor,
+    outputs_dir,
+)
+
+UPLOAD_DEADLINE = 3.0
+
+
+def _tee(source, fd: int, output: SpillingOutput) -> None:  # type: ignore[no-untyped-def]
+    cleaner = TextCleaner()
+    read = source.read1 if hasattr(source, "read1") else source.read
+    alive = True
+    while True:
+        data = read(65536)
+        if not data:
+            break
+        if alive:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            except OSError:
+                alive = False  # our terminal went away: keep recording
+        output.write(cleaner.feed(data))
+    output.write(cleaner.feed(b"", final=True))
+    output.close()
+
+
+def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
+    from prtrace.recorder.pipeline.emitter import EventEmitter
+
+    start = time.time()
+    cwd = os.getcwd()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        tag = f".run-{os.getpid()}"
+        redact = output_redactor(root)
+        streams = {
+            "stdout": SpillingOutput(outputs_dir(root) / f"{tag}.stdout.txt", redact),
+            "stderr": SpillingOutput(outputs_dir(root) / f"{tag}.stderr.txt", redact),
+        }
+        threads = [
+            threading.Thread(target=_tee, args=(proc.stdout, 1, streams["stdout"]), daemon=True),
+            threading.Thread(target=_tee, args=(proc.stderr, 2, streams["stderr"]), daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        code = proc.wait()
+        for thread in threads:
+            thread.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    end = time.time()
+    exit_code = code if code >= 0 else 128 - code
+    emitter = EventEmitter(source="run")
+    emitter.attach_workspace(root)  # no spool unless the workspace records (docs/privacy.md)
+    try:
+        event = emit_command(
+            emitter,
+            root,
+            CommandRecord(
+                cmdline=shlex.join(argv), start=start, end=end, exit_code=exit_code, cwd=cwd,
+                stdout=streams["stdout"], stderr=streams["stderr"], args=list(argv),
+            ),
+        )
+        emitter.flush()
+    finally:
+        if emitter.spool is not None:
+            emitter.spool.close()
+    for name, output in streams.items():
+        if output.kept is not None:
+            os.replace(output.kept, output.kept.with_name(f"{event.id}.{name}.txt"))
+    if upload:
+        _upload(root)
+    return exit_code
+
+
+def _upload(root: Path) -> None:
+    """A brief try (like ``prtrace note``); the session's daemon sends it otherwise."""
+    from prtrace.recorder.session.state import load_session
+    from prtrace.recorder.pipeline.uploader import Uploader
+
+    if load_session(root) is None:
+        return
+    uploader = Uploader(root, timeout=UPLOAD_DEADLINE)
+    try:
+        uploader.drain(deadline=time.monotonic() + UPLOAD_DEADLINE)
+    except Exception:  # noqa: BLE001 - the daemon retries
+        pass
+    finally:
+        uploader.close()
