@@ -24,9 +24,10 @@ from pathlib import Path, PurePosixPath
 
 import unidiff
 
-from prtrace.paths import PathRefused, resolve_inside
+from prtrace.errors import PatchError, PathRefused
+from prtrace.paths import resolve_inside
 from prtrace.trace import PatchApplication
-from prtrace.qa.checkout import GIT_ENV, Worktree
+from prtrace.qa.checkout import Worktree, git
 
 # git apply: "Hunk #1 succeeded at 12 (offset 2 lines)."; patch(1) puts the fuzz
 # first: "Hunk #1 succeeded at 19 with fuzz 2 (offset 2 lines)."
@@ -42,7 +43,7 @@ _SYMLINK_MODE = "120000"
 PatchRefused = PathRefused
 
 
-class PatchFailed(RuntimeError):
+class PatchFailed(PatchError):
     """No rung of the ladder applied the patch; ``application`` says what was tried."""
 
     def __init__(self, message: str, application: PatchApplication) -> None:
@@ -114,6 +115,8 @@ def _check_symlinks(patch: str, root: Path, strip: int) -> None:
 class _Try:
     method: str
     cmd: list[str]
+    """``git`` arguments (run by :func:`prtrace.qa.checkout.git`), or a ``patch`` command line."""
+    is_git: bool = True
 
 
 @dataclass
@@ -142,12 +145,18 @@ def _hunk_details(output: str) -> tuple[list[str], int]:
     return details, rejected
 
 
-def _run(cmd: list[str], cwd: Path) -> _Outcome:
-    env = {**os.environ, **GIT_ENV}
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    output = proc.stdout + proc.stderr
+def _run(step: _Try, cwd: Path) -> _Outcome:
+    if step.is_git:
+        proc = git(*step.cmd, cwd=cwd, check=False, timeout=120)
+        returncode, output = proc.returncode, proc.stdout + proc.stderr
+    else:
+        # patch(1) is not git; it gets the same untranslated messages (we parse them).
+        done = subprocess.run(step.cmd, cwd=cwd, env={**os.environ, "LC_ALL": "C"},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              errors="replace", timeout=120)
+        returncode, output = done.returncode, done.stdout + done.stderr
     details, rejected = _hunk_details(output)
-    return _Outcome(proc.returncode == 0 and rejected == 0, output, details, rejected)
+    return _Outcome(returncode == 0 and rejected == 0, output, details, rejected)
 
 
 def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
@@ -165,18 +174,18 @@ def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
         f.write(patch)
         patch_file = f.name
     ladder = [
-        _Try("git apply", ["git", "apply", "--verbose", "--whitespace=nowarn",
-                           f"-p{strip}", patch_file]),
-        _Try("git apply --3way", ["git", "apply", "--verbose", "--3way",
-                                  "--whitespace=nowarn", f"-p{strip}", patch_file]),
+        _Try("git apply", ["apply", "--verbose", "--whitespace=nowarn", f"-p{strip}", patch_file]),
+        _Try("git apply --3way", ["apply", "--verbose", "--3way", "--whitespace=nowarn",
+                                  f"-p{strip}", patch_file]),
         _Try("patch --fuzz=3", ["patch", "--batch", "--forward", "--fuzz=3", f"-p{strip}",
-                                "--no-backup-if-mismatch", "--reject-file=-", "-i", patch_file]),
+                                "--no-backup-if-mismatch", "--reject-file=-", "-i", patch_file],
+             is_git=False),
     ]
     log: list[str] = []
     last: _Outcome | None = None
     try:
         for step in ladder:
-            outcome = _run(step.cmd, tree.path)
+            outcome = _run(step, tree.path)
             if outcome.ok and step.method == "git apply --3way" and _has_conflicts(tree):
                 outcome.ok = False
                 outcome.output += "\nconflict markers left by the 3-way merge"
@@ -199,6 +208,5 @@ def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
 
 
 def _has_conflicts(tree: Worktree) -> bool:
-    proc = subprocess.run(["git", "diff", "--name-only", "--diff-filter=U"], cwd=tree.path,
-                          env={**os.environ, **GIT_ENV}, capture_output=True, text=True)
+    proc = git("diff", "--name-only", "--diff-filter=U", cwd=tree.path, check=False)
     return bool(proc.stdout.strip())

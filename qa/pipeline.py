@@ -24,11 +24,12 @@ from pathlib import Path
 
 import docker
 
+from prtrace.errors import CheckoutError, GitError, PrtraceError, ReplayError
 from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
-from prtrace.qa.checkout import CheckoutError, Worktree, checkout
+from prtrace.qa.checkout import Worktree, checkout
 from prtrace.qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
 from prtrace.qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
-from prtrace.qa.replay import ReplayError, rebuild_patch
+from prtrace.qa.replay import rebuild_patch
 from prtrace.qa.runner import (
     MOUNT,
     ImageMissing,
@@ -43,7 +44,7 @@ from prtrace.qa.verdict import compare
 DEFAULT_IMAGE = "prtrace-test/python:bookworm"
 
 
-class QACancelled(RuntimeError):
+class QACancelled(PrtraceError):
     """The job was cancelled; nothing was decided."""
 
 
@@ -173,7 +174,7 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
             res.ok = cmp.verdict == "resolved"
             clock.start("cleanup")
         clock.stop("cleanup")
-    except CheckoutError as exc:
+    except (CheckoutError, GitError) as exc:
         return fail("infrastructure", f"checkout: {exc}")
     except ImageMissing as exc:
         return fail("image_missing", str(exc))

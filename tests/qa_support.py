@@ -4,14 +4,13 @@ an engine, failing in CI, through ``service_required``)."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from prtrace.trace import Artifacts, Developer, Task, Trace
-from prtrace.qa.checkout import GIT_ENV
+from prtrace.qa.checkout import git as qa_git
 from tests.conftest import service_required
 
 PY_IMAGE = "prtrace-test/python:bookworm"
@@ -19,10 +18,7 @@ GO_IMAGE = "prtrace-test/go:bookworm"
 
 
 def git(repo: Path, *args: str) -> str:
-    import os
-
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV}).stdout.strip()
+    return qa_git(*args, cwd=repo).stdout.strip()
 
 
 def make_repo(path: Path, files: dict[str, str]) -> tuple[Path, str]:

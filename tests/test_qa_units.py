@@ -15,7 +15,8 @@ from prtrace.patches import make_patch
 from prtrace.qa.checkout import MirrorCache, checkout
 from prtrace.qa.parsers import Instrumented, Parsed, instrument, parse, parse_go_json, parse_summary
 from prtrace.qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
-from prtrace.qa.replay import ReplayError, rebuild_patch
+from prtrace.errors import ReplayError
+from prtrace.qa.replay import rebuild_patch
 from prtrace.qa.verdict import compare
 from tests.qa_support import diff_of, git, make_repo
 

@@ -184,7 +184,7 @@ def finish(root: Path, *, timeout: float = 60.0, patch: bool = True) -> StopResu
     upload everything and finalize (see :func:`stop`)."""
     from prtrace.recorder.session import daemon
     from prtrace.recorder.pipeline.emitter import EventEmitter
-    from prtrace.recorder.session.final_patch import FinalPatchError, final_patch
+    from prtrace.git import GitError, working_tree_patch
     from prtrace.recorder.files.gitwatch import GitTracker
     from prtrace.recorder.terminal.hooks import import_logs
 
@@ -199,8 +199,10 @@ def finish(root: Path, *, timeout: float = 60.0, patch: bool = True) -> StopResu
     artifacts = None
     if patch and session.commit:
         try:
-            artifacts = Artifacts(final_patch=final_patch(root, session.commit))
-        except (FinalPatchError, OSError) as exc:
+            # The developer's view of their tree: their global ignore file applies.
+            patch_text = working_tree_patch(root, session.commit, user_ignores=True)
+            artifacts = Artifacts(final_patch=patch_text)
+        except (GitError, OSError) as exc:
             warnings.append(f"no final patch: {exc}")
     result = stop(root, artifacts=artifacts, timeout=timeout)
     result.warnings = warnings
