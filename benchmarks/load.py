@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from prtrace.backend.storage.db import Database, events, jobs, judgements, traces  # noqa: E402
 from benchmarks.ingest import make_event  # noqa: E402
-from prtrace.client import AsyncClient, PrtraceError  # noqa: E402
+from prtrace.client import APIError, AsyncClient  # noqa: E402
 from prtrace.config import new_token  # noqa: E402
 from prtrace.demo.server import ServerProcess, free_port, prtrace_command  # noqa: E402
 from prtrace.trace import Artifacts, Developer, Task  # noqa: E402
@@ -217,7 +217,7 @@ class Balancer:
             started = time.perf_counter()
             try:
                 result = await send(client)
-            except PrtraceError as exc:
+            except APIError as exc:
                 if not exc.retryable:
                     self.report.fatal_errors.append(str(exc))
                     raise
@@ -388,7 +388,7 @@ async def run_load(config: LoadConfig, pg_url: str, s3_env: dict[str, str], work
                     max(1.0, deadline - time.monotonic()))
                 report.upload_seconds = time.monotonic() - start
                 report.fatal_errors += [repr(o) for o in outcomes if isinstance(o, BaseException)
-                                        and not isinstance(o, PrtraceError)]
+                                        and not isinstance(o, APIError)]
                 await asyncio.wait_for(chaos_task, max(1.0, deadline - time.monotonic()))
                 await wait_for_qa(db, list(report.acked), deadline)
                 await inspect_database(db, report)

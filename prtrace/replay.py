@@ -40,7 +40,14 @@ from prtrace.events import (
     FileOpened,
     FileSaved,
 )
-from prtrace.errors import CheckoutError, GitError, PathRefused, PatchError, ReplayError
+from prtrace.errors import (
+    CheckoutError,
+    FormatError,
+    GitError,
+    PathRefused,
+    PatchError,
+    ReplayError,
+)
 from prtrace.git import run as git
 from prtrace.git import working_tree_patch
 from prtrace.hashing import text_hash
@@ -311,15 +318,21 @@ def replay(
 
 def load_trace(source: str | Path, client: Any = None) -> Trace:
     """A trace from a file (a trace document, or the first line of a JSONL export)
-    or, given a :class:`prtrace.client.Client`, from the server by id."""
+    or, given a :class:`prtrace.client.Client`, from the server by id.
+
+    A file that is not a trace document is a :class:`~prtrace.errors.FormatError`.
+    """
     path = Path(source)
     if path.is_file():
         data = path.read_bytes()
         first = data.lstrip().split(b"\n", 1)[0] if data.lstrip().startswith(b"{") else data
         try:
-            return msgspec.json.decode(data, type=Trace)
-        except msgspec.DecodeError:
-            return msgspec.json.decode(first, type=Trace)
+            try:
+                return msgspec.json.decode(data, type=Trace)
+            except msgspec.DecodeError:
+                return msgspec.json.decode(first, type=Trace)
+        except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
+            raise FormatError(f"{source}: not a trace document: {exc}") from None
     if client is None:
         raise FileNotFoundError(f"{source}: no such file (and no server to ask for a trace id)")
     return client.get_trace(str(source))

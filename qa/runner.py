@@ -28,6 +28,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig
 
+from prtrace.errors import DockerError
 from prtrace.qa.images import resolve as resolve_image
 
 LABEL = "prtrace.qa"
@@ -66,7 +67,7 @@ class RunResult:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-class RunnerError(RuntimeError):
+class RunnerError(DockerError):
     """The engine failed us (not the tests): an infrastructure error."""
 
 

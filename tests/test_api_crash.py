@@ -19,7 +19,7 @@ import msgspec
 import pytest
 
 from prtrace import events as ev
-from prtrace.client import Client, PrtraceError
+from prtrace.client import APIError, Client
 from prtrace.demo.server import ServerProcess
 from prtrace.hashing import text_hash
 from prtrace.trace import Developer, Task
@@ -207,7 +207,7 @@ class Uploader(threading.Thread):
                         try:
                             answer = client.upload_events(self.trace_id, seq, events, token=self.token)
                             break
-                        except PrtraceError as exc:
+                        except APIError as exc:
                             if not exc.retryable:
                                 raise
                             self.errors_at.append(seq)

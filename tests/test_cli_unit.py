@@ -14,8 +14,14 @@ import msgspec
 import pytest
 
 from prtrace.cli import common, display, main, trace as trace_cmd
-from prtrace.client import PrtraceError
-from prtrace.codec import FormatError
+from prtrace.errors import (
+    ConfigError,
+    FormatError,
+    GitError,
+    NotFoundError,
+    PrtraceError,
+    UsageError,
+)
 from prtrace.events import Edit, TerminalCommand, Thought
 from prtrace.trace import QA, Artifacts, Developer, JudgeResult, Task, TestsResult, Trace
 
@@ -116,19 +122,11 @@ def test_parse_time_forms():
 # --- module loading ----------------------------------------------------------------------
 
 
-def test_listed_but_missing_module_is_skipped():
-    assert "demo" in main.COMMAND_MODULES
-    parser = main.build_parser(("schema", "surely_not_written_yet"))
-    assert parser.parse_args(["schema"]).handler is not None
-
-
-def test_import_error_inside_an_existing_module_propagates(monkeypatch):
-    def broken(name):
-        raise ModuleNotFoundError("No module named 'some_dependency'", name="some_dependency")
-
-    monkeypatch.setattr(main.importlib, "import_module", broken)
-    with pytest.raises(ModuleNotFoundError):
-        main.build_parser(("schema",))
+def test_every_listed_command_module_exists():
+    parser = main.build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name in main.COMMAND_MODULES:
+        assert name in commands
 
 
 def test_help_imports_nothing_heavy():
@@ -162,12 +160,30 @@ def run_raising(exc: BaseException, capsys) -> tuple[int, str]:
 
 
 def test_errors_are_printed_as_prtrace_message_with_exit_codes(capsys):
-    code, err = run_raising(PrtraceError("no such trace", status_code=404), capsys)
+    code, err = run_raising(NotFoundError("no such trace", status_code=404), capsys)
     assert (code, err) == (1, "prtrace: no such trace (HTTP 404)\n")
-    code, err = run_raising(common.UsageError("--commit required"), capsys)
+    code, err = run_raising(UsageError("--commit required"), capsys)
     assert (code, err) == (2, "prtrace: --commit required\n")
     code, err = run_raising(FormatError("bad", "events[0].t"), capsys)
     assert (code, err) == (2, "prtrace: events[0].t: bad\n")
+    code, err = run_raising(ConfigError("config.toml: unknown setting(s) colour"), capsys)
+    assert (code, err) == (2, "prtrace: config.toml: unknown setting(s) colour\n")
+    code, err = run_raising(GitError(["git", "status"], 128, "fatal: not a repo\n"), capsys)
+    assert (code, err) == (1, "prtrace: git status failed (128): fatal: not a repo\n")
+    code, err = run_raising(PrtraceError("plain"), capsys)
+    assert (code, err) == (1, "prtrace: plain\n")
+    assert run_raising(KeyboardInterrupt(), capsys) == (130, "prtrace: interrupted\n")
+
+
+def test_no_subcommand_catches_to_report():
+    """Errors become messages in one place (common.run_handler), not in each command."""
+    import re
+
+    for name in (*main.COMMAND_MODULES, "record_privacy"):
+        path = Path(main.__file__).with_name(f"{name}.py")
+        text = path.read_text()
+        assert not re.search(r"except\s*\(?[^)\n]*\b(RuntimeError|PrtraceError|SessionError"
+                             r"|CheckoutError|GitError|APIError)\b", text), path.name
 
 
 def test_unexpected_exceptions_are_not_hidden(capsys):
@@ -190,7 +206,7 @@ def test_unreachable_backend_from_the_command_line(capsys, tmp_path, monkeypatch
 
 
 def test_missing_backend_module_says_how_to_install():
-    with pytest.raises(common.CliError, match=r"prtrace\[backend\]"):
+    with pytest.raises(PrtraceError, match=r"prtrace\[backend\]"):
         common.import_backend("backend.no_such_module_here")
 
 

@@ -16,7 +16,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from prtrace.client import AsyncClient, Client, PrtraceError
+from prtrace.client import AsyncClient, Client
+from prtrace.errors import AuthError, ConflictError, InvalidRequest, NotFoundError
 from prtrace.demo.server import prtrace_command
 from prtrace.events import TerminalCommand, Thought
 from prtrace.trace import Artifacts, Developer, Task, Trace
@@ -66,7 +67,7 @@ def test_trace_lifecycle_with_the_sync_client(api):
     assert (first.accepted, first.duplicate) == (5, False)
     again = upload.upload_events(created.trace_id, 0, events(0, 5))
     assert again.duplicate is True
-    with pytest.raises(PrtraceError) as conflict:
+    with pytest.raises(ConflictError) as conflict:
         upload.upload_events(created.trace_id, 0, events(100, 2))
     assert conflict.value.status_code == 409 and not conflict.value.retryable
     upload.upload_events(created.trace_id, 1, events(5, 5))
@@ -81,7 +82,7 @@ def test_trace_lifecycle_with_the_sync_client(api):
     sealed = upload.finalize(created.trace_id, Artifacts(final_patch=PATCH))
     assert (sealed.status, sealed.events) == ("sealed", 10)
     assert upload.finalize(created.trace_id, Artifacts(final_patch=PATCH)).status == "sealed"
-    with pytest.raises(PrtraceError) as late:
+    with pytest.raises(ConflictError) as late:
         upload.upload_events(created.trace_id, 2, events(20, 1))
     assert late.value.status_code == 409
 
@@ -128,25 +129,25 @@ def test_qa_job_is_queued_and_readable(api):
 
 
 def test_errors_carry_the_servers_status_detail_and_field(api, prtrace_server):
-    with pytest.raises(PrtraceError) as missing:
+    with pytest.raises(NotFoundError) as missing:
         api.get_trace("tr_does_not_exist")
     assert missing.value.status_code == 404 and missing.value.detail
 
     created = api.create_trace(Developer(id="alice"), task())
     bad = [msgspec.to_builtins(events(0, 1)[0]), {"type": "thought", "id": "x", "t": "noon",
                                                    "session_id": "s", "raw": "r"}]
-    with pytest.raises(PrtraceError) as invalid:
+    with pytest.raises(InvalidRequest) as invalid:
         api.upload_events(created.trace_id, 0, bad)
     assert invalid.value.status_code == 422
     assert invalid.value.field == "events[1].t"
     assert str(invalid.value).startswith("events[1].t: ")
 
-    with Client(prtrace_server.url, "pta_wrong") as stranger, pytest.raises(PrtraceError) as denied:
+    with Client(prtrace_server.url, "pta_wrong") as stranger, pytest.raises(AuthError) as denied:
         stranger.list_traces()
     assert denied.value.status_code in (401, 403)
 
     with Client(prtrace_server.url, created.upload_token) as uploader:
-        with pytest.raises(PrtraceError) as forbidden:
+        with pytest.raises(AuthError) as forbidden:
             uploader.get_trace(created.trace_id)
     assert forbidden.value.status_code == 403
 
@@ -165,7 +166,7 @@ async def test_async_client_round_trip(prtrace_server):
         assert [s.trace_id async for s in api.iter_traces(limit=1)] == [created.trace_id]
         lines = [line async for line in api.export()]
         assert json.loads(lines[0])["trace_id"] == created.trace_id
-        with pytest.raises(PrtraceError) as missing:
+        with pytest.raises(NotFoundError) as missing:
             await api.get_job("job_nope")
         assert missing.value.status_code == 404
 

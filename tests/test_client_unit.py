@@ -1,48 +1,58 @@
 """The client without the backend: request building, response parsing, transport errors.
 
-Requests are checked by a client whose ``_call`` returns the built Call
-instead of sending it (the same builder both real clients use). Transport
-errors and streaming run against real sockets on loopback.
+Requests are checked as :class:`prtrace.client.Requests` builds them, unsent (the
+builder both real clients send from). Transport errors and streaming run against
+real sockets on loopback.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import socket
 import threading
-from collections.abc import Iterator
+import typing
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import msgspec
 import pytest
 
-from prtrace.api_types import CreateTraceRequest, EventBatch, FinalizeRequest, JobStatus, TraceList
+from prtrace.api_types import (
+    CreateTraceRequest,
+    EventBatch,
+    FinalizeRequest,
+    JobStatus,
+    TraceList,
+    TraceSummary,
+)
 from prtrace.client import (
+    ENDPOINTS,
     AsyncClient,
     Call,
     Client,
     LineSplitter,
-    PrtraceError,
-    _Endpoints,
+    Requests,
     parse_response,
 )
 from prtrace.config import Settings
+from prtrace.errors import (
+    APIError,
+    AuthError,
+    BackendUnreachable,
+    ConflictError,
+    InvalidRequest,
+    NotFoundError,
+    PrtraceError,
+    ServerError,
+)
 from prtrace.events import Thought
-from prtrace.trace import Artifacts, Developer, Task
+from prtrace.trace import Artifacts, Developer, Task, Trace
 
 
-class Builder(_Endpoints):
-    """Returns each request as built, so tests see exactly what would be sent."""
-
-    def _call(self, call):
-        return call
-
-    def _paginate(self, page, split):
-        return page
-
-    def _stream_lines(self, call):
-        return call
+Builder = Requests
+"""Each request as built, so tests see exactly what would be sent."""
 
 
 def thought(i: int) -> Thought:
@@ -110,7 +120,7 @@ def test_list_events_joins_types():
 
 
 def test_iter_traces_pages_carry_the_cursor_and_keep_the_filters():
-    page = Builder().iter_traces(status="open", cursor="ignored")
+    page = Builder().iter_traces(status="open", cursor="ignored").page
     assert page(None).params == {"status": "open"}
     assert page("c2").params == {"status": "open", "cursor": "c2"}
 
@@ -143,7 +153,7 @@ def test_error_body_becomes_prtrace_error_with_field():
     body = json.dumps(
         {"status_code": 422, "detail": "Expected `int`, got `str`", "field": "events[3].t"}
     ).encode()
-    with pytest.raises(PrtraceError) as info:
+    with pytest.raises(InvalidRequest) as info:
         parse_response(Call("POST", "/x", TraceList), 422, body)
     err = info.value
     assert (err.status_code, err.field) == (422, "events[3].t")
@@ -153,14 +163,14 @@ def test_error_body_becomes_prtrace_error_with_field():
 
 
 def test_non_json_error_keeps_the_text():
-    with pytest.raises(PrtraceError) as info:
+    with pytest.raises(ServerError) as info:
         parse_response(Call("GET", "/x", TraceList), 502, b"<html>Bad Gateway</html>")
     assert info.value.detail == "<html>Bad Gateway</html>"
     assert info.value.retryable
 
 
 def test_malformed_success_body_is_a_prtrace_error():
-    with pytest.raises(PrtraceError, match="unexpected answer"):
+    with pytest.raises(ServerError, match="unexpected answer"):
         parse_response(Call("GET", "/x", TraceList), 200, b'{"traces": 3}')
 
 
@@ -170,7 +180,49 @@ def test_malformed_success_body_is_a_prtrace_error():
      (429, True), (502, True), (503, True), (504, True)],
 )
 def test_retryable_statuses(status, retryable):
-    assert PrtraceError("x", status_code=status).retryable is retryable
+    assert APIError("x", status_code=status).retryable is retryable
+
+
+@pytest.mark.parametrize(
+    "status, cls",
+    [(400, InvalidRequest), (401, AuthError), (403, AuthError), (404, NotFoundError),
+     (409, ConflictError), (413, InvalidRequest), (422, InvalidRequest), (500, ServerError),
+     (503, ServerError), (418, APIError)],
+)
+def test_each_status_has_its_error_class(status, cls):
+    with pytest.raises(cls) as info:
+        parse_response(Call("GET", "/x", TraceList), status, b'{"status_code": 1, "detail": "d"}')
+    assert type(info.value) is cls and isinstance(info.value, PrtraceError)
+    assert info.value.status_code == status and info.value.exit_code == 1
+
+
+# --- the two clients ---------------------------------------------------------------
+
+
+def _signature(function) -> list[tuple]:
+    params = inspect.signature(function).parameters.values()
+    return [(p.name, p.kind, p.default, p.annotation) for p in params if p.name != "self"]
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_both_clients_have_every_endpoint_with_the_builders_parameters(name):
+    built = getattr(Requests, name)
+    for client in (Client, AsyncClient):
+        method = getattr(client, name)
+        assert _signature(method) == _signature(built), (client.__name__, name)
+        assert method.__doc__ == built.__doc__
+    streamed = name.startswith("iter_") or name == "export"
+    assert inspect.iscoroutinefunction(getattr(AsyncClient, name)) is not streamed
+    assert not inspect.iscoroutinefunction(getattr(Client, name))
+
+
+def test_each_client_method_is_typed_with_its_own_answer():
+    """Not a union of the value and an awaitable: what the type checker sees."""
+    sync = typing.get_type_hints(Client.get_trace)["return"]
+    asynchronous = typing.get_type_hints(AsyncClient.get_trace)["return"]
+    assert sync is asynchronous is Trace
+    assert typing.get_type_hints(Client.iter_traces)["return"] == Iterator[TraceSummary]
+    assert typing.get_type_hints(AsyncClient.iter_traces)["return"] == AsyncIterator[TraceSummary]
 
 
 # --- line splitting ------------------------------------------------------------------
@@ -206,7 +258,7 @@ def closed_port() -> int:
 
 def test_unreachable_backend_is_a_clear_retryable_error():
     url = f"http://127.0.0.1:{closed_port()}"
-    with Client(url, "t") as api, pytest.raises(PrtraceError) as info:
+    with Client(url, "t") as api, pytest.raises(BackendUnreachable) as info:
         api.health()
     assert str(info.value).startswith(f"cannot reach the prtrace backend at {url}: ")
     assert info.value.retryable and info.value.status_code is None
@@ -215,7 +267,7 @@ def test_unreachable_backend_is_a_clear_retryable_error():
 async def test_unreachable_backend_async():
     url = f"http://127.0.0.1:{closed_port()}"
     async with AsyncClient(url, "t") as api:
-        with pytest.raises(PrtraceError, match="cannot reach the prtrace backend"):
+        with pytest.raises(BackendUnreachable, match="cannot reach the prtrace backend"):
             await api.get_job("j")
 
 
@@ -224,7 +276,7 @@ def test_silent_backend_times_out_retryably():
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)  # accepts connections into the backlog, never answers
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        with Client(url, "t", timeout=0.3) as api, pytest.raises(PrtraceError) as info:
+        with Client(url, "t", timeout=0.3) as api, pytest.raises(BackendUnreachable) as info:
             api.health()
     assert "did not answer in time" in str(info.value)
     assert info.value.retryable
@@ -291,7 +343,38 @@ async def test_async_export_streams_every_line(ndjson_server):
 
 
 def test_export_error_answer_raises_with_the_server_message(ndjson_server):
-    with Client(url_of(ndjson_server), "bad") as api, pytest.raises(PrtraceError) as info:
+    with Client(url_of(ndjson_server), "bad") as api, pytest.raises(AuthError) as info:
         list(api.export())
     assert info.value.status_code == 401
     assert info.value.detail == "missing or bad token"
+
+
+CALLERS = '''
+from prtrace.client import AsyncClient, Client
+from prtrace.trace import Trace
+
+
+def sync_caller(api: Client) -> str:
+    trace: Trace = api.get_trace("t")
+    return trace.trace_id + api.health().status + str(next(api.export()))
+
+
+async def async_caller(api: AsyncClient) -> str:
+    trace: Trace = await api.get_trace("t")
+    ids = [s.trace_id async for s in api.iter_traces(status="sealed")]
+    return trace.trace_id + ",".join(ids) + (await api.health()).status
+'''
+
+
+def test_callers_of_both_clients_type_check(tmp_path):
+    """mypy accepts plain callers of each client (no Union[T, Awaitable[T]] to narrow)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "callers.py").write_text(CALLERS)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--follow-imports=silent",
+         "--cache-dir", str(tmp_path / "cache"), str(tmp_path / "callers.py")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

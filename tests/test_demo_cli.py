@@ -13,7 +13,7 @@ import httpx
 import msgspec
 import pytest
 
-from prtrace.cli import common
+from prtrace.errors import PrtraceError
 from prtrace.cli.demo import check_round_trip, split_batches
 from prtrace.demo import FAIL_TO_PASS, make_sample_repo, recorded_session
 from prtrace.demo.server import prtrace_command
@@ -130,9 +130,9 @@ def test_round_trip_check_catches_a_wrong_read_back(tmp_path: Path) -> None:
         artifacts=Artifacts(final_patch=patch),
     )
     check_round_trip(trace, events, patch)
-    with pytest.raises(common.CliError, match="events differ"):
+    with pytest.raises(PrtraceError, match="events differ"):
         check_round_trip(msgspec.structs.replace(trace, events=events[:-1]), events, patch)
-    with pytest.raises(common.CliError, match="final patch"):
+    with pytest.raises(PrtraceError, match="final patch"):
         check_round_trip(trace, events, patch + "\n")
 
 

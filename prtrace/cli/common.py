@@ -1,6 +1,11 @@
 """What every ``prtrace`` subcommand shares: options, settings, output, errors.
 
-Only the standard library is imported at module level, so that ``prtrace
+Errors: a subcommand raises a :class:`prtrace.errors.PrtraceError` (``UsageError``
+for bad input) or lets one through, and :func:`run_handler` turns it into
+``prtrace: <message>`` and its exit code; subcommands do not catch to report.
+
+Only the standard library (and :mod:`prtrace.errors`, which is only that) is
+imported at module level, so that ``prtrace
 --help`` stays fast; msgspec, httpx and the client are imported when a command
 actually runs.
 """
@@ -12,33 +17,14 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from prtrace.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE  # noqa: F401 - common.EXIT_*
+from prtrace.errors import EXIT_INTERRUPTED, PrtraceError
+
 if TYPE_CHECKING:
     from prtrace.client import Client
     from prtrace.config import Settings
 
 Handler = Callable[[argparse.Namespace], int]
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-"""The command could not do its job (server error, backend unreachable, ...)."""
-EXIT_USAGE = 2
-"""The user asked for something invalid (bad option, bad input file); argparse uses 2 too."""
-
-
-class CliError(Exception):
-    """A failure the CLI reports as ``prtrace: <message>`` without a traceback."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-class UsageError(CliError):
-    """Invalid input from the user: exit code 2."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, EXIT_USAGE)
 
 
 # --- options -------------------------------------------------------------------
@@ -87,14 +73,6 @@ def add_wait_options(parser: argparse.ArgumentParser, what: str) -> None:
         "--timeout", type=float, default=900.0, metavar="SECONDS",
         help="how long --wait waits (default: %(default)s)",
     )
-
-
-def wait_for_job(api: Any, job_id: str, timeout: float) -> Any:
-    """The finished job (``Client.wait_for_job``), or a CliError when it takes too long."""
-    try:
-        return api.wait_for_job(job_id, timeout=timeout)
-    except TimeoutError as exc:
-        raise CliError(str(exc)) from None
 
 
 # --- settings and client -------------------------------------------------------
@@ -154,28 +132,27 @@ def error(message: str) -> None:
 def describe_exception(exc: BaseException) -> tuple[str, int] | None:
     """The message and exit code for an expected failure, or None for a bug.
 
-    The client and codec modules are looked up in ``sys.modules`` rather than
-    imported: if a command never loaded them, their errors cannot occur, and
-    ``prtrace --help`` need not pay for importing httpx.
+    The one place errors become what the user sees: every error prtrace raises
+    on purpose is a :class:`~prtrace.errors.PrtraceError` and carries its own
+    ``exit_code`` (the tree is in :mod:`prtrace.errors`); anything else is a bug
+    and keeps its traceback.
     """
-    if isinstance(exc, CliError):
-        return exc.message, exc.code
-    client = sys.modules.get("prtrace.client")
-    if client is not None and isinstance(exc, client.PrtraceError):
-        return str(exc), EXIT_FAILURE
-    codec = sys.modules.get("prtrace.codec")
-    if codec is not None and isinstance(exc, codec.FormatError):
-        return str(exc), EXIT_USAGE
+    if isinstance(exc, PrtraceError):
+        return str(exc), exc.exit_code
     return None
 
 
 def run_handler(handler: Handler, args: argparse.Namespace) -> int:
-    """Run a command, turning expected failures into ``prtrace: ...`` and an exit code."""
+    """Run a command, turning expected failures into ``prtrace: ...`` and an exit code.
+
+    Subcommands raise and never catch to report: this is where a
+    :class:`~prtrace.errors.PrtraceError` becomes its message and exit code.
+    """
     try:
         return handler(args)
     except KeyboardInterrupt:
         error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `prtrace trace export | head`: the reader left; that is not an error.
         _silence_stdout()
@@ -211,7 +188,7 @@ def import_backend(module: str) -> Any:
         missing = exc.name or ""
         ours = missing == module or module.startswith(missing + ".")
         if ours or missing.split(".")[0] in _BACKEND_DEPS:
-            raise CliError(
+            raise PrtraceError(
                 f"the backend is not available ({exc}); install it with "
                 "pip install 'prtrace[backend]'"
             ) from None

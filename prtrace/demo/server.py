@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from prtrace.config import new_token
+from prtrace.errors import PrtraceError
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -39,7 +40,7 @@ def prtrace_command() -> list[str]:
     return [sys.executable, "-m", "prtrace.cli.main"]
 
 
-class ServerError(RuntimeError):
+class ServerStartError(PrtraceError):
     """The server exited or did not become healthy; the message has its log."""
 
 
@@ -86,7 +87,7 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> "ServerProcess":
         """Start the server and return once ``/healthz`` says ok."""
         if self.process is not None and self.process.poll() is None:
-            raise ServerError("the server is already running")
+            raise ServerStartError("the server is already running")
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -107,7 +108,7 @@ class ServerProcess:
             while True:
                 assert self.process is not None
                 if self.process.poll() is not None:
-                    raise ServerError(
+                    raise ServerStartError(
                         f"prtrace serve exited with {self.process.returncode}:\n{self.log_tail()}"
                     )
                 try:
@@ -117,7 +118,7 @@ class ServerProcess:
                     pass
                 if time.monotonic() > deadline:
                     self.kill9()
-                    raise ServerError(
+                    raise ServerStartError(
                         f"prtrace serve not healthy after {timeout:.0f}s:\n{self.log_tail()}"
                     )
                 time.sleep(0.1)

@@ -35,6 +35,7 @@ LOCK_FILE = "daemon.lock"
 LOG_FILE = "daemon.log"
 TICK = 1.0
 READY_TIMEOUT = 120.0
+_RETRY = "; the session exists: run `prtrace record start` again to retry the daemon"
 
 
 def pid_path(root: Path) -> Path:
@@ -61,7 +62,12 @@ def alive(root: Path) -> int | None:
 
 
 def spawn(root: Path, *, timeout: float = READY_TIMEOUT) -> int:
-    """Start the daemon for ``root`` and wait until it records; returns its pid."""
+    """Start the daemon for ``root`` and wait until it records; returns its pid.
+
+    Raises :class:`~prtrace.recorder.session.lifecycle.DaemonError` if it does not.
+    """
+    from prtrace.recorder.session.lifecycle import DaemonError
+
     folder = state_dir(root, create=True)
     pid_path(root).unlink(missing_ok=True)
     env = dict(os.environ)
@@ -73,14 +79,16 @@ def spawn(root: Path, *, timeout: float = READY_TIMEOUT) -> int:
         )
     code = first.wait(timeout)  # the first child forks the daemon and exits at once
     if code != 0:
-        raise RuntimeError(f"the recorder daemon did not start (see {folder / LOG_FILE})")
+        raise DaemonError(f"the recorder daemon did not start (see {folder / LOG_FILE}){_RETRY}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid = alive(root)
         if pid and pid > 0:
             return pid
         time.sleep(0.05)
-    raise RuntimeError(f"the recorder daemon did not become ready (see {folder / LOG_FILE})")
+    raise DaemonError(
+        f"the recorder daemon did not become ready (see {folder / LOG_FILE}){_RETRY}"
+    )
 
 
 def stop(root: Path, *, timeout: float = 30.0) -> bool:

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from prtrace.client import Client, PrtraceError
+from prtrace.client import Client
+from prtrace.errors import APIError, ConflictError, PrtraceError
 from prtrace.trace import Artifacts, Developer, Environment, Task
 from prtrace.recorder.session.state import Session, clear_session, load_session, save_session
 from prtrace.recorder.pipeline.spool import Spool, spool_path
@@ -24,8 +25,13 @@ START_UPLOAD_DEADLINE = 5.0
 """How long ``start`` spends sending what was spooled before the session began."""
 
 
-class SessionError(Exception):
-    """The session is not in a state that allows the operation."""
+class SessionError(PrtraceError):
+    """The session is not in a state that allows the operation (none yet, one already,
+    paused, uploads pending); the CLI prints the message and exits 1."""
+
+
+class DaemonError(SessionError):
+    """The session's background recorder did not start or did not become ready."""
 
 
 @dataclass
@@ -139,9 +145,7 @@ def stop(root: Path, *, artifacts: Artifacts | None = None, timeout: float = 60.
         with Client(session.url, session.upload_token) as api:
             try:
                 done = api.finalize(session.trace_id, artifacts)
-            except PrtraceError as exc:
-                if exc.status_code != 409:
-                    raise
+            except ConflictError as exc:
                 raise SessionError(f"the backend would not finalize: {exc}") from None
         clear_session(root, session)
         return StopResult(
@@ -249,7 +253,7 @@ def backend_status(url: str) -> dict[str, Any]:
         with Client(url, "", timeout=3.0) as api:
             health = api.health()
         return {"url": url, "reachable": True, "version": health.version}
-    except PrtraceError as exc:
+    except APIError as exc:
         return {"url": url, "reachable": False, "error": str(exc)}
 
 
