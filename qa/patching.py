@@ -38,11 +38,6 @@ _GIT_PATH_HEADERS = re.compile(r"^(rename from|rename to|copy from|copy to) (.+)
 _SYMLINK_MODE = "120000"
 
 
-# The path check lives in prtrace (replay shares it); a refused patch is a
-# refused path, so the exception is the same class under QA's name.
-PatchRefused = PathRefused
-
-
 class PatchFailed(PatchError):
     """No rung of the ladder applied the patch; ``application`` says what was tried."""
 
@@ -66,7 +61,7 @@ def strip_level(patch: str) -> int:
 
 
 def check_patch(patch: str, root: Path) -> list[str]:
-    """The repository paths the patch touches; PatchRefused for anything unsafe.
+    """The repository paths the patch touches; PathRefused for anything unsafe.
 
     Parses with unidiff (a patch unidiff cannot parse is refused too: ``patch``
     might still guess at it, and a guess is not a verification).
@@ -74,7 +69,7 @@ def check_patch(patch: str, root: Path) -> list[str]:
     try:
         parsed = unidiff.PatchSet(patch)
     except unidiff.UnidiffParseError as exc:
-        raise PatchRefused(f"unparseable patch: {exc}") from exc
+        raise PathRefused(f"unparseable patch: {exc}") from exc
     strip = strip_level(patch)
     paths: list[str] = []
     for pf in parsed:
@@ -87,7 +82,7 @@ def check_patch(patch: str, root: Path) -> list[str]:
         resolve_inside(root, raw.strip())
     _check_symlinks(patch, root, strip)
     if not paths and patch.strip():
-        raise PatchRefused("the patch names no file")
+        raise PathRefused("the patch names no file")
     return sorted(set(paths))
 
 
@@ -99,16 +94,16 @@ def _check_symlinks(patch: str, root: Path, strip: int) -> None:
         target_path = re.search(r"^\+\+\+ (\S+)", block, re.M)
         added = [ln[1:] for ln in block.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
         if not target_path or not added:
-            raise PatchRefused("a symlink whose target cannot be read from the patch")
+            raise PathRefused("a symlink whose target cannot be read from the patch")
         link = _strip(target_path.group(1), strip) or ""
         dest = PurePosixPath(link).parent / added[0]
         if PurePosixPath(added[0]).is_absolute():
-            raise PatchRefused(f"symlink {link!r} points to absolute {added[0]!r}")
+            raise PathRefused(f"symlink {link!r} points to absolute {added[0]!r}")
         depth = 0
         for part in dest.parts:
             depth += -1 if part == ".." else (0 if part == "." else 1)
             if depth < 0:
-                raise PatchRefused(f"symlink {link!r} points out of the repository")
+                raise PathRefused(f"symlink {link!r} points out of the repository")
 
 
 @dataclass
@@ -162,7 +157,7 @@ def _run(step: _Try, cwd: Path) -> _Outcome:
 def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
     """Apply ``patch`` to the worktree through the ladder; return how.
 
-    Raises PatchRefused (nothing applied) or PatchFailed (worktree reset).
+    Raises PathRefused (nothing applied) or PatchFailed (worktree reset).
     """
     if not patch.strip():
         return PatchApplication(method="empty", applied=True, detail="empty patch: nothing to apply")

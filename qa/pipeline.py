@@ -24,11 +24,11 @@ from pathlib import Path
 
 import docker
 
-from prtrace.errors import CheckoutError, GitError, PrtraceError, ReplayError
+from prtrace.errors import CheckoutError, GitError, PathRefused, PrtraceError, ReplayError
 from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
 from prtrace.qa.checkout import Worktree, checkout
 from prtrace.qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
-from prtrace.qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
+from prtrace.qa.patching import PatchFailed, apply_patch, check_patch
 from prtrace.qa.replay import rebuild_patch
 from prtrace.qa.runner import (
     MOUNT,
@@ -134,7 +134,7 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
                     if rebuilt:
                         patch = rebuild_patch(tree, trace.events)
                     check_patch(patch, tree.path)
-            except (PatchRefused, ReplayError) as exc:
+            except (PathRefused, ReplayError) as exc:
                 what = "replaying the edits failed" if isinstance(exc, ReplayError) else "refused"
                 res.patch = PatchApplication(method="replay" if patch is None else None,
                                              applied=False, detail=str(exc))

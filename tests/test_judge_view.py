@@ -11,7 +11,7 @@ from prtrace.trace import QA, TestsResult
 from prtrace.qa.judge.compact import compact, estimate_tokens
 from prtrace.qa.judge.pricing import PriceError, cost_usd, parse_prices, price_table
 from prtrace.qa.judge.prompt import build_view
-from prtrace.qa.judge.redact import redact
+from prtrace.redaction import redact
 from prtrace.qa.judge.rubric import RubricError, builtin_dir, list_rubrics, load_rubric, parse_rubric
 from tests.judge_support import SECRET, big_trace, small_trace
 

@@ -182,6 +182,6 @@ def test_hashed_paths_are_keyed_and_consistent(tmp_path: Path) -> None:
 
 
 def test_the_judge_uses_this_redaction() -> None:
-    from prtrace.qa.judge import redact as judge_redact
+    from prtrace.qa.judge import compact, prompt
 
-    assert judge_redact.redact is redact
+    assert compact.redact is redact and prompt.redact is redact

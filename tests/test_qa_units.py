@@ -14,8 +14,8 @@ from prtrace.hashing import text_hash
 from prtrace.patches import make_patch
 from prtrace.qa.checkout import MirrorCache, checkout
 from prtrace.qa.parsers import Instrumented, Parsed, instrument, parse, parse_go_json, parse_summary
-from prtrace.qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
-from prtrace.errors import ReplayError
+from prtrace.qa.patching import PatchFailed, apply_patch, check_patch
+from prtrace.errors import PathRefused, ReplayError
 from prtrace.qa.replay import rebuild_patch
 from prtrace.qa.verdict import compare
 from tests.qa_support import diff_of, git, make_repo
@@ -157,14 +157,14 @@ def test_checkout_uses_the_mirror_and_removes_the_worktree(tmp_path: Path):
     ],
 )
 def test_unsafe_patches_are_refused(tree, patch, why):
-    with pytest.raises(PatchRefused, match=why):
+    with pytest.raises(PathRefused, match=why):
         check_patch(patch, tree.path)
 
 
 def test_path_through_a_symlink_out_is_refused(tree, tmp_path: Path):
     (tree.path / "out").symlink_to(tmp_path)
     patch = "--- /dev/null\n+++ b/out/pwned\n@@ -0,0 +1 @@\n+x\n"
-    with pytest.raises(PatchRefused, match="symlink"):
+    with pytest.raises(PathRefused, match="symlink"):
         check_patch(patch, tree.path)
     assert not (tmp_path / "pwned").exists()
 
@@ -215,7 +215,7 @@ def test_rebuild_patch_from_edits_and_hash_mismatch(tree):
 
 
 def test_replay_refuses_paths_out(tree):
-    with pytest.raises(PatchRefused):
+    with pytest.raises(PathRefused):
         rebuild_patch(tree, [_edit(1, "../x.txt", "", "x\n")])
 
 

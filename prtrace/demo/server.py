@@ -10,7 +10,6 @@ the tests drive the server the same way a user does.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -156,5 +155,3 @@ class ServerProcess:
         self.stop()
         return self.start(timeout)
 
-    def remove_home(self) -> None:
-        shutil.rmtree(self.home, ignore_errors=True)

@@ -15,7 +15,10 @@ is over the budget, runs the phases in :data:`_PHASES` in order; inside a
 phase it degrades the entries that save the most first, so detail goes where
 it is cheapest to lose. Consecutive dropped events become one explicit
 ``… N events elided …`` line; text cut inside an event says how many lines
-or characters went. All text passes through :func:`prtrace.qa.judge.redact.redact`.
+or characters went. All text passes through :func:`prtrace.redaction.redact`, the
+redaction the recorder and the backend use (typed placeholders such as
+``<redacted:aws-access-key>``: the judge sees that a secret was handled, not the
+secret): the last net before anything is sent to a model.
 
 Tokens are estimated (:func:`estimate_tokens`) at 3.3 characters a token,
 which over-counts for English and code with common tokenizers: a view that
@@ -32,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from prtrace import events as ev
-from prtrace.qa.judge.redact import redact
+from prtrace.redaction import redact
 
 CHARS_PER_TOKEN = 3.3
 LINE_WIDTH = 240

@@ -18,7 +18,7 @@ import msgspec
 from prtrace.hashing import text_hash
 from prtrace.trace import TestsResult, Trace
 from prtrace.qa.judge.compact import CompactView, compact, estimate_tokens
-from prtrace.qa.judge.redact import redact
+from prtrace.redaction import redact
 from prtrace.qa.judge.rubric import SCORE_MAX, SCORE_MIN, Rubric
 
 PROMPT_VERSION = "judge-prompt-1"
