@@ -23,8 +23,8 @@ from typing import Any
 
 import msgspec
 
-from prtrace.backend.errors import ApiError
 from prtrace.api_types import MAX_BATCH_EVENTS, EventBatch, RawEventBatch
+from prtrace.backend.errors import ApiError
 from prtrace.codec import FormatError, decode, split_msgspec_error
 from prtrace.events import Event
 from prtrace.redaction import redact_event_json
@@ -58,7 +58,7 @@ class DecodedBatch:
         return _event_decoder.decode(self.raw[index])
 
     @classmethod
-    def from_events(cls, batch: EventBatch, raw: list[bytes] | None = None) -> "DecodedBatch":
+    def from_events(cls, batch: EventBatch, raw: list[bytes] | None = None) -> DecodedBatch:
         """For callers that hold Structs already (tests, tools)."""
         events = list(batch.events)
         return cls(

@@ -118,7 +118,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     types = [api.ErrorBody] + [t for op in OPERATIONS.values() for t in (op.returns, op.body)
                                if t is not None and not isinstance(t, dict)]
     refs, components = msgspec.json.schema_components(types, ref_template=REF)
-    ref_of = dict(zip(map(id, types), refs))
+    ref_of = dict(zip(map(id, types), refs, strict=True))
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(components)
     doc["components"]["securitySchemes"] = SECURITY_SCHEMES

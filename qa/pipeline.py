@@ -24,7 +24,6 @@ from pathlib import Path
 
 import docker
 
-from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
 from prtrace.qa.checkout import CheckoutError, Worktree, checkout
 from prtrace.qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
 from prtrace.qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
@@ -39,6 +38,7 @@ from prtrace.qa.runner import (
     run_in_container,
 )
 from prtrace.qa.verdict import compare
+from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
 
 DEFAULT_IMAGE = "prtrace-test/python:bookworm"
 

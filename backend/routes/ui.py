@@ -18,11 +18,11 @@ from litestar import Request, Response, get
 from litestar.static_files import create_static_files_router
 from sqlalchemy import select
 
-from prtrace.backend.storage.db import traces
+from prtrace import TRACE_FORMAT_VERSION
 from prtrace.backend.errors import not_found
 from prtrace.backend.routes.common import JSON, require_api_token
+from prtrace.backend.storage.db import traces
 from prtrace.backend.storage.traces import _iso, _splice_qa
-from prtrace import TRACE_FORMAT_VERSION
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 

@@ -13,8 +13,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -29,9 +29,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    create_engine,
     event,
 )
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 

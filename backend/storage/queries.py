@@ -25,8 +25,8 @@ from sqlalchemy import Float as SAFloat
 from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB
 
-from prtrace.backend.storage.db import events, traces
 from prtrace.backend.errors import ApiError
+from prtrace.backend.storage.db import events, traces
 
 TraceSort = Literal["created", "-created", "overall", "-overall"]
 """``created``/``overall`` ascending; with a leading ``-`` descending."""

@@ -44,9 +44,9 @@ from pathlib import Path
 from prtrace import events as ev
 from prtrace.hashing import text_hash
 from prtrace.patches import make_patch
-from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.files.ignore import IgnoreRules
 from prtrace.recorder.files.snapshots import Snapshot, read_snapshot
+from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.pipeline.spool import Spool
 
 DEBOUNCE = 0.3
@@ -184,7 +184,7 @@ class FileWatcher:
                 try:
                     self._process(batch, emitter, spool)
                     emitter.flush()
-                except Exception as exc:  # the watcher must outlive any one bad file
+                except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one bad file
                     sys.stderr.write(f"prtrace watch: {exc!r}\n")
             # Stopping: record what is still dirty or waiting for the editor.
             with self._cond:

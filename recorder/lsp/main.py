@@ -70,8 +70,8 @@ class Recording:
 
     def run(self) -> None:
         """Consume the queue until ``None``; then end bursts, spool, stop uploading."""
-        from prtrace.recorder.pipeline.emitter import EventEmitter
         from prtrace.recorder.lsp.recorder import IDLE_GAP, LspRecorder
+        from prtrace.recorder.pipeline.emitter import EventEmitter
 
         self.emitter = EventEmitter(source="lsp")
         recorder = LspRecorder(
@@ -103,7 +103,7 @@ def _guard(fn: Callable[..., object], *args: object) -> None:
     """Recording must never take the proxy down: report and go on."""
     try:
         fn(*args)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the proxy outlives any recording bug
         sys.stderr.write(f"prtrace lsp: recording error: {exc!r}\n")
 
 
@@ -116,7 +116,7 @@ def _last_round(root: Path | None) -> None:
     uploader = Uploader(root, timeout=DRAIN_ON_EXIT)
     try:
         uploader.drain(lock_timeout=0.5, deadline=time.monotonic() + DRAIN_ON_EXIT)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the spool keeps the events for the next upload
         sys.stderr.write(f"prtrace lsp: final upload failed: {exc!r}\n")
     finally:
         uploader.close()

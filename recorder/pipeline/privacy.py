@@ -36,6 +36,7 @@ from typing import Any
 import msgspec
 
 from prtrace.events import _Event
+from prtrace.recorder.session.workspace import ENV_WORKSPACE, STATE_DIR
 from prtrace.redaction.config import (
     DEFAULT_EXCLUDE,
     MARKER_FILE,
@@ -44,7 +45,6 @@ from prtrace.redaction.config import (
 )
 from prtrace.redaction.engine import Redactor
 from prtrace.redaction.events import redact_builtins
-from prtrace.recorder.session.workspace import ENV_WORKSPACE, STATE_DIR
 
 PAUSE_FILE = "paused"
 PATH_KEY_FILE = "path-key"

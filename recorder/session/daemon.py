@@ -110,13 +110,13 @@ class Daemon:
         self._git_poke = threading.Event()
 
     def run(self) -> int:
-        from prtrace.recorder.pipeline.emitter import EventEmitter
         from prtrace.recorder.files.gitwatch import GitTracker
-        from prtrace.recorder.terminal.hook_socket import HookListener
-        from prtrace.recorder.terminal.hooks import hook_dir, import_logs
+        from prtrace.recorder.files.watcher import FileWatcher
+        from prtrace.recorder.pipeline.emitter import EventEmitter
         from prtrace.recorder.pipeline.spool import Spool
         from prtrace.recorder.pipeline.uploader import BackgroundUploader
-        from prtrace.recorder.files.watcher import FileWatcher
+        from prtrace.recorder.terminal.hook_socket import HookListener
+        from prtrace.recorder.terminal.hooks import hook_dir, import_logs
 
         lock_path = state_dir(self.root, create=True) / LOCK_FILE
         lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)

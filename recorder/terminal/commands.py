@@ -114,7 +114,8 @@ class SpillingOutput(OutputBuffer):
         self._pending_len += len(text)
         if self._fh is None and self.truncated:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._fh = open(self.path, "w", encoding="utf-8", errors="surrogatepass")
+            # Kept open across write() calls; _flush(final=True) closes it.
+            self._fh = open(self.path, "w", encoding="utf-8", errors="surrogatepass")  # noqa: SIM115
             self.kept = self.path
         if self._fh is not None and self._pending_len >= self.CHUNK:
             self._flush(final=False)

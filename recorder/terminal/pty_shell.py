@@ -65,8 +65,8 @@ class _Recording(threading.Thread):
 
     def run(self) -> None:
         from prtrace.recorder.pipeline.emitter import EventEmitter
-        from prtrace.recorder.terminal.marks import ShellRecorder
         from prtrace.recorder.pipeline.uploader import BackgroundUploader, Uploader
+        from prtrace.recorder.terminal.marks import ShellRecorder
 
         emitter = EventEmitter(source="shell")
         emitter.attach_workspace(self.root)  # no spool unless the workspace records
@@ -81,7 +81,7 @@ class _Recording(threading.Thread):
                     recorder.feed(*item)
                     if self.queue.empty():
                         emitter.flush()
-                except Exception as exc:  # recording must never take the shell down
+                except Exception as exc:  # noqa: BLE001 - recording must never take the shell down
                     sys.stderr.write(f"prtrace shell: recording error: {exc!r}\r\n")
             recorder.close(time.time())
             emitter.flush()

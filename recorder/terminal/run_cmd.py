@@ -102,8 +102,8 @@ def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
 
 def _upload(root: Path) -> None:
     """A brief try (like ``prtrace note``); the session's daemon sends it otherwise."""
-    from prtrace.recorder.session.state import load_session
     from prtrace.recorder.pipeline.uploader import Uploader
+    from prtrace.recorder.session.state import load_session
 
     if load_session(root) is None:
         return
