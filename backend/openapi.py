@@ -129,7 +129,9 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items()
         if isinstance(operation, dict) and "responses" in operation
     ]
-    operation_ids = {operation.get("operationId") for _, _, operation in operations}
+    operation_ids = {
+        operation["operationId"] for _, _, operation in operations if "operationId" in operation
+    }
     for path, method, operation in operations:
         for parameter in operation.get("parameters", []):
             _widen_times(parameter.get("schema", {}))

@@ -130,7 +130,7 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
                 with clock("patch_check"):
                     patch = trace.artifacts.final_patch
                     rebuilt = patch is None
-                    if rebuilt:
+                    if patch is None:
                         patch = rebuild_patch(tree, trace.events)
                     check_patch(patch, tree.path)
             except (PatchRefused, ReplayError) as exc:

@@ -48,6 +48,8 @@ from prtrace.trace import Trace
 
 _encode = msgspec.json.Encoder().encode
 _RawMap = dict[str, msgspec.Raw]
+# An ``events`` row: trace_id, seq, index, event_id, type, t, body, blob_fields.
+_EventRow = tuple[str, int, int, str, str, float, bytes, bytes | None]
 _TOKEN_CACHE_SIZE = 10_000
 _event_decoder = msgspec.json.Decoder(Event)
 
@@ -179,10 +181,10 @@ class TraceStore:
             )
         return None
 
-    async def _rows(self, trace_id: str, batch: DecodedBatch) -> list[tuple]:
+    async def _rows(self, trace_id: str, batch: DecodedBatch) -> list[_EventRow]:
         """The ``events`` rows, in the table's column order; large fields go to blobs."""
         seq = batch.seq
-        rows = [
+        rows: list[_EventRow] = [
             (trace_id, seq, i, event_id, tag, t, body, None)
             for i, (event_id, tag, t, body) in enumerate(
                 zip(batch.ids, batch.types, batch.times, batch.raw, strict=True)
@@ -250,7 +252,7 @@ class TraceStore:
             if stored is not None:
                 return await self._retry(conn, trace_id, batch, stored, body_hash)
             ids = batch.ids
-            taken = set()
+            taken: set[str] = set()
             for chunk in _chunks(ids, 500):
                 rows = await conn.execute(
                     select(events.c.event_id).where(

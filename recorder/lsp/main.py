@@ -33,8 +33,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from prtrace.recorder.lsp.proxy import Proxy
+
+if TYPE_CHECKING:
+    from prtrace.recorder.pipeline.uploader import BackgroundUploader
 
 QUIET_TICK = 0.25
 """How often an idle recorder checks whether an edit burst has ended."""
@@ -58,7 +62,7 @@ class Recording:
         self.upload = upload
         self.idle_gap = idle_gap
         self.root: Path | None = None
-        self.uploader = None
+        self.uploader: BackgroundUploader | None = None
 
     def _on_root(self, root: Path) -> None:
         from prtrace.recorder.pipeline.uploader import BackgroundUploader
@@ -204,9 +208,9 @@ def run_lsp(argv: Sequence[str], *, upload: bool = True, idle_gap: float | None 
 # --- the recording worker ----------------------------------------------------------------
 
 
-def _read_exact(stream, n: int) -> bytes | None:  # type: ignore[no-untyped-def]
+def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
     data = stream.read(n)
-    return data if data is not None and len(data) == n else None
+    return data if len(data) == n else None
 
 
 def worker_main(args: Sequence[str]) -> int:

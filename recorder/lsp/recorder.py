@@ -335,9 +335,9 @@ class LspRecorder:
             files[self.path(uri) or uri] = None
             count += len(edits)
         for change in edit.documentChanges or ():
-            uri = change.textDocument.uri if change.textDocument else change.uri or change.newUri
-            if uri:
-                files[self.path(uri) or uri] = None
+            doc_uri = change.textDocument.uri if change.textDocument else change.uri or change.newUri
+            if doc_uri:
+                files[self.path(doc_uri) or doc_uri] = None
             count += len(change.edits)
         return list(files), count
 

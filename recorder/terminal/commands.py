@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from prtrace import events as ev
 from prtrace.recorder.pipeline.emitter import EventEmitter
@@ -104,7 +105,7 @@ class SpillingOutput(OutputBuffer):
         self.kept: Path | None = None
         self._pending: list[str] = []
         self._pending_len = 0
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def write(self, text: str) -> None:
         super().write(text)

@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from prtrace.recorder.terminal.ansi import TextCleaner
 from prtrace.recorder.terminal.commands import (
@@ -30,7 +31,7 @@ from prtrace.recorder.terminal.commands import (
 UPLOAD_DEADLINE = 3.0
 
 
-def _tee(source, fd: int, output: SpillingOutput) -> None:  # type: ignore[no-untyped-def]
+def _tee(source: IO[bytes], fd: int, output: SpillingOutput) -> None:
     cleaner = TextCleaner()
     read = source.read1 if hasattr(source, "read1") else source.read
     alive = True
