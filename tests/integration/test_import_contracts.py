@@ -5,6 +5,9 @@ them through ``scripts/lint_imports.py``, which lays recorder/, backend/ and qa/
 out under prtrace/ as they install. Here the real tree must pass, and a copy of
 it laid out the same way, with one forbidden import planted, must fail with the
 contract that forbids it named as broken.
+
+mypy finds the same packages through the symlinks in .typecheck/prtrace/
+([tool.mypy] files): they must match package-dir too.
 """
 
 from __future__ import annotations
@@ -148,3 +151,17 @@ def test_a_planted_import_breaks_its_contract(
     # Others may break too: an import from the core reaches whatever imports the core.
     assert f"{CONTRACTS[contract]} BROKEN" in result.stdout
     assert reported in result.stdout
+
+
+def test_mypy_sees_every_package_dir_folder() -> None:
+    config = _pyproject()
+    package_dir = config["tool"]["setuptools"]["package-dir"]
+    files = config["tool"]["mypy"]["files"]
+    overlay = ROOT / ".typecheck"
+    expected = {name: ROOT / folder for name, folder in package_dir.items() if name != folder}
+    for name, folder in expected.items():
+        link = overlay / name.replace(".", "/")
+        assert link.is_symlink() and link.resolve() == folder.resolve(), name
+        assert str(link.relative_to(ROOT)) in files, name
+    links = {f"prtrace.{p.name}" for p in (overlay / "prtrace").iterdir()}
+    assert links == set(expected)
