@@ -27,7 +27,7 @@ class ApiError(Exception):
         self.field = field
 
     @classmethod
-    def from_format(cls, exc: FormatError, status_code: int = 422) -> "ApiError":
+    def from_format(cls, exc: FormatError, status_code: int = 422) -> ApiError:
         return cls(status_code, exc.message, exc.field)
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from prtrace.events import Event
-from prtrace.replay import ReplayError, replay_events
 from prtrace.qa.checkout import Worktree, git
+from prtrace.replay import ReplayError, replay_events
 
 __all__ = ["ReplayError", "rebuild_patch", "replay_events"]
 

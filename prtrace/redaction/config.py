@@ -92,7 +92,7 @@ def _table(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path} is not valid TOML: {exc}") from None
     table = data.get("privacy", {})
     if not isinstance(table, dict):  # a config error, reported like invalid TOML
-        raise ValueError(f"{path}: [privacy] must be a table")  # noqa: TRY004
+        raise ValueError(f"{path}: [privacy] must be a table")
     return table
 
 

@@ -276,7 +276,9 @@ def plugin_detectors() -> list[Detector]:
         sys.stderr.write("prtrace: detect-secrets is not installed; using built-in detectors only\n")
         return []
     found: list[Detector] = []
-    for secret_type, cls in sorted(get_mapping_from_secret_type_to_class().items()):
+    plugins = get_mapping_from_secret_type_to_class()
+    for secret_type in sorted(plugins):
+        cls = plugins[secret_type]
         if cls.__name__ in _SKIPPED_PLUGINS:
             continue
         for regex in getattr(cls, "denylist", ()) or ():
