@@ -105,7 +105,7 @@ async def test_many_workers_run_every_job_exactly_once(services: Services, monke
         await asyncio.sleep(0.01)
         return JobOutcome(result={"ok": True})
 
-    monkeypatch.setitem(__import__("prtrace.backend.jobs.queue").jobs.HANDLERS, "test.record", record)
+    monkeypatch.setitem(__import__("prtrace.backend.jobs.queue").backend.jobs.queue.HANDLERS, "test.record", record)
     job_ids = [await services.queue.enqueue("test.record") for _ in range(30)]
     workers = [Worker(services, concurrency=2, poll_seconds=0.05) for _ in range(3)]
     tasks = [asyncio.create_task(w.run()) for w in workers]
