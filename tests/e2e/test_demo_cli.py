@@ -13,11 +13,9 @@ import httpx
 import msgspec
 import pytest
 
-from prtrace.cli import common
-from prtrace.cli.demo import check_round_trip, split_batches
 from prtrace.demo import FAIL_TO_PASS, make_sample_repo, recorded_session
 from prtrace.demo.server import prtrace_command
-from prtrace.trace import Artifacts, Developer, Task, Trace
+from prtrace.trace import Trace
 
 
 def _demo(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
@@ -107,32 +105,6 @@ def test_demo_keep_leaves_a_server_to_explore() -> None:
     finally:
         os.killpg(pid, signal.SIGKILL)
         subprocess.run(["rm", "-rf", str(home)], check=False)
-
-
-def test_split_batches_keeps_order_and_covers_everything() -> None:
-    items = list(range(10))
-    parts = split_batches(items, 3)
-    assert [len(part) for part in parts] == [4, 3, 3]
-    assert [x for part in parts for x in part] == items
-    assert split_batches([1, 2], 5) == [[1], [2]]
-
-
-def test_round_trip_check_catches_a_wrong_read_back(tmp_path: Path) -> None:
-    events, patch = _expected(tmp_path)
-    trace = Trace(
-        trace_id="tr_x",
-        created_at=datetime.now(timezone.utc),
-        status="sealed",
-        developer=Developer(id="d"),
-        task=Task(repository="r", commit="abcd"),
-        events=events,
-        artifacts=Artifacts(final_patch=patch),
-    )
-    check_round_trip(trace, events, patch)
-    with pytest.raises(common.CliError, match="events differ"):
-        check_round_trip(msgspec.structs.replace(trace, events=events[:-1]), events, patch)
-    with pytest.raises(common.CliError, match="final patch"):
-        check_round_trip(trace, events, patch + "\n")
 
 
 def test_demo_without_a_docker_engine_says_what_is_missing(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The shared fixtures of tests/conftest.py give what they promise."""
+"""The shared fixtures (tests/conftest.py, tests/integration/conftest.py) give what they promise."""
 
 from __future__ import annotations
 
@@ -10,16 +10,7 @@ import pytest
 
 from prtrace.client import Client
 from prtrace.trace import Developer, Task
-from tests.support.services import S3Bucket, free_port, service_required
-
-
-def test_service_required_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception):
-        service_required("no frobnicator")
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="no frobnicator"):
-        service_required("no frobnicator")
+from tests.support.services import S3Bucket, free_port
 
 
 def test_free_port_can_be_bound() -> None:

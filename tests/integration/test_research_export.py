@@ -211,23 +211,3 @@ def test_export_cli_types_and_cap(
     assert len(trace.events) == 1 and isinstance(trace.events[0], ev.TerminalCommand)
     assert trace.events[0].stdout.startswith("y" * 10 + "\n[prtrace export")
     assert prtrace_main(["trace", "export", "--max-output-bytes", "-1"]) == 2
-
-
-def test_progress_bar_counts_what_flows() -> None:
-    import io
-
-    from rich.console import Console
-
-    from prtrace.cli.progress import counted
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=True, width=120)
-    items = [b"a" * 10] * 7
-    with counted(iter(items), "exporting traces", console=console) as flowing:
-        assert list(flowing) == items
-    screen = buffer.getvalue()
-    assert "exporting traces" in screen and "7 · 77 bytes" in screen
-    # Not a terminal and no console: the items pass untouched, nothing is drawn.
-    with counted(iter(items), "x", enabled=True) as flowing:
-        assert list(flowing) == items
-

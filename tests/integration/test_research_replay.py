@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import msgspec
@@ -199,14 +199,6 @@ def test_observed_hashes_are_checked(sample: Trace, tmp_path: Path) -> None:
     # Only changes are checked when asked so; the final patch still comes out.
     relaxed = replay(wrong, tmp_path / "ws2", observe=False)
     assert relaxed.ok and relaxed.diff() == sample.artifacts.final_patch
-
-
-def test_time_offsets_parse() -> None:
-    from prtrace.cli.replay import parse_at
-
-    assert parse_at("+90s", START) == START + timedelta(seconds=90)
-    assert parse_at("+1.5m", START) == START + timedelta(seconds=90)
-    assert parse_at("2024-02-01T10:00:05Z", START) == START + timedelta(seconds=5)
 
 
 def test_recorded_lsp_session_replays_to_the_saved_file(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from prtrace.recorder.lsp.framing import MessageFramer, frame
 from prtrace.recorder.lsp.recorder import LspRecorder
 from prtrace.recorder.lsp.positions import char_index, index_to_position, split_lines
 from prtrace.recorder.pipeline.spool import Spool
-from tests.support.lsp_support import git_apply
 
 # --- framing ------------------------------------------------------------------------
 
@@ -123,26 +122,6 @@ def test_document_clamps_past_the_end() -> None:
 
 
 # --- edit summaries -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("before", "after", "op"),
-    [
-        ("a\nb\n", "a\nXb\n", "insert"),
-        ("a\nb\n", "a\n", "delete"),
-        ("a\nb\n", "a\nc", "replace"),  # the newline at the end goes too
-        ("no newline", "no newline\n", "insert"),
-        ("", "first\r\nline", "insert"),
-        ("x\r\ny\r\n", "x\r\nz\r\n", "replace"),
-    ],
-)
-def test_patches_apply_byte_for_byte(tmp_path: Path, before: str, after: str, op: str) -> None:
-    summary = summarize(before, after, "src/m.py", "utf-16")
-    assert summary is not None
-    assert summary.op == op
-    assert summary.before_hash == text_hash(before)
-    assert summary.after_hash == text_hash(after)
-    assert git_apply(before, [summary.patch], tmp_path, "src/m.py") == after
 
 
 def test_edit_range_is_in_the_before_text() -> None:

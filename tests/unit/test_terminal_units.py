@@ -1,13 +1,11 @@
 """The terminal recorders' parts: OSC 133 marks split anywhere, escape stripping, output
-caps, ``prtrace run`` (streams apart, exit codes), ``prtrace hook`` in real bash and zsh,
-and the git events implied by commands."""
+caps, the hook's records, and the git events implied by commands (``prtrace run`` as a
+process: tests/integration/test_terminal_run.py; ``prtrace hook`` in real bash, zsh and
+fish: tests/e2e/test_terminal_hook_shells.py)."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,12 +13,8 @@ import pytest
 from prtrace.recorder.terminal.ansi import FULL_SCREEN_MARKER, TextCleaner, strip_escapes
 from prtrace.recorder.terminal.commands import CommandRecord, OutputBuffer, emit_command, split_args
 from prtrace.recorder.pipeline.emitter import EventEmitter
-from prtrace.recorder.terminal.hook_socket import HookListener
-from prtrace.recorder.terminal.hooks import SNIPPETS, emit_received, parse_records
-from prtrace.recorder.pipeline.spool import Spool
+from prtrace.recorder.terminal.hooks import parse_records
 from prtrace.recorder.terminal.marks import MarkParser, ShellRecorder
-from tests.support.lsp_support import proxy_env, prtrace_cmd
-from tests.support.terminal_support import Tmux, need, spooled, wait_for
 
 STREAM = (
     b"\x1b]133;A\x07prompt$ \x1b]133;C;echo%20%3B%20hi;/tmp/w\x07"
@@ -96,31 +90,6 @@ def test_git_events_from_commands(tmp_path: Path) -> None:
     assert (push.remote, push.branch, push.exit_code) == ("origin", "fix", 1)
 
 
-def _ws(tmp_path: Path) -> Path:
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
-    return ws
-
-
-def test_run_records_streams_apart_and_passes_the_exit_code(tmp_path: Path) -> None:
-    ws = _ws(tmp_path)
-    script = "import sys; print('to out'); print('to err', file=sys.stderr); sys.exit(7)"
-    done = subprocess.run([*prtrace_cmd(), "run", "--no-upload", "--", sys.executable, "-c",
-                           script], cwd=ws, env=proxy_env(ws), capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 7
-    assert done.stdout == "to out\n" and done.stderr == "to err\n"  # tee'd through
-    killed = subprocess.run([*prtrace_cmd(), "run", "--no-upload", "--", "sh", "-c",
-                             "kill -TERM $$"], cwd=ws, env=proxy_env(ws), timeout=60)
-    assert killed.returncode == 128 + 15
-    first, second = spooled(ws, "terminal_command")
-    assert first["stdout"] == "to out\n" and first["stderr"] == "to err\n"
-    assert first["exit_code"] == 7 and first["source"] == "run" and first["cwd"] == "."
-    assert "output_merged" not in first and first["args"][-1] == script
-    assert second["exit_code"] == 143
-
-
 def test_parse_records_takes_only_complete_ones() -> None:
     data = (b"\x1e1.5\t2.0\t0\t/w%09x\n\t ls -la\n\x1f\n"
             b"\x1e3,0\t4,5\t1\t/w\nmake \\\n  test\x1f\n\x1e5\t6\t0\t/w\npartial")
@@ -128,55 +97,3 @@ def test_parse_records_takes_only_complete_ones() -> None:
     assert [(r.cmdline, r.start, r.end, r.exit_code, r.cwd) for r in records] == [
         ("ls -la", 1.5, 2.0, 0, "/w\tx"), ("make \\\n  test", 3.0, 4.5, 1, "/w")]
     assert data[used:].startswith(b"\x1e5")
-
-
-@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_hook_records_every_command_of_a_real_shell(
-    tmp_path: Path, shell: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = need(shell)
-    ws = _ws(tmp_path)
-    monkeypatch.setenv("PRTRACE_WORKSPACE", str(ws))  # the privacy step's opt-in
-    (ws / ".prtrace" / "hook").mkdir(parents=True)
-    listener = HookListener(ws / ".prtrace" / "hook").start()  # as the session's daemon runs it
-    (ws / "sub").mkdir()
-    home = tmp_path / "home"
-    home.mkdir()
-    if shell == "fish":
-        rc = home / ".config" / "fish" / "config.fish"
-        rc.parent.mkdir(parents=True)
-        prompt = "set -g fish_greeting\nfunction fish_prompt; echo -n 'ready> '; end\n"
-    else:
-        rc = home / (".bashrc" if shell == "bash" else ".zshrc")
-        prompt = "PS1='ready> '\nPROMPT='ready> '\n"
-    rc.write_text(SNIPPETS[shell] + prompt)
-    env = {"HOME": str(home), "PATH": os.environ["PATH"], "TERM": "tmux-256color"}
-    term = Tmux([path, "-i"], cwd=ws, env=env)
-    try:
-        wait_for(lambda: "ready>" in term.screen(), what="the prompt")
-        term.line("echo one | cat")
-        term.line("cd sub; and false" if shell == "fish" else "cd sub && false")
-        term.line("sleep 0.2")
-        term.line("exit")
-        wait_for(lambda: not term.alive(), what="the shell to exit")
-    finally:
-        term.close()
-        listener.stop()
-    logs = list((ws / ".prtrace" / "hook").glob("*.log"))
-    with Spool.for_workspace(ws) as spool:
-        emitter = EventEmitter(spool, source="hook")
-        # Over loopback: no raw command line is ever on disk. fish also runs its
-        # end-of-command event for `exit` itself.
-        assert logs == []
-        assert emit_received(ws, emitter, listener.drain()) == (4 if shell == "fish" else 3)
-        assert listener.drain() == []
-    cmds = spooled(ws, "terminal_command")
-    if shell == "fish":
-        assert cmds[-1]["cmd"] == "exit"
-        cmds = cmds[:-1]
-    assert [(c["cmd"], c["exit_code"], c["cwd"]) for c in cmds] == [
-        ("echo one | cat", 0, "."),
-        ("cd sub; and false" if shell == "fish" else "cd sub && false", 1, "."),
-        ("sleep 0.2", 0, "sub"),
-    ]
-    assert cmds[2]["duration_ms"] >= 200 and all("stdout" not in c for c in cmds)

@@ -100,13 +100,6 @@ def test_sample_repo_commit_is_the_same_every_time(tmp_path: Path, sample: Sampl
     assert not [path for path in tracked if "__pycache__" in path or path.endswith(".pyc")]
 
 
-def test_make_sample_repo_refuses_a_non_empty_directory(tmp_path: Path) -> None:
-    (tmp_path / "taken").mkdir()
-    (tmp_path / "taken" / "file").write_text("x")
-    with pytest.raises(FileExistsError):
-        make_sample_repo(tmp_path / "taken")
-
-
 # --- the session is a valid trace ----------------------------------------------------
 
 
