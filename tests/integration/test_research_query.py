@@ -1,34 +1,36 @@
 """Query (issue 7): ``GET /traces`` filters, sorts and cursors; ``GET /traces/{id}/events``
-filters by type, file, time and text. Against a real ``prtrace serve`` on SQLite and on
-PostgreSQL (the file and text filters read the stored JSON with each database's own
-functions, so both must be exercised).
+filters by type, file, time and text. Against the backend's app in process
+(``AppServer``) on SQLite and on PostgreSQL (the file and text filters read the stored
+JSON with each database's own functions, so both must be exercised).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from prtrace import events as ev
 from prtrace.client import Client
-from prtrace.demo.server import ServerProcess
+from tests.support.app_server import AppServer
 from tests.support.research_support import START, command, make_trace, opened, set_qa, thought
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest, start_prtrace_server: Callable[..., ServerProcess]) -> ServerProcess:
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AppServer]:
+    env = {}
     if request.param == "postgres":
-        return start_prtrace_server(env={"PRTRACE_DATABASE_URL": request.getfixturevalue("pg_url")})
-    return start_prtrace_server()
+        env = {"PRTRACE_DATABASE_URL": request.getfixturevalue("pg_url")}
+    with AppServer(tmp_path / "prtrace-home", env=env) as app:
+        yield app
 
 
-def _listed(server: ServerProcess, **params: Any) -> list[str]:
-    response = httpx.get(
+def _listed(server: AppServer, **params: Any) -> list[str]:
+    response = server.client.get(
         f"{server.url}/traces", params=params,
         headers={"Authorization": f"Bearer {server.api_token}"},
     )
@@ -36,11 +38,11 @@ def _listed(server: ServerProcess, **params: Any) -> list[str]:
     return [s["trace_id"] for s in response.json()["traces"]]
 
 
-def _pages(server: ServerProcess, limit: int, **params: Any) -> list[list[str]]:
+def _pages(server: AppServer, limit: int, **params: Any) -> list[list[str]]:
     pages: list[list[str]] = []
     cursor = None
     while True:
-        body = httpx.get(
+        body = server.client.get(
             f"{server.url}/traces",
             params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})},
             headers={"Authorization": f"Bearer {server.api_token}"},
@@ -52,7 +54,7 @@ def _pages(server: ServerProcess, limit: int, **params: Any) -> list[list[str]]:
         assert len(pages) < 50
 
 
-def test_trace_filters_sorts_and_cursors(server: ServerProcess) -> None:
+def test_trace_filters_sorts_and_cursors(server: AppServer) -> None:
     repo = f"https://example.com/{uuid.uuid4().hex}.git"
     made: list[str] = []
     # (developer, events, verdict, overall)
@@ -64,7 +66,7 @@ def test_trace_filters_sorts_and_cursors(server: ServerProcess) -> None:
         ("ann", [opened(1, "b.py"), thought(2, "c")], "resolved", 7.5),
         ("bob", [command(1, "make", 2)], "error", None),
     ]
-    with Client(server.url, server.api_token) as client:
+    with Client(server.url, server.api_token, transport=server.transport()) as client:
         for developer, events, verdict, overall in plan:
             trace_id = make_trace(client, events, repository=repo, developer=developer)
             values: dict[str, Any] = {"qa_status": "done" if verdict else "none"}
@@ -111,25 +113,25 @@ def test_trace_filters_sorts_and_cursors(server: ServerProcess) -> None:
     assert [t for page in pages for t in page] == [made[2], made[4], made[0]]
 
     # A cursor belongs to its sort; garbage is a 422 naming the cursor, not a 500.
-    cursor = httpx.get(
+    cursor = server.client.get(
         f"{server.url}/traces", params={"repository": repo, "limit": 1, "sort": "overall"},
         headers={"Authorization": f"Bearer {server.api_token}"},
     ).json()["next_cursor"]
     for bad in (cursor, "not-a-cursor", "e30"):
-        response = httpx.get(
+        response = server.client.get(
             f"{server.url}/traces", params={"repository": repo, "cursor": bad, "sort": "-created"},
             headers={"Authorization": f"Bearer {server.api_token}"},
         )
         assert response.status_code == 422, response.text
         assert response.json()["field"] == "cursor"
-    bad_sort = httpx.get(
+    bad_sort = server.client.get(
         f"{server.url}/traces", params={"sort": "size"},
         headers={"Authorization": f"Bearer {server.api_token}"},
     )
     assert bad_sort.status_code == 400 or bad_sort.status_code == 422
 
     # The client passes the new filters through, and export agrees with the list.
-    with Client(server.url, server.api_token) as client:
+    with Client(server.url, server.api_token, transport=server.transport()) as client:
         assert [s.trace_id for s in client.iter_traces(
             repository=repo, verdict="resolved", sort="-overall", limit=1
         )] == [made[2], made[4], made[0]]
@@ -143,7 +145,7 @@ def msgspec_id(line: bytes) -> str:
     return json.loads(line)["trace_id"]
 
 
-def test_trace_filters_by_judge_dimension_scores(server: ServerProcess) -> None:
+def test_trace_filters_by_judge_dimension_scores(server: AppServer) -> None:
     repo = f"https://example.com/{uuid.uuid4().hex}.git"
     judged = [
         {"use_of_evidence": 4, "reproducibility": 2},
@@ -151,7 +153,7 @@ def test_trace_filters_by_judge_dimension_scores(server: ServerProcess) -> None:
         {"use_of_evidence": 5, "reproducibility": 4},
     ]
     made: list[str] = []
-    with Client(server.url, server.api_token) as client:
+    with Client(server.url, server.api_token, transport=server.transport()) as client:
         for scores in judged:
             trace_id = make_trace(client, [thought(1, "x")], repository=repo)
             set_qa(server, trace_id, qa_status="done",
@@ -165,15 +167,15 @@ def test_trace_filters_by_judge_dimension_scores(server: ServerProcess) -> None:
     assert ls(score="use_of_evidence:3:5,reproducibility:3:") == [made[2]]
     assert ls(score=["use_of_evidence:2:2", "reproducibility:5:5"]) == [made[1]]
     assert ls(score="problem_understanding:1:") == []  # no judgement scored it
-    with Client(server.url, server.api_token) as client:
+    with Client(server.url, server.api_token, transport=server.transport()) as client:
         assert [t.trace_id for t in client.iter_traces(repository=repo, score="use_of_evidence:5:")] == [made[2]]
     for bad in ("use_of_evidence", "use_of_evidence::", "Bad-Name:1:", "use_of_evidence:x:"):
-        response = httpx.get(f"{server.url}/traces", params={"score": bad},
-                             headers={"Authorization": f"Bearer {server.api_token}"})
+        response = server.client.get(f"{server.url}/traces", params={"score": bad},
+                                     headers={"Authorization": f"Bearer {server.api_token}"})
         assert response.status_code == 400 and response.json()["field"] == "score", bad
 
 
-def test_event_filters_type_file_time_text(server: ServerProcess) -> None:
+def test_event_filters_type_file_time_text(server: AppServer) -> None:
     t = START
     events: list[Any] = [
         opened(1, "src/app.py"),
@@ -187,7 +189,7 @@ def test_event_filters_type_file_time_text(server: ServerProcess) -> None:
                           path="src/util.py", targets=[ev.Location(path="src/app.py", line=3)]),
         thought(8, "50% done; call it with under_score"),
     ]
-    with Client(server.url, server.api_token) as client:
+    with Client(server.url, server.api_token, transport=server.transport()) as client:
         trace_id = make_trace(client, events, finalize=False)
 
         def ids(**params: Any) -> list[str]:

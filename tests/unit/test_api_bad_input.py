@@ -1,14 +1,16 @@
-"""Bad input over real HTTP against a real ``prtrace serve``: every kind gets
-the right 4xx, a JSON error whose ``detail`` names the problem and whose
-``field`` is the exact JSON path when there is one, and stores NOTHING.
+"""Bad input against the backend's app, in process: every kind gets the right
+4xx, a JSON error whose ``detail`` names the problem and whose ``field`` is the
+exact JSON path when there is one, and stores NOTHING.
 
 Each case runs against a fresh trace that already holds a good batch (seq 0).
 After the bad request the trace must hold exactly that batch, still be open,
 and take a good batch with seq 1 made of new ids (so the rejected request
 consumed neither its seq nor its event ids). Never a 5xx.
 
-One server serves the module (built as the ``prtrace_server`` fixture builds
-it, module-scoped so that ~80 cases stay fast).
+One app serves the module (``AppServer``: ``create_app`` behind litestar's
+TestClient, SQLite and the blob folder in a tmp home, as ``prtrace serve`` has
+them; module-scoped so that ~80 cases stay fast). NUL in text on PostgreSQL, which
+refuses it: tests/integration/test_api_bad_input_postgres.py.
 """
 
 from __future__ import annotations
@@ -24,35 +26,26 @@ import httpx
 import pytest
 
 from prtrace.api_types import MAX_BATCH_EVENTS, MAX_BODY_BYTES
-from prtrace.demo.server import ServerProcess
+from tests.support.app_server import AppServer
+from tests.support.bad_input import GOOD, create_trace, j, send_good, thought
 
 HASH_A = "a" * 64
 HASH_B = "b" * 64
 
 
 @pytest.fixture(scope="module")
-def server(module_prtrace_server: ServerProcess) -> ServerProcess:
-    return module_prtrace_server
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    with AppServer(tmp_path_factory.mktemp("bad-input") / "prtrace-home") as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
-def api(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer {server.api_token}"}, timeout=60
-    ) as client:
+def api(server: AppServer) -> Iterator[httpx.Client]:
+    with server.http(headers={"Authorization": f"Bearer {server.api_token}"}, timeout=60) as client:
         yield client
 
 
 # --- events ---------------------------------------------------------------------------
-
-
-def thought(event_id: str, raw: str = "a note") -> dict[str, Any]:
-    return {"type": "thought", "id": event_id, "t": "2024-05-01T10:00:00Z",
-            "session_id": "ses_bad", "raw": raw, "tags": ["x"]}
-
-
-GOOD = [thought("good-0", "first"), thought("good-1", "second"), thought("good-2", "third")]
-"""The batch every case's trace holds before the bad request (seq 0)."""
 
 
 def batch_events(prefix: str) -> list[dict[str, Any]]:
@@ -115,16 +108,12 @@ def replaced_by(event: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def j(value: Any) -> bytes:
-    return json.dumps(value).encode()
-
-
 # --- cases ------------------------------------------------------------------------------
 
 
 @dataclass
 class Ctx:
-    server: ServerProcess
+    server: AppServer
     http: httpx.Client
     """No default token: each request says its own."""
     trace_id: str
@@ -281,15 +270,6 @@ def headers_for(case: Case, ctx: Ctx) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def create_trace(http: httpx.Client, developer: str, api_token: str) -> tuple[str, str]:
-    response = http.post("/traces", headers={"Authorization": f"Bearer {api_token}"}, json={
-        "developer": {"id": developer},
-        "task": {"repository": "https://example.com/bad-input.git", "commit": "abcd1234"},
-    })
-    assert response.status_code == 201, response.text
-    return response.json()["trace_id"], response.json()["upload_token"]
-
-
 def count_traces(api: httpx.Client) -> int:
     total, cursor = 0, None
     while True:
@@ -300,19 +280,14 @@ def count_traces(api: httpx.Client) -> int:
             return total
 
 
-def send_good(http: httpx.Client, trace_id: str, token: str, seq: int, events: list[dict[str, Any]]) -> httpx.Response:
-    return http.post(f"/traces/{trace_id}/events", content=j({"seq": seq, "events": events}),
-                     headers={"Authorization": f"Bearer {token}"})
-
-
 @pytest.fixture(scope="module")
-def http(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=120) as client:
+def http(server: AppServer) -> Iterator[httpx.Client]:
+    with server.http(timeout=120) as client:
         yield client
 
 
 @pytest.fixture
-def ctx(server: ServerProcess, http: httpx.Client) -> Ctx:
+def ctx(server: AppServer, http: httpx.Client) -> Ctx:
     developer = f"bad-{uuid.uuid4().hex[:12]}"
     trace_id, token = create_trace(http, developer, server.api_token)
     accepted = send_good(http, trace_id, token, 0, GOOD)
@@ -365,7 +340,7 @@ def test_bad_input_is_refused_and_stores_nothing(case: Case, ctx: Ctx, api: http
     assert_nothing_stored(api, ctx, traces_before)
 
 
-def test_cases_cover_the_issue(server: ServerProcess) -> None:
+def test_cases_cover_the_issue(server: AppServer) -> None:
     """At least 25 kinds, and every status the contract names for bad input."""
     assert len({c.id for c in CASES}) == len(CASES) >= 25
     assert {400, 401, 403, 404, 405, 413, 422} <= {c.status for c in CASES}
@@ -406,35 +381,9 @@ def test_chunked_body_over_32_mib_is_413(ctx: Ctx, api: httpx.Client) -> None:
     assert_nothing_stored(api, ctx, traces_before)
 
 
-def test_no_5xx_after_all_that(server: ServerProcess) -> None:
+def test_no_5xx_after_all_that(server: AppServer, http: httpx.Client) -> None:
     """The server is healthy and logged no internal error for any case above."""
-    assert httpx.get(f"{server.url}/healthz").status_code == 200
-    log = server.log_path.read_text(errors="replace")
+    assert http.get("/healthz").status_code == 200
+    log = server.log_text()
     assert "internal error" not in log
     assert "Traceback" not in log
-
-
-@pytest.mark.postgres
-def test_nul_in_text_is_a_4xx_on_postgresql(pg_url: str, start_prtrace_server: Callable[..., ServerProcess]) -> None:
-    """PostgreSQL refuses NUL (U+0000) in text columns: a client's mistake, so a
-    4xx with nothing stored, never the 500 it was."""
-    server = start_prtrace_server(env={"PRTRACE_DATABASE_URL": pg_url})
-    with httpx.Client(base_url=server.url, timeout=60) as http:
-        api = {"Authorization": f"Bearer {server.api_token}"}
-        trace_id, token = create_trace(http, "pg-nul", server.api_token)
-        assert send_good(http, trace_id, token, 0, GOOD).status_code == 200
-
-        bad_batch = send_good(http, trace_id, token, 1, [thought("ok-1"), thought("nul\u0000id")])
-        bad_create = http.post("/traces", headers=api, json={
-            "developer": {"id": "nul\u0000dev"}, "task": {"repository": "r", "commit": "abcd1234"}})
-        bad_list = http.get("/traces", headers=api, params={"developer": "a\u0000b"})
-        bad_after = http.get(f"/traces/{trace_id}/events", headers=api, params={"after": "a\u0000b"})
-        for response in (bad_batch, bad_create, bad_list, bad_after):
-            assert response.status_code == 422, response.text
-            assert "NUL" in response.json()["detail"]
-
-        assert http.get(f"/traces/{trace_id}/events", headers=api).json()["events"] == GOOD
-        assert [t["trace_id"] for t in http.get("/traces", headers=api).json()["traces"]] == [trace_id]
-        again = send_good(http, trace_id, token, 1, [thought("ok-1"), thought("ok-2")])
-        assert again.status_code == 200 and again.json()["accepted"] == 2
-    assert "internal error" not in server.log_path.read_text(errors="replace")
