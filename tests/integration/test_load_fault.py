@@ -5,7 +5,7 @@ recorders uploading through both APIs, one API and one worker killed with
 
 QA here is the cheap stand-in job of ``benchmarks/load_qa.py`` (no Docker):
 what is under test is the queue, the leases and the fenced completion across
-processes, not the test runner (tests/test_qa_worker_crash.py kills a worker
+processes, not the test runner (tests/e2e/test_qa_worker_crash.py kills a worker
 in the middle of a Docker QA run).
 """
 
