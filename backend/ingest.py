@@ -87,7 +87,9 @@ def decode_batch(body: bytes) -> DecodedBatch:
         except msgspec.MsgspecError as exc:
             error = split_msgspec_error(exc)
             field_path = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
-            raise FormatError(error.message, field_path) from None
+            # syntax kept: msgspec >= 0.23 reports a string that is not UTF-8 (which
+            # msgspec.Raw skipped unchecked) as a DecodeError, not a UnicodeDecodeError.
+            raise FormatError(error.message, field_path, syntax=error.syntax) from None
         except UnicodeDecodeError:
             # msgspec.Raw skips strings unchecked; decoding the event finds it.
             raise FormatError("body is not valid UTF-8", f"events[{i}]", syntax=True) from None

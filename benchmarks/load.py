@@ -20,7 +20,7 @@ holds a QA job, the first API process and the first worker are killed with
 Then the database is checked (:func:`check`): every acknowledged event stored
 exactly once, every QA job done exactly once (one job, one fenced
 completion per trace), and clients saw only retryable errors. The test
-suite runs a smaller version (``tests/test_load_fault.py``).
+suite runs a smaller version (``tests/integration/test_load_fault.py``).
 """
 
 from __future__ import annotations
