@@ -23,9 +23,10 @@ from typing import Any
 
 import msgspec
 
-from prtrace.backend.errors import ApiError
 from prtrace.api_types import MAX_BATCH_EVENTS, EventBatch, RawEventBatch
-from prtrace.codec import FormatError, decode, split_msgspec_error
+from prtrace.backend.errors import ApiError
+from prtrace.codec import decode, split_msgspec_error
+from prtrace.errors import FormatError
 from prtrace.events import Event
 from prtrace.redaction import redact_event_json
 
@@ -58,14 +59,14 @@ class DecodedBatch:
         return _event_decoder.decode(self.raw[index])
 
     @classmethod
-    def from_events(cls, batch: EventBatch, raw: list[bytes] | None = None) -> "DecodedBatch":
+    def from_events(cls, batch: EventBatch, raw: list[bytes] | None = None) -> DecodedBatch:
         """For callers that hold Structs already (tests, tools)."""
         events = list(batch.events)
         return cls(
             seq=batch.seq,
             raw=raw if raw is not None else [_encode(e) for e in events],
             ids=[e.id for e in events],
-            types=[e.__struct_config__.tag for e in events],
+            types=[str(e.__struct_config__.tag) for e in events],  # every event's tag is a str
             times=[e.t.timestamp() for e in events],
             _events=events,
         )
@@ -81,13 +82,15 @@ def decode_batch(body: bytes) -> DecodedBatch:
             raise ApiError(413, f"a batch holds at most {MAX_BATCH_EVENTS} events", "events") from None
         raise
     events = []
-    for i, raw in enumerate(batch.events):
+    for i, item in enumerate(batch.events):
         try:
-            events.append(_event_decoder.decode(raw))
+            events.append(_event_decoder.decode(item))
         except msgspec.MsgspecError as exc:
             error = split_msgspec_error(exc)
             field_path = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
-            raise FormatError(error.message, field_path) from None
+            # syntax kept: msgspec >= 0.23 reports a string that is not UTF-8 (which
+            # msgspec.Raw skipped unchecked) as a DecodeError, not a UnicodeDecodeError.
+            raise FormatError(error.message, field_path, syntax=error.syntax) from None
         except UnicodeDecodeError:
             # msgspec.Raw skips strings unchecked; decoding the event finds it.
             raise FormatError("body is not valid UTF-8", f"events[{i}]", syntax=True) from None

@@ -47,7 +47,7 @@ def decode(data: bytes | str, type_: type[T]) -> T:
         return msgspec.json.decode(data, type=type_)
     except msgspec.MsgspecError as exc:
         raise split_msgspec_error(exc) from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise FormatError("body is not valid UTF-8", syntax=True) from None
 
 

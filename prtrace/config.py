@@ -92,7 +92,7 @@ _ENV_NAMES = {
     "docker_host": "DOCKER_HOST",
     "openai_api_key": "OPENAI_API_KEY",
 }
-_FIELDS = {name: typ for name, typ in Settings.__annotations__.items()}
+_FIELDS = dict(Settings.__annotations__)
 
 
 def env_name(field: str) -> str:

@@ -30,6 +30,14 @@ from typing import Any
 
 import msgspec
 
+from prtrace.errors import (
+    CheckoutError,
+    FormatError,
+    GitError,
+    PatchError,
+    PathRefused,
+    ReplayError,
+)
 from prtrace.events import (
     Edit,
     Event,
@@ -40,19 +48,11 @@ from prtrace.events import (
     FileOpened,
     FileSaved,
 )
-from prtrace.errors import (
-    CheckoutError,
-    FormatError,
-    GitError,
-    PathRefused,
-    PatchError,
-    ReplayError,
-)
 from prtrace.git import run as git
 from prtrace.git import working_tree_patch
 from prtrace.hashing import text_hash
-from prtrace.paths import resolve_inside
 from prtrace.patches import apply_patch
+from prtrace.paths import resolve_inside
 from prtrace.trace import Trace
 
 __all__ = [

@@ -44,7 +44,7 @@ QA_CONFIG = {
 
 
 def git(*args: str, cwd: Path | None = None, check: bool = True,
-        input: str | None = None, timeout: float = 600) -> _git.Result:
+        input: str | None = None, timeout: float = 600) -> _git.Result:  # noqa: A002 - subprocess.run's name
     """:func:`prtrace.git.run` with QA's identity and ``safe.directory``; GitError on failure."""
     return _git.run(*args, cwd=cwd, check=check, input=input, timeout=timeout, env=QA_ENV,
                     config=QA_CONFIG)

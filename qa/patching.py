@@ -26,8 +26,8 @@ import unidiff
 
 from prtrace.errors import PatchError, PathRefused
 from prtrace.paths import resolve_inside
-from prtrace.trace import PatchApplication
 from prtrace.qa.checkout import Worktree, git
+from prtrace.trace import PatchApplication
 
 # git apply: "Hunk #1 succeeded at 12 (offset 2 lines)."; patch(1) puts the fuzz
 # first: "Hunk #1 succeeded at 19 with fuzz 2 (offset 2 lines)."

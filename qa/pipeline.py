@@ -25,7 +25,6 @@ from pathlib import Path
 import docker
 
 from prtrace.errors import CheckoutError, GitError, PathRefused, PrtraceError, ReplayError
-from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
 from prtrace.qa.checkout import Worktree, checkout
 from prtrace.qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
 from prtrace.qa.patching import PatchFailed, apply_patch, check_patch
@@ -40,6 +39,7 @@ from prtrace.qa.runner import (
     run_in_container,
 )
 from prtrace.qa.verdict import compare
+from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
 
 DEFAULT_IMAGE = "prtrace-test/python:bookworm"
 
@@ -131,7 +131,7 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
                 with clock("patch_check"):
                     patch = trace.artifacts.final_patch
                     rebuilt = patch is None
-                    if rebuilt:
+                    if patch is None:
                         patch = rebuild_patch(tree, trace.events)
                     check_patch(patch, tree.path)
             except (PathRefused, ReplayError) as exc:

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 
 from prtrace.events import Event
 from prtrace.git import working_tree_patch
-from prtrace.replay import replay_events
 from prtrace.qa.checkout import QA_CONFIG, Worktree
+from prtrace.replay import replay_events
 
 
 def rebuild_patch(tree: Worktree, events: Iterable[Event]) -> str:

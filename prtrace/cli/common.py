@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from prtrace.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE  # noqa: F401 - common.EXIT_*
-from prtrace.errors import EXIT_INTERRUPTED, PrtraceError
+from prtrace.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PrtraceError  # noqa: F401 - common.EXIT_*
 
 if TYPE_CHECKING:
     from prtrace.client import Client
@@ -119,7 +119,7 @@ def print_table(rows: list[list[str]], headers: list[str], stream: Any = None) -
     out = stream or sys.stdout
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
         out.write("  ".join(cells).rstrip() + "\n")
 
 
@@ -211,12 +211,12 @@ def parse_time(text: str) -> Any:
     A time without a zone is taken as UTC (the server compares zone-aware
     times); an age counts back from now.
     """
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     value = text.strip()
     unit = value[-1:].lower()
     if unit in _UNITS and value[:-1].isdigit():
-        return datetime.now(timezone.utc) - timedelta(seconds=int(value[:-1]) * _UNITS[unit])
+        return datetime.now(UTC) - timedelta(seconds=int(value[:-1]) * _UNITS[unit])
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -224,7 +224,7 @@ def parse_time(text: str) -> Any:
             f"{text!r} is not a time: use RFC 3339 (2024-05-01T12:00:00Z), "
             "a date (2024-05-01) or an age (30m, 12h, 7d, 2w)"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def positive_int(text: str) -> int:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import textwrap
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,7 @@ def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path
 
     repo, commit = make_sample_repo(home / "sample-repo")
     progress(f"sample repository at {repo} (commit {commit[:12]})")
-    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=SESSION_SECONDS)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=SESSION_SECONDS)
     events, final_patch = recorded_session(repo, commit, session_id=new_session_id(), start=start)
 
     with Client(server.url, server.api_token) as api:

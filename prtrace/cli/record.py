@@ -104,7 +104,6 @@ def run_start(args: argparse.Namespace) -> int:
 
     from prtrace.cli.trace import create_request
     from prtrace.recorder.session import lifecycle
-
     from prtrace.recorder.session.state import load_session
 
     root = _root(args)

@@ -164,8 +164,10 @@ def timeline(result: Any, start: datetime | None) -> list[str]:
 
 def summary(trace: Any, result: Any, patch_matches: bool | None) -> list[str]:
     lines = [
-        f"replayed {len(result.steps)} of {len(trace.events)} events of {trace.trace_id} "
-        f"({result.changed} changed files) in {result.workspace} at {result.commit[:12]}"
+        (
+            f"replayed {len(result.steps)} of {len(trace.events)} events of {trace.trace_id} "
+            f"({result.changed} changed files) in {result.workspace} at {result.commit[:12]}"
+        )
     ]
     if result.stopped_at:
         lines.append(f"stopped after {result.stopped_at}: the workspace is as it was then")

@@ -26,8 +26,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from prtrace.recorder.terminal.run_cmd import run_command
     from prtrace.recorder.session.workspace import find_root
+    from prtrace.recorder.terminal.run_cmd import run_command
 
     argv = list(args.argv)
     if argv and argv[0] == "--":

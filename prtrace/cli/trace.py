@@ -131,6 +131,7 @@ def create_request(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         raise UsageError(
             f"{' and '.join(missing)} required: not inside a git repository with a commit"
         )
+    assert repository and commit  # narrowed by the check above
     branch = args.branch if args.branch is not None else (
         gitinfo.branch() if not args.commit else None
     )
@@ -428,7 +429,7 @@ def run_judge(args: argparse.Namespace) -> int:
         if done.status == "error":
             raise PrtraceError(f"judge job {job.job_id} failed: {done.error}")
         raw = api.get_trace_raw(args.trace_id)
-    judge = msgspec.json.decode(raw, type=only_qa).qa.judge
+    judge = msgspec.json.decode(raw, type=only_qa).qa.judge  # type: ignore[attr-defined]  # defstruct's fields are dynamic
     if args.json:
         common.print_json(judge)
     else:

@@ -83,7 +83,7 @@ class ServerProcess:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 60.0) -> "ServerProcess":
+    def start(self, timeout: float = 60.0) -> ServerProcess:
         """Start the server and return once ``/healthz`` says ok."""
         if self.process is not None and self.process.poll() is None:
             raise ServerStartError("the server is already running")
@@ -150,7 +150,7 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.kill9()
 
-    def restart(self, timeout: float = 60.0) -> "ServerProcess":
+    def restart(self, timeout: float = 60.0) -> ServerProcess:
         """Start again on the same port and home (after :meth:`kill9` or :meth:`stop`)."""
         self.stop()
         return self.start(timeout)

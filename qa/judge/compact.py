@@ -173,8 +173,10 @@ def _run_phase(
 def _render(entries: list[Entry], count: int) -> str:
     shown = sum(1 for e in entries if not e.dropped)
     lines = [
-        f"({count} events; {shown} shown, {count - shown} elided; "
-        "[id] tags each event, '… N events elided …' marks a gap)"
+        (
+            f"({count} events; {shown} shown, {count - shown} elided; "
+            "[id] tags each event, '… N events elided …' marks a gap)"
+        )
     ]
     gap = 0
     for entry in entries:
@@ -316,14 +318,16 @@ def _render_thought(e: ev.Thought) -> tuple[int, list[str]]:
 
 def _diffstat(patch: str) -> str:
     lines = patch.splitlines()
-    added = sum(1 for l in lines if l.startswith("+") and not l.startswith("+++"))
-    removed = sum(1 for l in lines if l.startswith("-") and not l.startswith("---"))
+    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
     return f"+{added} -{removed}"
 
 
 def _patch_body(patch: str, level: int) -> list[str]:
     """The hunks of a unified diff (the ---/+++ header is implied by the path)."""
-    lines = [l for l in patch.splitlines() if not l.startswith(("--- ", "+++ ", "diff --git"))]
+    lines = [
+        line for line in patch.splitlines() if not line.startswith(("--- ", "+++ ", "diff --git"))
+    ]
     return _excerpt("\n".join(lines), _LIMITS[level][1], 0)
 
 

@@ -40,14 +40,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from prtrace import events as ev
 from prtrace.hashing import text_hash
 from prtrace.patches import make_patch
-from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.files.ignore import IgnoreRules
 from prtrace.recorder.files.snapshots import Snapshot, read_snapshot
+from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.pipeline.spool import Spool
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
+
+    from prtrace.recorder.pipeline.privacy import Privacy
 
 DEBOUNCE = 0.3
 MAX_DELAY = 2.0
@@ -56,11 +64,23 @@ LSP_GRACE = 2.0
 
 @dataclass(slots=True)
 class _Change:
-    kind: str  # created | changed | deleted
+    kind: str  # created (after only) | changed (both) | deleted (before only)
     path: str
     t: float
     before: Snapshot | None = None
     after: Snapshot | None = None
+
+    @property
+    def old(self) -> Snapshot:
+        """The file before a change or deletion."""
+        assert self.before is not None, self
+        return self.before
+
+    @property
+    def new(self) -> Snapshot:
+        """The file after a change or creation."""
+        assert self.after is not None, self
+        return self.after
 
 
 class FileWatcher:
@@ -75,7 +95,7 @@ class FileWatcher:
         session_id: str | None = None,
     ) -> None:
         self.root = root
-        self._privacy = None
+        self._privacy: Privacy | None = None
         self.debounce = debounce
         self.max_delay = max_delay
         self.lsp_grace = lsp_grace
@@ -91,7 +111,7 @@ class FileWatcher:
         self._graced: set[str] = set()
         """Paths that already waited once (recording thread only)."""
         self._stopping = False
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self._thread: threading.Thread | None = None
         self.recorded = 0
         self._prefix = str(root) + os.sep
@@ -184,7 +204,7 @@ class FileWatcher:
                 try:
                     self._process(batch, emitter, spool)
                     emitter.flush()
-                except Exception as exc:  # the watcher must outlive any one bad file
+                except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one bad file
                     sys.stderr.write(f"prtrace watch: {exc!r}\n")
             # Stopping: record what is still dirty or waiting for the editor.
             with self._cond:
@@ -274,11 +294,11 @@ class FileWatcher:
         self._emit(changes, emitter)
 
     def _emit(self, changes: list[_Change], emitter: EventEmitter) -> None:
-        created = {c.after.hash: c for c in changes if c.kind == "created" and c.after.hash}
+        created = {c.new.hash: c for c in changes if c.kind == "created" and c.new.hash}
         moved_from: dict[str, _Change] = {}
         for change in changes:
-            if change.kind == "deleted" and change.before.hash in created:
-                target = created.pop(change.before.hash)
+            if change.kind == "deleted" and change.old.hash in created:
+                target = created.pop(change.old.hash)
                 moved_from[target.path] = change
         for change in changes:
             path = change.path
@@ -286,17 +306,17 @@ class FileWatcher:
                 if any(m is change for m in moved_from.values()):
                     continue
                 del self.baseline[path]
-                emitter.emit(ev.FileDeleted, change.t, path=path, before_hash=change.before.hash)
+                emitter.emit(ev.FileDeleted, change.t, path=path, before_hash=change.old.hash)
             elif path in moved_from:
                 source = moved_from[path]
                 self.baseline.pop(source.path, None)
-                self.baseline[path] = change.after
+                self.baseline[path] = change.new
                 emitter.emit(
                     ev.FileMoved, change.t, path=path, from_path=source.path,
-                    hash=change.after.hash,
+                    hash=change.new.hash,
                 )
             elif change.kind == "created":
-                after = change.after
+                after = change.new
                 self.baseline[path] = after
                 emitter.emit(
                     ev.FileCreated, change.t, path=path, hash=after.hash, size=after.size,
@@ -304,7 +324,7 @@ class FileWatcher:
                     patch_unified=None if after.text is None else make_patch("", after.text, path),
                 )
             else:
-                before, after = change.before, change.after
+                before, after = change.old, change.new
                 self.baseline[path] = after
                 patch = None
                 if before.text is not None and after.text is not None:
@@ -317,13 +337,14 @@ class FileWatcher:
             self.recorded += 1
 
 
-class _Handler:
+class _Handler(FileSystemEventHandler):
     """The watchdog event handler: only marks paths dirty (cheap, never blocks long)."""
 
     def __init__(self, watcher: FileWatcher) -> None:
+        super().__init__()
         self.watcher = watcher
 
-    def dispatch(self, event) -> None:  # type: ignore[no-untyped-def]
+    def dispatch(self, event: FileSystemEvent) -> None:
         kind = event.event_type
         if kind in ("opened", "closed_no_write"):
             return

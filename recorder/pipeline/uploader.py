@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Literal
 
 from prtrace.errors import APIError, AuthError, ConflictError, NotFoundError, ServerError
-from prtrace.recorder.session.state import Session, load_session
 from prtrace.recorder.pipeline.spool import Spool, spool_path
+from prtrace.recorder.session.state import Session, load_session
 from prtrace.recorder.session.workspace import state_dir
 
 LOCK_FILE = "upload.lock"
@@ -202,7 +202,7 @@ class BackgroundUploader:
             while not self._stop.is_set():
                 try:
                     self.last = result = uploader.drain()
-                except Exception as exc:  # the recorder must outlive any upload bug
+                except Exception as exc:  # noqa: BLE001 - the recorder must outlive any upload bug
                     sys.stderr.write(f"prtrace: upload failed: {exc!r}\n")
                     result = DrainResult("offline", error=repr(exc))
                 if result.outcome == "offline":

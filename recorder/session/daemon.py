@@ -26,9 +26,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prtrace.recorder.session.workspace import state_dir
+
+if TYPE_CHECKING:
+    from prtrace.recorder.files.gitwatch import GitTracker
+    from prtrace.recorder.pipeline.emitter import EventEmitter
+    from prtrace.recorder.terminal.hook_socket import HookListener
 
 PID_FILE = "daemon.pid"
 LOCK_FILE = "daemon.lock"
@@ -118,13 +125,13 @@ class Daemon:
         self._git_poke = threading.Event()
 
     def run(self) -> int:
-        from prtrace.recorder.pipeline.emitter import EventEmitter
         from prtrace.recorder.files.gitwatch import GitTracker
-        from prtrace.recorder.terminal.hook_socket import HookListener
-        from prtrace.recorder.terminal.hooks import hook_dir, import_logs
+        from prtrace.recorder.files.watcher import FileWatcher
+        from prtrace.recorder.pipeline.emitter import EventEmitter
         from prtrace.recorder.pipeline.spool import Spool
         from prtrace.recorder.pipeline.uploader import BackgroundUploader
-        from prtrace.recorder.files.watcher import FileWatcher
+        from prtrace.recorder.terminal.hook_socket import HookListener
+        from prtrace.recorder.terminal.hooks import hook_dir, import_logs
 
         lock_path = state_dir(self.root, create=True) / LOCK_FILE
         lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -158,7 +165,13 @@ class Daemon:
             os.close(lock_fd)
         return 0
 
-    def _round(self, git, hooks, import_logs, listener) -> None:  # type: ignore[no-untyped-def]
+    def _round(
+        self,
+        git: GitTracker,
+        hooks: EventEmitter,
+        import_logs: Callable[[Path, EventEmitter], object],
+        listener: HookListener,
+    ) -> None:
         from prtrace.recorder.terminal.hooks import emit_received
 
         steps = (

@@ -16,10 +16,10 @@ from typing import Any
 
 from prtrace.client import Client
 from prtrace.errors import APIError, ConflictError, PrtraceError
-from prtrace.trace import Artifacts, Developer, Environment, Task
-from prtrace.recorder.session.state import Session, clear_session, load_session, save_session
 from prtrace.recorder.pipeline.spool import Spool, spool_path
 from prtrace.recorder.pipeline.uploader import BACKOFF_MAX, BACKOFF_START, Uploader, UploadLock
+from prtrace.recorder.session.state import Session, clear_session, load_session, save_session
+from prtrace.trace import Artifacts, Developer, Environment, Task
 
 START_UPLOAD_DEADLINE = 5.0
 """How long ``start`` spends sending what was spooled before the session began."""
@@ -99,8 +99,8 @@ def start(
     uploader = Uploader(root)
     try:
         uploader.drain(session, deadline=time.monotonic() + START_UPLOAD_DEADLINE)
-    except Exception:
-        pass  # the proxies' uploaders will retry
+    except Exception:  # noqa: BLE001 - the proxies' uploaders will retry
+        pass
     finally:
         uploader.close()
     return session
@@ -186,10 +186,10 @@ def resume(root: Path) -> tuple[Session, int]:
 def finish(root: Path, *, timeout: float = 60.0, patch: bool = True) -> StopResult:
     """``record stop``: end the daemon, spool what it had, compute the final patch,
     upload everything and finalize (see :func:`stop`)."""
-    from prtrace.recorder.session import daemon
-    from prtrace.recorder.pipeline.emitter import EventEmitter
     from prtrace.git import GitError, working_tree_patch
     from prtrace.recorder.files.gitwatch import GitTracker
+    from prtrace.recorder.pipeline.emitter import EventEmitter
+    from prtrace.recorder.session import daemon
     from prtrace.recorder.terminal.hooks import import_logs
 
     session = load_session(root)
@@ -261,7 +261,6 @@ def note(root: Path, text: str, tags: list[str], *, upload_deadline: float = 3.0
     """Record a ``thought`` in the spool; try briefly to upload it (else a proxy will)."""
     from prtrace.events import Thought
     from prtrace.recorder.pipeline.emitter import EventEmitter
-
     from prtrace.recorder.pipeline.privacy import Privacy
 
     if not Privacy(root).recording():
@@ -280,7 +279,7 @@ def note(root: Path, text: str, tags: list[str], *, upload_deadline: float = 3.0
         try:
             result = uploader.drain(session, deadline=time.monotonic() + upload_deadline)
             uploaded = result.outcome == "done"
-        except Exception:
+        except Exception:  # noqa: BLE001 - the note is spooled; a later upload sends it
             uploaded = False
         finally:
             uploader.close()
