@@ -7,6 +7,11 @@ with 100,000 ``didChange``/s cannot pay. Only the fields the recorder uses are
 declared; everything else in a message is skipped by the decoder unread.
 The envelope keeps ``params``/``result`` as :class:`msgspec.Raw`, so a message
 the recorder does not care about costs one shallow scan.
+
+lsprotocol stays the reference: tests/unit/test_lsp_protocol_types.py checks that
+every Struct here maps to its lsprotocol type(s), that every field is one of theirs,
+and that what lsprotocol's converter writes decodes here to the same values.
+(lsprotocol and pygls are test dependencies only: the recorder imports neither.)
 """
 
 from __future__ import annotations

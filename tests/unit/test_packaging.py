@@ -55,3 +55,16 @@ def test_package_data_globs_match_files() -> None:
             continue  # the catch-all for every package: no single folder to check
         for pattern in globs:
             assert list(_folder_of(package).glob(pattern)), f"{package}: {pattern} matches no file"
+
+
+def test_the_version_is_written_once() -> None:
+    """``prtrace.__version__`` is the source; pyproject.toml reads it (dynamic), so the
+    installed distribution's version and the package's cannot differ."""
+    from importlib.metadata import version
+
+    import prtrace
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert _setuptools()["dynamic"]["version"] == {"attr": "prtrace.__version__"}
+    assert version("prtrace") == prtrace.__version__
