@@ -113,7 +113,6 @@ class FileWatcher:
         self._stopping = False
         self._observer: BaseObserver | None = None
         self._thread: threading.Thread | None = None
-        self.recorded = 0
         self._prefix = str(root) + os.sep
 
     def _snapshot(self, rel: str) -> Snapshot | None:
@@ -334,7 +333,6 @@ class FileWatcher:
                     after_hash=after.hash, size=after.size, binary=after.binary,
                     patch_unified=patch,
                 )
-            self.recorded += 1
 
 
 class _Handler(FileSystemEventHandler):

@@ -120,7 +120,6 @@ class DocumentDiagnosticReport(Struct):
 
 class TextEdit(Struct):
     range: Range
-    newText: str = ""
 
 
 class DocumentChange(Struct):
@@ -130,7 +129,6 @@ class DocumentChange(Struct):
     edits: list[TextEdit] = msgspec.field(default_factory=list)
     kind: str | None = None
     uri: str | None = None
-    oldUri: str | None = None
     newUri: str | None = None
 
 
@@ -162,20 +160,10 @@ class WorkspaceFolder(Struct):
     name: str = ""
 
 
-class GeneralClientCapabilities(Struct):
-    positionEncodings: list[str] | None = None
-
-
-class ClientCapabilities(Struct):
-    general: GeneralClientCapabilities | None = None
-
-
 class InitializeParams(Struct):
     rootUri: str | None = None
     rootPath: str | None = None
     workspaceFolders: list[WorkspaceFolder] | None = None
-    capabilities: ClientCapabilities | None = None
-    clientInfo: dict[str, object] | None = None
 
 
 class ServerCapabilities(Struct):
@@ -184,5 +172,4 @@ class ServerCapabilities(Struct):
 
 class InitializeResult(Struct):
     capabilities: ServerCapabilities | None = None
-    serverInfo: dict[str, object] | None = None
 

@@ -122,7 +122,6 @@ class LspRecorder:
         self.root: Path | None = None
         self.paths: PathMapper | None = None
         self.encoding: Encoding = DEFAULT_ENCODING
-        self.client_encodings: list[str] = []
         self.docs: dict[str, Document] = {}
         self._disk_lines: dict[str, list[str] | None] = {}
         self.burst: Burst | None = None
@@ -373,9 +372,6 @@ class LspRecorder:
 
     def _initialize(self, params: msgspec.Raw) -> None:
         init = decode(params, m.InitializeParams)
-        caps = init.capabilities
-        if caps and caps.general and caps.general.positionEncodings:
-            self.client_encodings = caps.general.positionEncodings
         if self.root is not None:
             return
         start: Path | None = None

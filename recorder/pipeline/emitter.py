@@ -113,11 +113,6 @@ class EventEmitter:
     def pending(self) -> int:
         return len(self._pending) + len(self._held)
 
-    def attach(self, spool: Spool) -> None:
-        """Start writing to ``spool`` (events made before are kept and written then)."""
-        self.spool = spool
-        self._know(_root_of(spool))
-
     def attach_workspace(self, root: Path) -> None:
         """The workspace is known; its spool is opened only when there is an event to write,
         so a workspace that is not recorded gets no ``.prtrace/`` at all."""

@@ -45,8 +45,6 @@ MIRRORS: dict[type, tuple[type, ...]] = {
     m.CodeActionLike: (t.CodeAction, t.Command),
     m.ExecuteCommandParams: (t.ExecuteCommandParams,),
     m.WorkspaceFolder: (t.WorkspaceFolder,),
-    m.GeneralClientCapabilities: (t.GeneralClientCapabilities,),
-    m.ClientCapabilities: (t.ClientCapabilities,),
     m.InitializeParams: (t.InitializeParams,),
     m.ServerCapabilities: (t.ServerCapabilities,),
     m.InitializeResult: (t.InitializeResult,),
