@@ -18,6 +18,7 @@ from prtrace.backend.storage.db import Database
 from prtrace.backend.storage.migrate import upgrade
 from prtrace.backend.storage.traces import TraceStore
 from prtrace.config import Settings
+from prtrace.errors import ConfigError
 
 BUILTIN_JOB_MODULES = ("prtrace.backend.jobs.qa_job", "prtrace.backend.jobs.judging")
 
@@ -70,4 +71,4 @@ def load_job_modules(settings: Settings) -> None:
             if exc.name != name:
                 raise
             if name not in BUILTIN_JOB_MODULES:
-                raise SystemExit(f"prtrace: job module {name!r} not found") from None
+                raise ConfigError(f"job module {name!r} not found (PRTRACE_JOB_MODULES)") from None

@@ -20,6 +20,7 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from prtrace.config import Settings
+from prtrace.errors import ConfigError
 
 
 class BlobNotFound(KeyError):
@@ -115,7 +116,7 @@ class FolderBlobStore:
     async def check(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         if not os.access(self.root, os.W_OK):
-            raise RuntimeError(f"blob folder {self.root} is not writable")
+            raise ConfigError(f"blob folder {self.root} is not writable")
 
 
 class S3BlobStore:
@@ -192,7 +193,7 @@ class S3BlobStore:
     async def check(self) -> None:
         found = await asyncio.to_thread(self.client.bucket_exists, self.bucket)
         if not found:
-            raise RuntimeError(f"S3 bucket {self.bucket!r} does not exist")
+            raise ConfigError(f"S3 bucket {self.bucket!r} does not exist")
 
 
 def open_blob_store(settings: Settings) -> BlobStore:
@@ -200,7 +201,7 @@ def open_blob_store(settings: Settings) -> BlobStore:
     if url.startswith("s3://"):
         parsed = urlparse(url)
         if not parsed.netloc:
-            raise SystemExit(f"prtrace: PRTRACE_BLOB_URL {url!r} names no bucket")
+            raise ConfigError(f"PRTRACE_BLOB_URL {url!r} names no bucket")
         return S3BlobStore(parsed.netloc, parsed.path, settings)
     if url.startswith("file://"):
         url = urlparse(url).path
