@@ -25,7 +25,7 @@ import msgspec
 
 from prtrace.backend.errors import ApiError
 from prtrace.api_types import MAX_BATCH_EVENTS, EventBatch, RawEventBatch
-from prtrace.codec import FormatError, decode, split_msgspec_error
+from prtrace.codec import FormatError, decode, is_utf8_error, split_msgspec_error, utf8_error
 from prtrace.events import Event
 from prtrace.redaction import redact_event_json
 
@@ -84,13 +84,17 @@ def decode_batch(body: bytes) -> DecodedBatch:
     for i, raw in enumerate(batch.events):
         try:
             events.append(_event_decoder.decode(raw))
+        except UnicodeDecodeError:  # msgspec before 0.23
+            raise utf8_error(body, f"events[{i}]") from None
         except msgspec.MsgspecError as exc:
+            if is_utf8_error(exc):
+                # msgspec.Raw skips strings unchecked; decoding the event finds
+                # it. The events before decoded, so the body's first bad byte
+                # is in this one: its offset in the body is the one to report.
+                raise utf8_error(body, f"events[{i}]") from None
             error = split_msgspec_error(exc)
             field_path = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
             raise FormatError(error.message, field_path) from None
-        except UnicodeDecodeError:
-            # msgspec.Raw skips strings unchecked; decoding the event finds it.
-            raise FormatError("body is not valid UTF-8", f"events[{i}]", syntax=True) from None
     raw = [bytes(r) for r in batch.events]
     _redact(events, raw)
     return DecodedBatch.from_events(EventBatch(seq=batch.seq, events=events), raw)

@@ -371,6 +371,24 @@ def test_cases_cover_the_issue(server: ServerProcess) -> None:
     assert {400, 401, 403, 404, 405, 413, 422} <= {c.status for c in CASES}
 
 
+@pytest.mark.parametrize("path", ["/traces/{trace}/events", "/traces/{trace}/finalize"])
+def test_non_utf8_names_the_bad_bytes_and_their_offset(path: str, ctx: Ctx, api: httpx.Client) -> None:
+    """msgspec 0.23 only says "Invalid UTF-8 encoded string"; a client fixing its
+    encoder needs to know which bytes, and where in the body it sent."""
+    if path.endswith("/events"):
+        body = j(batch()).replace(b'"hmm"', b'"h\xe2\x82m"')  # a cut-off euro sign
+    else:
+        body = b'{"artifacts": {"final_patch": "-a\\n+\xe2\x82"}}'
+    offset = body.index(b"\xe2\x82")
+    traces_before = count_traces(api)
+    response = ctx.http.post(path.format(trace=ctx.trace_id), content=body,
+                             headers={"Authorization": f"Bearer {ctx.token}"})
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert "not valid UTF-8" in detail and f"0xe2 0x82 at offset {offset}" in detail, detail
+    assert_nothing_stored(api, ctx, traces_before)
+
+
 def test_body_over_32_mib_is_413_and_stores_nothing(ctx: Ctx, api: httpx.Client) -> None:
     traces_before = count_traces(api)
     # A real batch, padded inside a string so that only its size is wrong.
