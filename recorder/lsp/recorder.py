@@ -188,6 +188,13 @@ class LspRecorder:
         else:
             self._respond(early[0], pending, early[1])
 
+    @property
+    def editing(self) -> str | None:
+        """The path whose edit burst is open (changed, but not yet an ``edit``)."""
+        burst = self.burst
+        doc = None if burst is None else self.docs.get(burst.uri)
+        return None if doc is None else doc.path
+
     def tick(self, now: float) -> None:
         """Called when the stream is quiet: end a burst that has gone idle."""
         if self.burst is not None and now - self.burst.last_t >= self.idle_gap:
