@@ -14,14 +14,14 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from prtrace.backend import openapi
-from prtrace.backend.errors import EXCEPTION_HANDLERS, refuse_nul
-from prtrace.backend.routes import judge, misc, traces, ui
-from prtrace.backend.ingest import BatchDecoder
-from prtrace.backend.services import Services
-from prtrace.backend.jobs.worker import Worker
 from prtrace import __version__
 from prtrace.api_types import MAX_BODY_BYTES
+from prtrace.backend import openapi
+from prtrace.backend.errors import EXCEPTION_HANDLERS, refuse_nul
+from prtrace.backend.ingest import BatchDecoder
+from prtrace.backend.jobs.worker import Worker
+from prtrace.backend.routes import judge, misc, traces, ui
+from prtrace.backend.services import Services
 from prtrace.config import Settings
 
 log = logging.getLogger("prtrace.backend")

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from prtrace.backend.storage.db import Database, api_tokens
 from prtrace.backend.errors import ApiError
+from prtrace.backend.storage.db import Database, api_tokens
 from prtrace.config import Settings, new_token
 
 API_PREFIX = "pta_"

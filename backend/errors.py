@@ -14,7 +14,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from prtrace.api_types import ErrorBody
-from prtrace.codec import FormatError
+from prtrace.errors import FormatError
 
 log = logging.getLogger("prtrace.backend")
 
@@ -27,7 +27,7 @@ class ApiError(Exception):
         self.field = field
 
     @classmethod
-    def from_format(cls, exc: FormatError, status_code: int = 422) -> "ApiError":
+    def from_format(cls, exc: FormatError, status_code: int = 422) -> ApiError:
         return cls(status_code, exc.message, exc.field)
 
 

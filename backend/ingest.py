@@ -23,9 +23,10 @@ from typing import Any
 
 import msgspec
 
-from prtrace.backend.errors import ApiError
 from prtrace.api_types import MAX_BATCH_EVENTS, EventBatch, RawEventBatch
-from prtrace.codec import FormatError, decode, is_utf8_error, split_msgspec_error, utf8_error
+from prtrace.backend.errors import ApiError
+from prtrace.codec import decode, is_utf8_error, split_msgspec_error, utf8_error
+from prtrace.errors import FormatError
 from prtrace.events import Event
 from prtrace.redaction import redact_event_json
 
@@ -58,14 +59,14 @@ class DecodedBatch:
         return _event_decoder.decode(self.raw[index])
 
     @classmethod
-    def from_events(cls, batch: EventBatch, raw: list[bytes] | None = None) -> "DecodedBatch":
+    def from_events(cls, batch: EventBatch, raw: list[bytes] | None = None) -> DecodedBatch:
         """For callers that hold Structs already (tests, tools)."""
         events = list(batch.events)
         return cls(
             seq=batch.seq,
             raw=raw if raw is not None else [_encode(e) for e in events],
             ids=[e.id for e in events],
-            types=[e.__struct_config__.tag for e in events],
+            types=[str(e.__struct_config__.tag) for e in events],  # every event's tag is a str
             times=[e.t.timestamp() for e in events],
             _events=events,
         )
@@ -81,9 +82,9 @@ def decode_batch(body: bytes) -> DecodedBatch:
             raise ApiError(413, f"a batch holds at most {MAX_BATCH_EVENTS} events", "events") from None
         raise
     events = []
-    for i, raw in enumerate(batch.events):
+    for i, item in enumerate(batch.events):
         try:
-            events.append(_event_decoder.decode(raw))
+            events.append(_event_decoder.decode(item))
         except UnicodeDecodeError:  # msgspec before 0.23
             raise utf8_error(body, f"events[{i}]") from None
         except msgspec.MsgspecError as exc:
@@ -94,7 +95,7 @@ def decode_batch(body: bytes) -> DecodedBatch:
                 raise utf8_error(body, f"events[{i}]") from None
             error = split_msgspec_error(exc)
             field_path = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
-            raise FormatError(error.message, field_path) from None
+            raise FormatError(error.message, field_path, syntax=error.syntax) from None
     raw = [bytes(r) for r in batch.events]
     _redact(events, raw)
     return DecodedBatch.from_events(EventBatch(seq=batch.seq, events=events), raw)

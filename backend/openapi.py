@@ -118,7 +118,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     types = [api.ErrorBody] + [t for op in OPERATIONS.values() for t in (op.returns, op.body)
                                if t is not None and not isinstance(t, dict)]
     refs, components = msgspec.json.schema_components(types, ref_template=REF)
-    ref_of = dict(zip(map(id, types), refs))
+    ref_of = dict(zip(map(id, types), refs, strict=True))
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(components)
     doc["components"]["securitySchemes"] = SECURITY_SCHEMES
@@ -129,7 +129,9 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items()
         if isinstance(operation, dict) and "responses" in operation
     ]
-    operation_ids = {operation.get("operationId") for _, _, operation in operations}
+    operation_ids = {
+        operation["operationId"] for _, _, operation in operations if "operationId" in operation
+    }
     for path, method, operation in operations:
         for parameter in operation.get("parameters", []):
             _widen_times(parameter.get("schema", {}))

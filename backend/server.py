@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from typing import Any
 
 from prtrace.config import Settings, env_name, load_settings
 
@@ -21,14 +22,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, process
     import uvicorn
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    options = dict(
-        host=host,
-        port=port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 10,
+    }
     if processes <= 1:
         from prtrace.backend.app import create_app
 

@@ -11,10 +11,10 @@ import importlib
 from dataclasses import dataclass, field
 
 from prtrace.backend.auth import ApiTokens, ensure_api_token
-from prtrace.backend.storage.blobs import BlobStore, open_blob_store
-from prtrace.backend.storage.db import Database
 from prtrace.backend.ingest import BatchDecoder
 from prtrace.backend.jobs.queue import JobQueue
+from prtrace.backend.storage.blobs import BlobStore, open_blob_store
+from prtrace.backend.storage.db import Database
 from prtrace.backend.storage.migrate import upgrade
 from prtrace.backend.storage.traces import TraceStore
 from prtrace.config import Settings
@@ -34,7 +34,7 @@ class Services:
     """Validates uploaded batches; the API server gives it processes of its own."""
 
     @classmethod
-    async def open(cls, settings: Settings, *, register_token: bool = True) -> "Services":
+    async def open(cls, settings: Settings, *, register_token: bool = True) -> Services:
         db = Database(settings.database_url)
         await upgrade(db)
         blobs = open_blob_store(settings)

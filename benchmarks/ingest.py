@@ -19,7 +19,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -27,10 +27,10 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from prtrace.demo.server import ServerProcess  # noqa: E402
-from prtrace.hashing import text_hash  # noqa: E402
+from prtrace.demo.server import ServerProcess
+from prtrace.hashing import text_hash
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 _encode = msgspec.json.Encoder().encode
 
 

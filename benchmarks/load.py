@@ -20,7 +20,7 @@ holds a QA job, the first API process and the first worker are killed with
 Then the database is checked (:func:`check`): every acknowledged event stored
 exactly once, every QA job done exactly once (one job, one fenced
 completion per trace), and clients saw only retryable errors. The test
-suite runs a smaller version (``tests/test_load_fault.py``).
+suite runs a smaller version (``tests/integration/test_load_fault.py``).
 """
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from prtrace.backend.storage.db import Database, events, jobs, judgements, traces  # noqa: E402
-from benchmarks.ingest import make_event  # noqa: E402
-from prtrace.client import AsyncClient, PrtraceError  # noqa: E402
-from prtrace.config import new_token  # noqa: E402
-from prtrace.demo.server import ServerProcess, free_port, prtrace_command  # noqa: E402
-from prtrace.trace import Artifacts, Developer, Task  # noqa: E402
+from benchmarks.ingest import make_event
+from prtrace.backend.storage.db import Database, events, jobs, judgements, traces
+from prtrace.client import APIError, AsyncClient
+from prtrace.config import new_token
+from prtrace.demo.server import ServerProcess, free_port, prtrace_command
+from prtrace.trace import Artifacts, Developer, Task
 
 T = TypeVar("T")
 BIG_OUTPUT_BYTES = 80_000
@@ -121,7 +121,7 @@ class WorkerProcess:
         self.env, self.slots, self.log = env, slots, log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [*prtrace_command(), "worker", "--concurrency", str(self.slots)],
@@ -159,7 +159,7 @@ class Fleet:
     @classmethod
     @contextlib.contextmanager
     def running(cls, config: LoadConfig, pg_url: str, s3_env: dict[str, str], workdir: Path
-                ) -> Iterator["Fleet"]:
+                ) -> Iterator[Fleet]:
         token = new_token("pta_")
         settings = {
             "PRTRACE_DATABASE_URL": pg_url,
@@ -217,7 +217,7 @@ class Balancer:
             started = time.perf_counter()
             try:
                 result = await send(client)
-            except PrtraceError as exc:
+            except APIError as exc:
                 if not exc.retryable:
                     self.report.fatal_errors.append(str(exc))
                     raise
@@ -251,8 +251,10 @@ async def recorder(index: int, balancer: Balancer, config: LoadConfig, report: L
     acked = report.acked.setdefault(trace_id, Counter())
     for seq in range(config.batches):
         batch = batch_events(index, seq, config.batch_size)
+        # The lambda is awaited in this iteration, so it sees this seq and batch.
         answer = await balancer.call(
-            lambda c: c.upload_events(trace_id, seq, batch, token=upload), timed=True)
+            lambda c: c.upload_events(trace_id, seq, batch, token=upload),  # noqa: B023
+            timed=True)
         report.duplicate_acks += answer.duplicate
         acked.update(e["id"] for e in batch)
         progress()
@@ -265,7 +267,7 @@ async def chaos(fleet: Fleet, db: Database, config: LoadConfig, report: LoadRepo
     """Kill the first API and the first worker once uploads are under way and that
     worker holds a QA job; restart both after ``down_seconds``."""
     total = config.recorders * config.batches
-    while acked_batches() < config.kill_after * total:
+    while acked_batches() < config.kill_after * total:  # noqa: ASYNC110 - polls a counter
         await asyncio.sleep(0.05)
     victim = fleet.workers[0]
     owner = f"%:{victim.pid}:%"
@@ -388,7 +390,7 @@ async def run_load(config: LoadConfig, pg_url: str, s3_env: dict[str, str], work
                     max(1.0, deadline - time.monotonic()))
                 report.upload_seconds = time.monotonic() - start
                 report.fatal_errors += [repr(o) for o in outcomes if isinstance(o, BaseException)
-                                        and not isinstance(o, PrtraceError)]
+                                        and not isinstance(o, APIError)]
                 await asyncio.wait_for(chaos_task, max(1.0, deadline - time.monotonic()))
                 await wait_for_qa(db, list(report.acked), deadline)
                 await inspect_database(db, report)
@@ -410,14 +412,20 @@ def describe(report: LoadReport) -> str:
         f"{c.recorders} recorders x {c.batches} batches x {c.batch_size} events = {report.events:,} events",
         f"killed (kill -9, back after {c.down_seconds:.0f} s): "
         + ", ".join(f"{what} at {at:.1f} s" for what, at in report.killed.items()),
-        f"ingest: {f['events_per_s']:,.0f} events/s over {report.upload_seconds:.1f} s; "
-        f"upload p50 {f['upload_p50_ms']:.0f} ms, p99 {f['upload_p99_ms']:.0f} ms",
-        f"QA: {report.db.get('jobs_done', 0)} jobs done in {report.qa_seconds:.1f} s = "
-        f"{f['qa_jobs_per_min']:,.0f} jobs/min ({c.qa_seconds} s stand-in job); "
-        f"{report.db.get('retaken_jobs', 0)} retaken after the worker died",
-        f"client errors: {report.retryable_errors} retryable (retried), "
-        f"{len(report.fatal_errors)} other; {report.duplicate_acks} retried batches were "
-        f"already stored (acknowledged as duplicates)",
+        (
+            f"ingest: {f['events_per_s']:,.0f} events/s over {report.upload_seconds:.1f} s; "
+            f"upload p50 {f['upload_p50_ms']:.0f} ms, p99 {f['upload_p99_ms']:.0f} ms"
+        ),
+        (
+            f"QA: {report.db.get('jobs_done', 0)} jobs done in {report.qa_seconds:.1f} s = "
+            f"{f['qa_jobs_per_min']:,.0f} jobs/min ({c.qa_seconds} s stand-in job); "
+            f"{report.db.get('retaken_jobs', 0)} retaken after the worker died"
+        ),
+        (
+            f"client errors: {report.retryable_errors} retryable (retried), "
+            f"{len(report.fatal_errors)} other; {report.duplicate_acks} retried batches were "
+            f"already stored (acknowledged as duplicates)"
+        ),
     ])
 
 

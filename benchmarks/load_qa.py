@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from prtrace.backend.jobs.queue import JobContext, JobOutcome, job_handler
 from prtrace.backend.jobs.qa_job import record_result, start_qa
+from prtrace.backend.jobs.queue import JobContext, JobOutcome, job_handler
 from prtrace.trace import JudgeResult, TestsResult
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prtrace.qa.pipeline import QASettings, run_qa_report  # noqa: E402
-from tests.qa_support import diff_of, make_repo, make_trace  # noqa: E402
+from prtrace.qa.pipeline import QASettings, run_qa_report
+from tests.support.qa_support import diff_of, make_repo, make_trace
 
 CALC = "def add(a, b):\n    return a - b\n"
 TESTS = "".join(
@@ -62,7 +62,7 @@ def main() -> int:
             if i == 0:
                 continue  # cold mirror
             rows.append({"wall_ms": wall, "command_ms": command, "overhead_ms": wall - command,
-                         **{k: v for k, v in tm.items()}})
+                         **tm})
 
     def med(key: str) -> float:
         return round(statistics.median(r.get(key, 0.0) for r in rows), 1)

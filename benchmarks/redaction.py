@@ -34,7 +34,7 @@ from ingest import make_event
 
 from prtrace import events as ev
 from prtrace.redaction import PrivacyConfig, Redactor, default_redactor, redact_event_json
-from tests.privacy_corpus import planted_lines
+from tests.support.privacy_corpus import planted_lines
 
 
 def _per_item(fn, items, rounds: int = 5) -> float:  # type: ignore[no-untyped-def]

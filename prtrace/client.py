@@ -1,12 +1,16 @@
-"""The HTTP client of the prtrace REST API (``docs/api.md``), sync and async.
+"""The HTTP client of the prtrace REST API (``docs/api.md``): :class:`Client` and
+:class:`AsyncClient`.
 
-Every endpoint is written once. A *call* (:class:`Call`) is built by the
-:class:`_Endpoints` mixin from the method's arguments: HTTP method, path,
-query, encoded body, token and the type the answer decodes into. One function,
-:func:`parse_response`, turns any answer into that type or a
-:class:`PrtraceError`. :class:`Client` and :class:`AsyncClient` differ only in
-how they *send* a call (``httpx.Client`` or ``httpx.AsyncClient``), so the sync
-and async clients cannot drift apart::
+Every endpoint is written once, in :class:`Requests`: a static method that
+turns the endpoint's arguments into a :class:`Call` (HTTP method, path, query,
+encoded body, token and the type the answer decodes into), without sending
+it. One function, :func:`parse_response`, turns any answer into that type or
+an :class:`~prtrace.errors.APIError`. The two clients are typed apart — every
+method of :class:`Client` returns its value, every method of
+:class:`AsyncClient` is a coroutine (``iter_*`` and ``export`` give async
+iterators) — and each method is one line: send what :class:`Requests` built.
+So the clients cannot drift apart, and a type checker sees ``api.get_trace(…)``
+as a :class:`~prtrace.trace.Trace` or an ``Awaitable[Trace]``, not a union::
 
     with Client() as api:                       # URL and token from Settings
         created = api.create_trace(developer=Developer(id="alice"),
@@ -18,15 +22,21 @@ and async clients cannot drift apart::
         trace = await api.get_trace(trace_id)
         async for summary in api.iter_traces(status="sealed"):
             ...
+
+Errors are the :class:`~prtrace.errors.APIError` branch of prtrace's error
+tree (:mod:`prtrace.errors`), picked by status: ``NotFoundError`` (404),
+``ConflictError`` (409), ``AuthError`` (401/403), ``InvalidRequest``
+(400/413/422), ``ServerError`` (5xx), ``BackendUnreachable`` (no answer);
+they are importable from here too.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypeVar
 
 import httpx
 import msgspec
@@ -51,62 +61,31 @@ from prtrace.api_types import (
     TraceSummary,
 )
 from prtrace.config import Settings, load_settings
+from prtrace.errors import (
+    APIError,
+    AuthError,
+    BackendUnreachable,
+    ConflictError,
+    InvalidRequest,
+    JobTimeout,
+    NotFoundError,
+    PrtraceError,
+    ServerError,
+    api_error_class,
+)
 from prtrace.trace import Artifacts, Developer, Environment, Task, Trace
 
 T = TypeVar("T")
+Page = TypeVar("Page")
 Item = TypeVar("Item")
-
-#: What an endpoint method returns: the value (``Client``) or an awaitable of
-#: it (``AsyncClient``).
-Result = Union[T, Awaitable[T]]
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_TIMEOUT = 30.0
-RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 _USER_AGENT = f"prtrace-client/{__version__}"
 _encoder = msgspec.json.Encoder()
 
 
-class PrtraceError(Exception):
-    """Any failure talking to the backend: an error answer or no answer at all.
-
-    ``status_code`` is the HTTP status (``None`` when the server could not be
-    reached or did not answer), ``detail`` the server's message and ``field``
-    the JSON path of the offending value when the server named one.
-    """
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        status_code: int | None = None,
-        field: str | None = None,
-        url: str | None = None,
-        transport: bool = False,
-    ) -> None:
-        self.detail = detail
-        self.status_code = status_code
-        self.field = field
-        self.url = url
-        self.transport = transport
-        super().__init__(self._message())
-
-    def _message(self) -> str:
-        if self.transport:
-            return self.detail
-        text = f"{self.field}: {self.detail}" if self.field else self.detail
-        return f"{text} (HTTP {self.status_code})" if self.status_code else text
-
-    @property
-    def retryable(self) -> bool:
-        """True when sending the same request again later may succeed.
-
-        Connection failures, timeouts, 429 and the gateway errors are
-        transient; a 4xx is the client's mistake and will fail again.
-        """
-        return self.transport or self.status_code in RETRYABLE_STATUS
-
-
-def transport_error(exc: httpx.TransportError, base_url: str) -> PrtraceError:
+def transport_error(exc: httpx.TransportError, base_url: str) -> BackendUnreachable:
     """Say plainly that the backend is unreachable or silent, and where."""
     reason = str(exc) or type(exc).__name__
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
@@ -115,18 +94,20 @@ def transport_error(exc: httpx.TransportError, base_url: str) -> PrtraceError:
         text = f"the prtrace backend at {base_url} did not answer in time: {reason}"
     else:
         text = f"lost the connection to the prtrace backend at {base_url}: {reason}"
-    return PrtraceError(text, url=base_url, transport=True)
+    return BackendUnreachable(text, url=base_url)
 
 
-def error_from_response(status_code: int, content: bytes, url: str | None = None) -> PrtraceError:
-    """Build the error from the server's ``ErrorBody``, or its raw text if it sent none."""
+def error_from_response(status_code: int, content: bytes, url: str | None = None) -> APIError:
+    """The error for a status (:func:`~prtrace.errors.api_error_class`), from the server's
+    ``ErrorBody``, or its raw text if it sent none."""
+    cls = api_error_class(status_code)
     try:
         body = msgspec.json.decode(content, type=ErrorBody)
-        return PrtraceError(body.detail, status_code=status_code, field=body.field, url=url)
+        return cls(body.detail, status_code=status_code, field=body.field, url=url)
     except (msgspec.MsgspecError, UnicodeDecodeError):
         text = content.decode("utf-8", "replace").strip()[:500]
         reason = httpx.codes.get_reason_phrase(status_code) or "error"
-        return PrtraceError(text or reason, status_code=status_code, url=url)
+        return cls(text or reason, status_code=status_code, url=url)
 
 
 @dataclass(frozen=True)
@@ -152,15 +133,24 @@ class Call(Generic[T]):
         return headers
 
 
+@dataclass(frozen=True)
+class Paged(Generic[Page, Item]):
+    """A listing that follows a cursor: the :class:`Call` for each page, and how to
+    read a page's items and the next cursor (``None`` or empty at the end)."""
+
+    page: Callable[[str | None], Call[Page]]
+    split: Callable[[Page], tuple[Sequence[Item], str | None]]
+
+
 def parse_response(call: Call[T], status_code: int, content: bytes, url: str | None = None) -> T:
-    """The one place an answer is judged: a decoded ``call.returns`` or a PrtraceError."""
+    """The one place an answer is judged: a decoded ``call.returns`` or an APIError."""
     if not 200 <= status_code < 300:
         raise error_from_response(status_code, content, url)
     assert call.returns is not None, "streamed calls are not parsed whole"
     try:
         return msgspec.json.decode(content, type=call.returns)
     except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
-        raise PrtraceError(
+        raise ServerError(
             f"unexpected answer from the server: {exc}", status_code=status_code, url=url
         ) from None
 
@@ -263,132 +253,112 @@ def _as_list(events: Iterable[Any]) -> list[Any]:
     return events if isinstance(events, list) else list(events)
 
 
-class _Endpoints:
-    """Every endpoint of ``docs/api.md``, written once for both clients.
+class Requests:
+    """Every endpoint of ``docs/api.md``, as the request it sends (built, not sent).
 
-    Each method builds a :class:`Call` and hands it to ``self._call``, which a
-    subclass implements by sending it (and returns the value, or an awaitable of
-    it). Paging and streaming go through ``_paginate`` and ``_stream_lines`` in
-    the same way.
+    :class:`Client` and :class:`AsyncClient` have one method per endpoint here,
+    with the same parameters and docstring, that sends what it builds
+    (tests/test_client_unit.py checks that the three agree).
     """
 
-    def _call(self, call: Call[T]) -> Result[T]:
-        raise NotImplementedError
-
-    def _paginate(
-        self,
-        page: Callable[[str | None], Call[Any]],
-        split: Callable[[Any], tuple[Sequence[Item], str | None]],
-    ) -> Iterator[Item] | AsyncIterator[Item]:
-        raise NotImplementedError
-
-    def _stream_lines(self, call: Call[Any]) -> Iterator[bytes] | AsyncIterator[bytes]:
-        raise NotImplementedError
-
-    # --- endpoints ---------------------------------------------------------
-
-    def health(self) -> Result[Health]:
+    @staticmethod
+    def health() -> Call[Health]:
         """``GET /healthz``: is the server up, and what does it run on."""
-        return self._call(Call("GET", "/healthz", Health))
+        return Call("GET", "/healthz", Health)
 
+    @staticmethod
     def create_trace(
-        self,
         developer: Developer,
         task: Task,
         environment: Environment | None = None,
         *,
         token: str | None = None,
-    ) -> Result[CreateTraceResponse]:
+    ) -> Call[CreateTraceResponse]:
         """``POST /traces``: a new open trace and its upload token (shown only here)."""
         request = CreateTraceRequest(
             developer=developer, task=task, environment=environment or Environment()
         )
-        return self._call(
-            Call("POST", "/traces", CreateTraceResponse, body=_encoder.encode(request), token=token)
-        )
+        return Call("POST", "/traces", CreateTraceResponse, body=_encoder.encode(request),
+                    token=token)
 
+    @staticmethod
     def upload_events(
-        self, trace_id: str, seq: int, events: Iterable[Any], *, token: str | None = None
-    ) -> Result[BatchAccepted]:
+        trace_id: str, seq: int, events: Iterable[Any], *, token: str | None = None
+    ) -> Call[BatchAccepted]:
         """``POST /traces/{id}/events``: one batch; resending the same ``seq`` is safe.
 
         ``events`` may be event Structs, plain dicts or ``msgspec.Raw`` JSON (a
         spool that keeps encoded events need not decode them to send them).
         """
         batch = EventBatch(seq=seq, events=_as_list(events))
-        return self._call(
-            Call(
-                "POST",
-                f"/traces/{trace_id}/events",
-                BatchAccepted,
-                body=_encoder.encode(batch),
-                token=token,
-            )
-        )
+        return Call("POST", f"/traces/{trace_id}/events", BatchAccepted,
+                    body=_encoder.encode(batch), token=token)
 
+    @staticmethod
     def finalize(
-        self,
         trace_id: str,
         artifacts: Artifacts | None = None,
         *,
         token: str | None = None,
-    ) -> Result[FinalizeResponse]:
+    ) -> Call[FinalizeResponse]:
         """``POST /traces/{id}/finalize``: seal the trace (idempotent with the same artifacts)."""
         body = _encoder.encode(FinalizeRequest(artifacts=artifacts)) if artifacts else None
-        return self._call(
-            Call("POST", f"/traces/{trace_id}/finalize", FinalizeResponse, body=body, token=token)
-        )
+        return Call("POST", f"/traces/{trace_id}/finalize", FinalizeResponse, body=body,
+                    token=token)
 
-    def delete_trace(self, trace_id: str) -> Result[TraceDeleted]:
+    @staticmethod
+    def delete_trace(trace_id: str) -> Call[TraceDeleted]:
         """``DELETE /traces/{id}`` (API token): the trace, its events and blobs, everywhere."""
-        return self._call(Call("DELETE", f"/traces/{trace_id}", TraceDeleted))
+        return Call("DELETE", f"/traces/{trace_id}", TraceDeleted)
 
-    def get_trace(self, trace_id: str) -> Result[Trace]:
+    @staticmethod
+    def get_trace(trace_id: str) -> Call[Trace]:
         """``GET /traces/{id}``: the whole trace document, with QA."""
-        return self._call(Call("GET", f"/traces/{trace_id}", Trace))
+        return Call("GET", f"/traces/{trace_id}", Trace)
 
-    def get_trace_raw(self, trace_id: str) -> Result[msgspec.Raw]:
+    @staticmethod
+    def get_trace_raw(trace_id: str) -> Call[msgspec.Raw]:
         """``GET /traces/{id}`` as the server sent it (checked to be JSON, not decoded).
 
         For passing a document on unchanged: re-encoding a decoded :class:`Trace`
         would leave out fields at their defaults (``version``, ``status: open``).
         """
-        return self._call(Call("GET", f"/traces/{trace_id}", msgspec.Raw))
+        return Call("GET", f"/traces/{trace_id}", msgspec.Raw)
 
-    def list_traces(self, **filters: Any) -> Result[TraceList]:
+    @staticmethod
+    def list_traces(**filters: Any) -> Call[TraceList]:
         """``GET /traces``: one page, newest first. Filters: see :func:`trace_filters`."""
-        return self._call(Call("GET", "/traces", TraceList, params=trace_filters(**filters)))
+        return Call("GET", "/traces", TraceList, params=trace_filters(**filters))
 
-    def iter_traces(self, **filters: Any) -> Iterator[TraceSummary] | AsyncIterator[TraceSummary]:
+    @staticmethod
+    def iter_traces(**filters: Any) -> Paged[TraceList, TraceSummary]:
         """Every trace matching the filters, following ``next_cursor`` page by page."""
         filters.pop("cursor", None)
 
         def page(cursor: str | None) -> Call[TraceList]:
             return Call("GET", "/traces", TraceList, params=trace_filters(**filters, cursor=cursor))
 
-        return self._paginate(page, lambda answer: (answer.traces, answer.next_cursor))
+        return Paged(page, lambda answer: (answer.traces, answer.next_cursor))
 
+    @staticmethod
     def list_events(
-        self,
         trace_id: str,
-        type: str | Sequence[str] | None = None,
+        type: str | Sequence[str] | None = None,  # noqa: A002 - the API's parameter name
         after: str | None = None,
         limit: int | None = None,
         **filters: Any,
-    ) -> Result[StoredEventList]:
+    ) -> Call[StoredEventList]:
         """``GET /traces/{id}/events``: one page of events; filters: :func:`event_filters`."""
         params = {**event_filters(type=type, **filters), **query(after=after, limit=limit)}
-        return self._call(
-            Call("GET", f"/traces/{trace_id}/events", StoredEventList, params=params)
-        )
+        return Call("GET", f"/traces/{trace_id}/events", StoredEventList, params=params)
 
+    @staticmethod
     def iter_events(
-        self,
         trace_id: str,
-        type: str | Sequence[str] | None = None,
+        type: str | Sequence[str] | None = None,  # noqa: A002 - the API's parameter name
         page_size: int | None = None,
         **filters: Any,
-    ) -> Iterator[Any] | AsyncIterator[Any]:
+    ) -> Paged[StoredEventList, Any]:
         """Every (matching) event of a trace in order, following ``next_after``."""
         matching = event_filters(type=type, **filters)
 
@@ -396,15 +366,15 @@ class _Endpoints:
             params = {**matching, **query(after=after, limit=page_size)}
             return Call("GET", f"/traces/{trace_id}/events", StoredEventList, params=params)
 
-        return self._paginate(page, lambda answer: (answer.events, answer.next_after))
+        return Paged(page, lambda answer: (answer.events, answer.next_after))
 
+    @staticmethod
     def export(
-        self,
         *,
         types: str | Sequence[str] | None = None,
         max_output_bytes: int | None = None,
         **filters: Any,
-    ) -> Iterator[bytes] | AsyncIterator[bytes]:
+    ) -> Call[Any]:
         """``GET /export``: one raw JSON trace document per item, streamed, oldest first.
 
         ``types`` keeps only events of those types; ``max_output_bytes`` caps each
@@ -414,31 +384,50 @@ class _Endpoints:
             **trace_filters(**filters),
             **query(types=types, max_output_bytes=max_output_bytes),
         }
-        return self._stream_lines(Call("GET", "/export", None, params=params))
+        return Call("GET", "/export", None, params=params)
 
-    def request_qa(self, trace_id: str) -> Result[JobAccepted]:
+    @staticmethod
+    def request_qa(trace_id: str) -> Call[JobAccepted]:
         """``POST /traces/{id}/qa``: queue a QA job (tests in Docker, then the judge)."""
-        return self._call(Call("POST", f"/traces/{trace_id}/qa", JobAccepted))
+        return Call("POST", f"/traces/{trace_id}/qa", JobAccepted)
 
-    def get_job(self, job_id: str) -> Result[JobStatus]:
+    @staticmethod
+    def get_job(job_id: str) -> Call[JobStatus]:
         """``GET /jobs/{id}``: how a job is going."""
-        return self._call(Call("GET", f"/jobs/{job_id}", JobStatus))
+        return Call("GET", f"/jobs/{job_id}", JobStatus)
 
+    @staticmethod
     def request_judge(
-        self,
         trace_id: str,
         *,
         model: str | None = None,
         rubric: str | None = None,
         samples: int | None = None,
-    ) -> Result[JobAccepted]:
-        """``POST /traces/{id}/judge``: queue a judgement (another model, rubric or sample count)."""
+    ) -> Call[JobAccepted]:
+        """``POST /traces/{id}/judge``: queue a judgement (another model, rubric or samples)."""
         body = _encoder.encode(JudgeRequest(model=model, rubric=rubric, samples=samples))
-        return self._call(Call("POST", f"/traces/{trace_id}/judge", JobAccepted, body=body))
+        return Call("POST", f"/traces/{trace_id}/judge", JobAccepted, body=body)
 
-    def list_judgements(self, trace_id: str) -> Result[JudgementList]:
+    @staticmethod
+    def list_judgements(trace_id: str) -> Call[JudgementList]:
         """``GET /traces/{id}/judgements``: every judgement of the trace, newest first."""
-        return self._call(Call("GET", f"/traces/{trace_id}/judgements", JudgementList))
+        return Call("GET", f"/traces/{trace_id}/judgements", JudgementList)
+
+
+ENDPOINTS: tuple[str, ...] = tuple(
+    name for name, value in vars(Requests).items() if isinstance(value, staticmethod)
+)
+"""The endpoint methods every client has (the static methods of :class:`Requests`)."""
+
+
+def _doc(builder: Callable[..., Any]) -> Callable[[F], F]:
+    """Give a client method the docstring of the request it sends."""
+
+    def decorate(method: F) -> F:
+        method.__doc__ = builder.__doc__
+        return method
+
+    return decorate
 
 
 def _resolve(
@@ -460,8 +449,9 @@ def _client_options(base_url: str, timeout: float | httpx.Timeout | None) -> dic
     }
 
 
-class Client(_Endpoints):
-    """Blocking client. Every endpoint method returns its value or raises PrtraceError.
+
+class Client:
+    """Blocking client. Every endpoint method returns its value or raises an APIError.
 
     ``url`` and ``token`` default to :class:`~prtrace.config.Settings` (``PRTRACE_URL``,
     then the API token of ``Settings.client_token()``).
@@ -479,7 +469,10 @@ class Client(_Endpoints):
         self.base_url, self.token = _resolve(url, token, settings)
         self._http = httpx.Client(transport=transport, **_client_options(self.base_url, timeout))
 
-    def _call(self, call: Call[T]) -> T:
+    # --- sending -------------------------------------------------------------
+
+    def send(self, call: Call[T]) -> T:
+        """Send one :class:`Call` and parse its answer (:func:`parse_response`)."""
         try:
             response = self._http.request(
                 call.method,
@@ -492,16 +485,12 @@ class Client(_Endpoints):
             raise transport_error(exc, self.base_url) from exc
         return parse_response(call, response.status_code, response.content, str(response.url))
 
-    def _paginate(
-        self,
-        page: Callable[[str | None], Call[Any]],
-        split: Callable[[Any], tuple[Sequence[Item], str | None]],
-    ) -> Iterator[Item]:
-        token: str | None = None
+    def _pages(self, paged: Paged[Page, Item]) -> Iterator[Item]:
+        cursor: str | None = None
         while True:
-            items, token = split(self._call(page(token)))
+            items, cursor = paged.split(self.send(paged.page(cursor)))
             yield from items
-            if not token:
+            if not cursor:
                 return
 
     def _stream_lines(self, call: Call[Any]) -> Iterator[bytes]:
@@ -519,6 +508,115 @@ class Client(_Endpoints):
             raise transport_error(exc, self.base_url) from exc
         yield from splitter.finish()
 
+    # --- endpoints (one line each: send what Requests builds) -----------------
+
+    @_doc(Requests.health)
+    def health(self) -> Health:
+        return self.send(Requests.health())
+
+    @_doc(Requests.create_trace)
+    def create_trace(
+        self,
+        developer: Developer,
+        task: Task,
+        environment: Environment | None = None,
+        *,
+        token: str | None = None,
+    ) -> CreateTraceResponse:
+        return self.send(Requests.create_trace(developer, task, environment, token=token))
+
+    @_doc(Requests.upload_events)
+    def upload_events(
+        self, trace_id: str, seq: int, events: Iterable[Any], *, token: str | None = None
+    ) -> BatchAccepted:
+        return self.send(Requests.upload_events(trace_id, seq, events, token=token))
+
+    @_doc(Requests.finalize)
+    def finalize(
+        self, trace_id: str, artifacts: Artifacts | None = None, *, token: str | None = None
+    ) -> FinalizeResponse:
+        return self.send(Requests.finalize(trace_id, artifacts, token=token))
+
+    @_doc(Requests.delete_trace)
+    def delete_trace(self, trace_id: str) -> TraceDeleted:
+        return self.send(Requests.delete_trace(trace_id))
+
+    @_doc(Requests.get_trace)
+    def get_trace(self, trace_id: str) -> Trace:
+        return self.send(Requests.get_trace(trace_id))
+
+    @_doc(Requests.get_trace_raw)
+    def get_trace_raw(self, trace_id: str) -> msgspec.Raw:
+        return self.send(Requests.get_trace_raw(trace_id))
+
+    @_doc(Requests.list_traces)
+    def list_traces(self, **filters: Any) -> TraceList:
+        return self.send(Requests.list_traces(**filters))
+
+    @_doc(Requests.iter_traces)
+    def iter_traces(self, **filters: Any) -> Iterator[TraceSummary]:
+        return self._pages(Requests.iter_traces(**filters))
+
+    @_doc(Requests.list_events)
+    def list_events(
+        self,
+        trace_id: str,
+        type: str | Sequence[str] | None = None,  # noqa: A002 - the API's parameter name
+        after: str | None = None,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> StoredEventList:
+        return self.send(Requests.list_events(trace_id, type, after, limit, **filters))
+
+    @_doc(Requests.iter_events)
+    def iter_events(
+        self,
+        trace_id: str,
+        type: str | Sequence[str] | None = None,  # noqa: A002 - the API's parameter name
+        page_size: int | None = None,
+        **filters: Any,
+    ) -> Iterator[Any]:
+        return self._pages(Requests.iter_events(trace_id, type, page_size, **filters))
+
+    @_doc(Requests.export)
+    def export(
+        self,
+        *,
+        types: str | Sequence[str] | None = None,
+        max_output_bytes: int | None = None,
+        **filters: Any,
+    ) -> Iterator[bytes]:
+        return self._stream_lines(
+            Requests.export(types=types, max_output_bytes=max_output_bytes, **filters)
+        )
+
+    @_doc(Requests.request_qa)
+    def request_qa(self, trace_id: str) -> JobAccepted:
+        return self.send(Requests.request_qa(trace_id))
+
+    @_doc(Requests.get_job)
+    def get_job(self, job_id: str) -> JobStatus:
+        return self.send(Requests.get_job(job_id))
+
+    @_doc(Requests.request_judge)
+    def request_judge(
+        self,
+        trace_id: str,
+        *,
+        model: str | None = None,
+        rubric: str | None = None,
+        samples: int | None = None,
+    ) -> JobAccepted:
+        return self.send(
+            Requests.request_judge(trace_id, model=model, rubric=rubric, samples=samples)
+        )
+
+    @_doc(Requests.list_judgements)
+    def list_judgements(self, trace_id: str) -> JudgementList:
+        return self.send(Requests.list_judgements(trace_id))
+
+    # --- helpers --------------------------------------------------------------
+
     def wait_for_job(
         self,
         job_id: str,
@@ -527,7 +625,8 @@ class Client(_Endpoints):
         poll: float = 1.0,
         on_poll: Callable[[JobStatus], None] | None = None,
     ) -> JobStatus:
-        """Poll a job until it is done or failed; raise TimeoutError after ``timeout`` s."""
+        """Poll a job until it is done or failed; :class:`~prtrace.errors.JobTimeout`
+        (a TimeoutError) after ``timeout`` s."""
         deadline = time.monotonic() + timeout
         while True:
             job = self.get_job(job_id)
@@ -536,7 +635,7 @@ class Client(_Endpoints):
             if job.status in ("done", "error"):
                 return job
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"job {job_id} still {job.status} after {timeout:.0f} s")
+                raise JobTimeout(f"job {job_id} still {job.status} after {timeout:.0f} s")
             time.sleep(poll)
 
     def close(self) -> None:
@@ -549,8 +648,8 @@ class Client(_Endpoints):
         self.close()
 
 
-class AsyncClient(_Endpoints):
-    """Asyncio client: the same methods as :class:`Client`, awaited.
+class AsyncClient:
+    """Asyncio client: the same methods as :class:`Client`, as coroutines.
 
     ``iter_traces``, ``iter_events`` and ``export`` return async iterators.
     """
@@ -569,7 +668,10 @@ class AsyncClient(_Endpoints):
             transport=transport, **_client_options(self.base_url, timeout)
         )
 
-    async def _call(self, call: Call[T]) -> T:
+    # --- sending -------------------------------------------------------------
+
+    async def send(self, call: Call[T]) -> T:
+        """Send one :class:`Call` and parse its answer (:func:`parse_response`)."""
         try:
             response = await self._http.request(
                 call.method,
@@ -582,17 +684,13 @@ class AsyncClient(_Endpoints):
             raise transport_error(exc, self.base_url) from exc
         return parse_response(call, response.status_code, response.content, str(response.url))
 
-    async def _paginate(
-        self,
-        page: Callable[[str | None], Call[Any]],
-        split: Callable[[Any], tuple[Sequence[Item], str | None]],
-    ) -> AsyncIterator[Item]:
-        token: str | None = None
+    async def _pages(self, paged: Paged[Page, Item]) -> AsyncIterator[Item]:
+        cursor: str | None = None
         while True:
-            items, token = split(await self._call(page(token)))
+            items, cursor = paged.split(await self.send(paged.page(cursor)))
             for item in items:
                 yield item
-            if not token:
+            if not cursor:
                 return
 
     async def _stream_lines(self, call: Call[Any]) -> AsyncIterator[bytes]:
@@ -612,6 +710,115 @@ class AsyncClient(_Endpoints):
         for line in splitter.finish():
             yield line
 
+    # --- endpoints (one line each: send what Requests builds) -----------------
+
+    @_doc(Requests.health)
+    async def health(self) -> Health:
+        return await self.send(Requests.health())
+
+    @_doc(Requests.create_trace)
+    async def create_trace(
+        self,
+        developer: Developer,
+        task: Task,
+        environment: Environment | None = None,
+        *,
+        token: str | None = None,
+    ) -> CreateTraceResponse:
+        return await self.send(Requests.create_trace(developer, task, environment, token=token))
+
+    @_doc(Requests.upload_events)
+    async def upload_events(
+        self, trace_id: str, seq: int, events: Iterable[Any], *, token: str | None = None
+    ) -> BatchAccepted:
+        return await self.send(Requests.upload_events(trace_id, seq, events, token=token))
+
+    @_doc(Requests.finalize)
+    async def finalize(
+        self, trace_id: str, artifacts: Artifacts | None = None, *, token: str | None = None
+    ) -> FinalizeResponse:
+        return await self.send(Requests.finalize(trace_id, artifacts, token=token))
+
+    @_doc(Requests.delete_trace)
+    async def delete_trace(self, trace_id: str) -> TraceDeleted:
+        return await self.send(Requests.delete_trace(trace_id))
+
+    @_doc(Requests.get_trace)
+    async def get_trace(self, trace_id: str) -> Trace:
+        return await self.send(Requests.get_trace(trace_id))
+
+    @_doc(Requests.get_trace_raw)
+    async def get_trace_raw(self, trace_id: str) -> msgspec.Raw:
+        return await self.send(Requests.get_trace_raw(trace_id))
+
+    @_doc(Requests.list_traces)
+    async def list_traces(self, **filters: Any) -> TraceList:
+        return await self.send(Requests.list_traces(**filters))
+
+    @_doc(Requests.iter_traces)
+    def iter_traces(self, **filters: Any) -> AsyncIterator[TraceSummary]:
+        return self._pages(Requests.iter_traces(**filters))
+
+    @_doc(Requests.list_events)
+    async def list_events(
+        self,
+        trace_id: str,
+        type: str | Sequence[str] | None = None,  # noqa: A002 - the API's parameter name
+        after: str | None = None,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> StoredEventList:
+        return await self.send(Requests.list_events(trace_id, type, after, limit, **filters))
+
+    @_doc(Requests.iter_events)
+    def iter_events(
+        self,
+        trace_id: str,
+        type: str | Sequence[str] | None = None,  # noqa: A002 - the API's parameter name
+        page_size: int | None = None,
+        **filters: Any,
+    ) -> AsyncIterator[Any]:
+        return self._pages(Requests.iter_events(trace_id, type, page_size, **filters))
+
+    @_doc(Requests.export)
+    def export(
+        self,
+        *,
+        types: str | Sequence[str] | None = None,
+        max_output_bytes: int | None = None,
+        **filters: Any,
+    ) -> AsyncIterator[bytes]:
+        return self._stream_lines(
+            Requests.export(types=types, max_output_bytes=max_output_bytes, **filters)
+        )
+
+    @_doc(Requests.request_qa)
+    async def request_qa(self, trace_id: str) -> JobAccepted:
+        return await self.send(Requests.request_qa(trace_id))
+
+    @_doc(Requests.get_job)
+    async def get_job(self, job_id: str) -> JobStatus:
+        return await self.send(Requests.get_job(job_id))
+
+    @_doc(Requests.request_judge)
+    async def request_judge(
+        self,
+        trace_id: str,
+        *,
+        model: str | None = None,
+        rubric: str | None = None,
+        samples: int | None = None,
+    ) -> JobAccepted:
+        return await self.send(
+            Requests.request_judge(trace_id, model=model, rubric=rubric, samples=samples)
+        )
+
+    @_doc(Requests.list_judgements)
+    async def list_judgements(self, trace_id: str) -> JudgementList:
+        return await self.send(Requests.list_judgements(trace_id))
+
+    # --- helpers --------------------------------------------------------------
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -623,11 +830,22 @@ class AsyncClient(_Endpoints):
 
 
 __all__ = [
+    "ENDPOINTS",
+    "APIError",
     "AsyncClient",
+    "AuthError",
+    "BackendUnreachable",
     "Call",
     "Client",
+    "ConflictError",
+    "InvalidRequest",
+    "JobTimeout",
     "LineSplitter",
+    "NotFoundError",
+    "Paged",
     "PrtraceError",
+    "Requests",
+    "ServerError",
     "parse_response",
     "trace_filters",
 ]

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from prtrace.errors import FormatError
+
 T = TypeVar("T")
 
 _NUL_RULE = "matching regex '^[^\\\\x00]*$'"
@@ -20,17 +22,6 @@ _AT = re.compile(r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
 
 _encoder = msgspec.json.Encoder()
 encode = _encoder.encode
-
-
-class FormatError(ValueError):
-    """Input that does not match the trace format or an API body."""
-
-    def __init__(self, message: str, field: str | None = None, *, syntax: bool = False) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.message = message
-        self.field = field
-        self.syntax = syntax
-        """True when the input is not JSON at all (HTTP 400 rather than 422)."""
 
 
 def split_msgspec_error(exc: msgspec.MsgspecError) -> FormatError:

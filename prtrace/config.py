@@ -16,6 +16,8 @@ from typing import Any
 
 import msgspec
 
+from prtrace.errors import ConfigError
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
@@ -90,7 +92,7 @@ _ENV_NAMES = {
     "docker_host": "DOCKER_HOST",
     "openai_api_key": "OPENAI_API_KEY",
 }
-_FIELDS = {name: typ for name, typ in Settings.__annotations__.items()}
+_FIELDS = dict(Settings.__annotations__)
 
 
 def env_name(field: str) -> str:
@@ -116,10 +118,10 @@ def _from_file(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as exc:
-        raise SystemExit(f"prtrace: {path} is not valid TOML: {exc}") from None
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
-        raise SystemExit(f"prtrace: {path}: unknown setting(s) {', '.join(unknown)}")
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
     return data
 
 
@@ -135,7 +137,10 @@ def _from_env(environ: dict[str, str]) -> dict[str, Any]:
 def load_settings(
     overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
 ) -> Settings:
-    """Merge the four layers; ``overrides`` are the command-line flags."""
+    """Merge the four layers; ``overrides`` are the command-line flags.
+
+    A bad ``config.toml`` or setting is a :class:`~prtrace.errors.ConfigError`.
+    """
     environ = dict(os.environ) if environ is None else environ
     merged: dict[str, Any] = {}
     merged.update(_from_file(config_file()))
@@ -144,7 +149,7 @@ def load_settings(
     try:
         settings = msgspec.convert(merged, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise SystemExit(f"prtrace: bad setting: {exc}") from None
+        raise ConfigError(f"bad setting: {exc}") from None
     if not settings.home:
         settings.home = _default_home()
     if not settings.database_url:

@@ -23,7 +23,7 @@ the server does not know should hear about it, not lose data silently.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, TypeAlias, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -249,30 +249,30 @@ class PrOpened(_Event, tag="pr_opened"):
     head: str | None = None
 
 
-Event = Union[
-    FileOpened,
-    FileClosed,
-    FileSaved,
-    Edit,
-    GoToDefinition,
-    FindReferences,
-    Rename,
-    CodeAction,
-    Diagnostics,
-    FileCreated,
-    FileDeleted,
-    FileChanged,
-    FileMoved,
-    TerminalCommand,
-    Thought,
-    CommitMade,
-    BranchSwitched,
-    PushRemote,
-    PrOpened,
-]
+Event: TypeAlias = (
+    FileOpened
+    | FileClosed
+    | FileSaved
+    | Edit
+    | GoToDefinition
+    | FindReferences
+    | Rename
+    | CodeAction
+    | Diagnostics
+    | FileCreated
+    | FileDeleted
+    | FileChanged
+    | FileMoved
+    | TerminalCommand
+    | Thought
+    | CommitMade
+    | BranchSwitched
+    | PushRemote
+    | PrOpened
+)
 
 EVENT_TYPES: dict[str, type[_Event]] = {
-    cls.__struct_config__.tag: cls for cls in Event.__args__  # type: ignore[attr-defined]
+    cls.__struct_config__.tag: cls for cls in get_args(Event)
 }
 
 # Fields large enough to go to the blob store when over the threshold.

@@ -19,14 +19,12 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from prtrace.errors import PatchError
+
 NO_NEWLINE = "\\ No newline at end of file"
 DEV_NULL = "/dev/null"
 
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
-
-class PatchError(ValueError):
-    """A patch that cannot be parsed, or does not apply to the given text."""
 
 
 @dataclass

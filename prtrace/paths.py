@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
-
-class PathRefused(ValueError):
-    """The path reaches outside the workspace (or into ``.git``); nothing is written."""
+from prtrace.errors import PathRefused
 
 
 def resolve_inside(root: Path, rel: str) -> Path:

@@ -15,15 +15,13 @@ Two users share this module:
   an event or a time (``until``/``at``), get the timeline, the disagreement if
   any, and the workspace's diff (:meth:`ReplayResult.diff`).
 
-This module uses git and the standard library only (``prtrace`` must not
-import ``qa`` or ``backend``).
+This module uses git (through :mod:`prtrace.git`) and the standard library only
+(``prtrace`` must not import ``qa`` or ``backend``).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +30,14 @@ from typing import Any
 
 import msgspec
 
+from prtrace.errors import (
+    CheckoutError,
+    FormatError,
+    GitError,
+    PatchError,
+    PathRefused,
+    ReplayError,
+)
 from prtrace.events import (
     Edit,
     Event,
@@ -42,9 +48,11 @@ from prtrace.events import (
     FileOpened,
     FileSaved,
 )
+from prtrace.git import run as git
+from prtrace.git import working_tree_patch
 from prtrace.hashing import text_hash
-from prtrace.paths import PathRefused, resolve_inside
-from prtrace.patches import PatchError, apply_patch
+from prtrace.patches import apply_patch
+from prtrace.paths import resolve_inside
 from prtrace.trace import Trace
 
 __all__ = [
@@ -60,32 +68,7 @@ __all__ = [
     "replay",
     "replay_events",
     "reupload",
-    "workspace_diff",
 ]
-
-_GIT_ENV = {
-    # Deterministic, prompt-free git: user configuration must not change what
-    # a replay checks out or how its diff is written.
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-}
-
-
-class ReplayError(RuntimeError):
-    """An event did not replay: the message names the event (index and id)."""
-
-    def __init__(self, message: str, *, index: int | None = None, event_id: str | None = None,
-                 path: str | None = None) -> None:
-        super().__init__(message)
-        self.index = index
-        self.event_id = event_id
-        self.path = path
-
-
-class CheckoutError(RuntimeError):
-    """The task's repository or commit could not be checked out."""
-
 
 # --- one event --------------------------------------------------------------------
 
@@ -249,18 +232,9 @@ class ReplayResult:
         return sum(step.changed for step in self.steps)
 
     def diff(self) -> str:
-        """The workspace against the commit, as ``git diff`` writes it (the final patch)."""
-        return workspace_diff(self.workspace)
-
-
-def _git(*args: str, cwd: Path | None = None) -> str:
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, env={**os.environ, **_GIT_ENV},
-        capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
-        raise CheckoutError(f"git {' '.join(args[:2])} failed: {proc.stderr.strip()[-1000:]}")
-    return proc.stdout
+        """The workspace against the commit: the final patch, as ``record stop`` makes it
+        (:func:`prtrace.git.working_tree_patch`)."""
+        return working_tree_patch(self.workspace, self.commit)
 
 
 def repository_source(repository: str) -> str:
@@ -282,35 +256,19 @@ def checkout(repository: str, commit: str, target: Path) -> str:
     if target.exists() and any(target.iterdir()):
         raise CheckoutError(f"{target} is not empty")
     target.parent.mkdir(parents=True, exist_ok=True)
-    _git("clone", "--quiet", "--no-checkout", repository_source(repository), str(target))
     try:
-        full = _git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", cwd=target).strip()
-    except CheckoutError:
-        # A commit no branch advertises: ask the server for it by id.
-        _git("fetch", "--quiet", "origin", commit, cwd=target)
-        full = _git("rev-parse", "--verify", f"{commit}^{{commit}}", cwd=target).strip()
-    _git("checkout", "--quiet", "--detach", full, cwd=target)
+        git("clone", "--quiet", "--no-checkout", repository_source(repository), str(target))
+        found = git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", cwd=target,
+                    check=False)
+        if not found.ok:
+            # A commit no branch advertises: ask the server for it by id.
+            git("fetch", "--quiet", "origin", commit, cwd=target)
+            found = git("rev-parse", "--verify", f"{commit}^{{commit}}", cwd=target)
+        full = found.stdout.strip()
+        git("checkout", "--quiet", "--detach", full, cwd=target)
+    except GitError as exc:
+        raise CheckoutError(f"cannot check out {repository} at {commit}: {exc}") from exc
     return full
-
-
-def workspace_diff(workspace: Path) -> str:
-    """Every change in ``workspace`` (new files too) against HEAD, as ``git diff``.
-
-    Uses a private index so the workspace's own index is left as it was.
-    """
-    index = Path(workspace) / ".git" / "prtrace-replay-index"
-    env = {**os.environ, **_GIT_ENV, "GIT_INDEX_FILE": str(index)}
-    try:
-        for args in (["read-tree", "HEAD"], ["add", "--all"]):
-            subprocess.run(["git", *args], cwd=workspace, env=env, check=True,
-                           capture_output=True)
-        proc = subprocess.run(
-            ["git", "diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "HEAD"],
-            cwd=workspace, env=env, check=True, capture_output=True,
-        )
-    finally:
-        index.unlink(missing_ok=True)
-    return proc.stdout.decode("utf-8", "surrogateescape")
 
 
 def replay(
@@ -360,15 +318,21 @@ def replay(
 
 def load_trace(source: str | Path, client: Any = None) -> Trace:
     """A trace from a file (a trace document, or the first line of a JSONL export)
-    or, given a :class:`prtrace.client.Client`, from the server by id."""
+    or, given a :class:`prtrace.client.Client`, from the server by id.
+
+    A file that is not a trace document is a :class:`~prtrace.errors.FormatError`.
+    """
     path = Path(source)
     if path.is_file():
         data = path.read_bytes()
         first = data.lstrip().split(b"\n", 1)[0] if data.lstrip().startswith(b"{") else data
         try:
-            return msgspec.json.decode(data, type=Trace)
-        except msgspec.DecodeError:
-            return msgspec.json.decode(first, type=Trace)
+            try:
+                return msgspec.json.decode(data, type=Trace)
+            except msgspec.DecodeError:
+                return msgspec.json.decode(first, type=Trace)
+        except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
+            raise FormatError(f"{source}: not a trace document: {exc}") from None
     if client is None:
         raise FileNotFoundError(f"{source}: no such file (and no server to ask for a trace id)")
     return client.get_trace(str(source))

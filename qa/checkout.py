@@ -16,46 +16,38 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from prtrace.replay import CheckoutError, repository_source
+from prtrace import git as _git
+from prtrace.errors import CheckoutError
+from prtrace.replay import repository_source
 
-GIT_ENV = {
-    # Deterministic, prompt-free git for a worker: no terminal to ask on, no
-    # user config deciding hooks, signing, or credentials.
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
+QA_ENV = {
+    # A fixed identity, should a git command want one (no user config is read).
     "GIT_AUTHOR_NAME": "prtrace-qa",
     "GIT_AUTHOR_EMAIL": "qa@prtrace.invalid",
     "GIT_COMMITTER_NAME": "prtrace-qa",
     "GIT_COMMITTER_EMAIL": "qa@prtrace.invalid",
+}
+"""What QA adds to :func:`prtrace.git.run`'s fixed environment."""
+
+QA_CONFIG = {
     # The worktree is handed to the container's unprivileged user; git run by
     # root on the host must still work in it ("dubious ownership" otherwise).
-    "GIT_CONFIG_COUNT": "1",
-    "GIT_CONFIG_KEY_0": "safe.directory",
-    "GIT_CONFIG_VALUE_0": "*",
+    "safe.directory": "*",
 }
+"""The ``-c`` settings QA adds to every git command it runs."""
 
 
 def git(*args: str, cwd: Path | None = None, check: bool = True,
-        input: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run git with the worker's fixed environment; raise CheckoutError on failure."""
-    env = {**os.environ, **GIT_ENV}
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-        input=input, timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        raise CheckoutError(f"git {' '.join(args[:3])} failed ({proc.returncode}): "
-                            f"{proc.stderr.strip()[-2000:]}")
-    return proc
+        input: str | None = None, timeout: float = 600) -> _git.Result:  # noqa: A002 - subprocess.run's name
+    """:func:`prtrace.git.run` with QA's identity and ``safe.directory``; GitError on failure."""
+    return _git.run(*args, cwd=cwd, check=check, input=input, timeout=timeout, env=QA_ENV,
+                    config=QA_CONFIG)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 Status = Literal["passed", "failed", "skipped"]
+_GO_STATUS: dict[str, Status] = {"pass": "passed", "fail": "failed", "skip": "skipped"}
 JUNIT_DIR = ".prtrace-qa"
 JUNIT_NAME = "junit.xml"
 
@@ -178,7 +179,7 @@ def parse_go_json(stdout: str) -> Parsed | None:
             text.append(ev["Output"])
         action, test = ev.get("Action"), ev.get("Test")
         if action in ("pass", "fail", "skip"):
-            status: Status = {"pass": "passed", "fail": "failed", "skip": "skipped"}[action]
+            status = _GO_STATUS[action]
             if test:
                 tests[f"{ev.get('Package', '')}/{test}"] = status
             elif action == "fail":

@@ -24,9 +24,10 @@ from pathlib import Path, PurePosixPath
 
 import unidiff
 
-from prtrace.paths import PathRefused, resolve_inside
+from prtrace.errors import PatchError, PathRefused
+from prtrace.paths import resolve_inside
+from prtrace.qa.checkout import Worktree, git
 from prtrace.trace import PatchApplication
-from prtrace.qa.checkout import GIT_ENV, Worktree
 
 # git apply: "Hunk #1 succeeded at 12 (offset 2 lines)."; patch(1) puts the fuzz
 # first: "Hunk #1 succeeded at 19 with fuzz 2 (offset 2 lines)."
@@ -37,12 +38,7 @@ _GIT_PATH_HEADERS = re.compile(r"^(rename from|rename to|copy from|copy to) (.+)
 _SYMLINK_MODE = "120000"
 
 
-# The path check lives in prtrace (replay shares it); a refused patch is a
-# refused path, so the exception is the same class under QA's name.
-PatchRefused = PathRefused
-
-
-class PatchFailed(RuntimeError):
+class PatchFailed(PatchError):
     """No rung of the ladder applied the patch; ``application`` says what was tried."""
 
     def __init__(self, message: str, application: PatchApplication) -> None:
@@ -65,7 +61,7 @@ def strip_level(patch: str) -> int:
 
 
 def check_patch(patch: str, root: Path) -> list[str]:
-    """The repository paths the patch touches; PatchRefused for anything unsafe.
+    """The repository paths the patch touches; PathRefused for anything unsafe.
 
     Parses with unidiff (a patch unidiff cannot parse is refused too: ``patch``
     might still guess at it, and a guess is not a verification).
@@ -73,7 +69,7 @@ def check_patch(patch: str, root: Path) -> list[str]:
     try:
         parsed = unidiff.PatchSet(patch)
     except unidiff.UnidiffParseError as exc:
-        raise PatchRefused(f"unparseable patch: {exc}") from exc
+        raise PathRefused(f"unparseable patch: {exc}") from exc
     strip = strip_level(patch)
     paths: list[str] = []
     for pf in parsed:
@@ -86,7 +82,7 @@ def check_patch(patch: str, root: Path) -> list[str]:
         resolve_inside(root, raw.strip())
     _check_symlinks(patch, root, strip)
     if not paths and patch.strip():
-        raise PatchRefused("the patch names no file")
+        raise PathRefused("the patch names no file")
     return sorted(set(paths))
 
 
@@ -98,22 +94,24 @@ def _check_symlinks(patch: str, root: Path, strip: int) -> None:
         target_path = re.search(r"^\+\+\+ (\S+)", block, re.M)
         added = [ln[1:] for ln in block.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
         if not target_path or not added:
-            raise PatchRefused("a symlink whose target cannot be read from the patch")
+            raise PathRefused("a symlink whose target cannot be read from the patch")
         link = _strip(target_path.group(1), strip) or ""
         dest = PurePosixPath(link).parent / added[0]
         if PurePosixPath(added[0]).is_absolute():
-            raise PatchRefused(f"symlink {link!r} points to absolute {added[0]!r}")
+            raise PathRefused(f"symlink {link!r} points to absolute {added[0]!r}")
         depth = 0
         for part in dest.parts:
             depth += -1 if part == ".." else (0 if part == "." else 1)
             if depth < 0:
-                raise PatchRefused(f"symlink {link!r} points out of the repository")
+                raise PathRefused(f"symlink {link!r} points out of the repository")
 
 
 @dataclass
 class _Try:
     method: str
     cmd: list[str]
+    """``git`` arguments (run by :func:`prtrace.qa.checkout.git`), or a ``patch`` command line."""
+    is_git: bool = True
 
 
 @dataclass
@@ -142,18 +140,24 @@ def _hunk_details(output: str) -> tuple[list[str], int]:
     return details, rejected
 
 
-def _run(cmd: list[str], cwd: Path) -> _Outcome:
-    env = {**os.environ, **GIT_ENV}
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    output = proc.stdout + proc.stderr
+def _run(step: _Try, cwd: Path) -> _Outcome:
+    if step.is_git:
+        proc = git(*step.cmd, cwd=cwd, check=False, timeout=120)
+        returncode, output = proc.returncode, proc.stdout + proc.stderr
+    else:
+        # patch(1) is not git; it gets the same untranslated messages (we parse them).
+        done = subprocess.run(step.cmd, cwd=cwd, env={**os.environ, "LC_ALL": "C"},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              errors="replace", timeout=120)
+        returncode, output = done.returncode, done.stdout + done.stderr
     details, rejected = _hunk_details(output)
-    return _Outcome(proc.returncode == 0 and rejected == 0, output, details, rejected)
+    return _Outcome(returncode == 0 and rejected == 0, output, details, rejected)
 
 
 def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
     """Apply ``patch`` to the worktree through the ladder; return how.
 
-    Raises PatchRefused (nothing applied) or PatchFailed (worktree reset).
+    Raises PathRefused (nothing applied) or PatchFailed (worktree reset).
     """
     if not patch.strip():
         return PatchApplication(method="empty", applied=True, detail="empty patch: nothing to apply")
@@ -165,18 +169,18 @@ def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
         f.write(patch)
         patch_file = f.name
     ladder = [
-        _Try("git apply", ["git", "apply", "--verbose", "--whitespace=nowarn",
-                           f"-p{strip}", patch_file]),
-        _Try("git apply --3way", ["git", "apply", "--verbose", "--3way",
-                                  "--whitespace=nowarn", f"-p{strip}", patch_file]),
+        _Try("git apply", ["apply", "--verbose", "--whitespace=nowarn", f"-p{strip}", patch_file]),
+        _Try("git apply --3way", ["apply", "--verbose", "--3way", "--whitespace=nowarn",
+                                  f"-p{strip}", patch_file]),
         _Try("patch --fuzz=3", ["patch", "--batch", "--forward", "--fuzz=3", f"-p{strip}",
-                                "--no-backup-if-mismatch", "--reject-file=-", "-i", patch_file]),
+                                "--no-backup-if-mismatch", "--reject-file=-", "-i", patch_file],
+             is_git=False),
     ]
     log: list[str] = []
     last: _Outcome | None = None
     try:
         for step in ladder:
-            outcome = _run(step.cmd, tree.path)
+            outcome = _run(step, tree.path)
             if outcome.ok and step.method == "git apply --3way" and _has_conflicts(tree):
                 outcome.ok = False
                 outcome.output += "\nconflict markers left by the 3-way merge"
@@ -199,6 +203,5 @@ def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
 
 
 def _has_conflicts(tree: Worktree) -> bool:
-    proc = subprocess.run(["git", "diff", "--name-only", "--diff-filter=U"], cwd=tree.path,
-                          env={**os.environ, **GIT_ENV}, capture_output=True, text=True)
+    proc = git("diff", "--name-only", "--diff-filter=U", cwd=tree.path, check=False)
     return bool(proc.stdout.strip())

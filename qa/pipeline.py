@@ -24,11 +24,11 @@ from pathlib import Path
 
 import docker
 
-from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
-from prtrace.qa.checkout import CheckoutError, Worktree, checkout
+from prtrace.errors import CheckoutError, GitError, PathRefused, PrtraceError, ReplayError
+from prtrace.qa.checkout import Worktree, checkout
 from prtrace.qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
-from prtrace.qa.patching import PatchFailed, PatchRefused, apply_patch, check_patch
-from prtrace.qa.replay import ReplayError, rebuild_patch
+from prtrace.qa.patching import PatchFailed, apply_patch, check_patch
+from prtrace.qa.replay import rebuild_patch
 from prtrace.qa.runner import (
     MOUNT,
     ImageMissing,
@@ -39,11 +39,12 @@ from prtrace.qa.runner import (
     run_in_container,
 )
 from prtrace.qa.verdict import compare
+from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
 
 DEFAULT_IMAGE = "prtrace-test/python:bookworm"
 
 
-class QACancelled(RuntimeError):
+class QACancelled(PrtraceError):
     """The job was cancelled; nothing was decided."""
 
 
@@ -130,10 +131,10 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
                 with clock("patch_check"):
                     patch = trace.artifacts.final_patch
                     rebuilt = patch is None
-                    if rebuilt:
+                    if patch is None:
                         patch = rebuild_patch(tree, trace.events)
                     check_patch(patch, tree.path)
-            except (PatchRefused, ReplayError) as exc:
+            except (PathRefused, ReplayError) as exc:
                 what = "replaying the edits failed" if isinstance(exc, ReplayError) else "refused"
                 res.patch = PatchApplication(method="replay" if patch is None else None,
                                              applied=False, detail=str(exc))
@@ -173,7 +174,7 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
             res.ok = cmp.verdict == "resolved"
             clock.start("cleanup")
         clock.stop("cleanup")
-    except CheckoutError as exc:
+    except (CheckoutError, GitError) as exc:
         return fail("infrastructure", f"checkout: {exc}")
     except ImageMissing as exc:
         return fail("image_missing", str(exc))

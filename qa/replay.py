@@ -13,22 +13,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from prtrace.events import Event
-from prtrace.replay import ReplayError, replay_events
-from prtrace.qa.checkout import Worktree, git
-
-__all__ = ["ReplayError", "rebuild_patch", "replay_events"]
+from prtrace.git import working_tree_patch
+from prtrace.qa.checkout import QA_CONFIG, Worktree
+from prtrace.replay import replay_events
 
 
 def rebuild_patch(tree: Worktree, events: Iterable[Event]) -> str:
-    """The final patch the edits amount to, as ``git diff`` of the worktree.
+    """The final patch the edits amount to: the worktree against its commit, made
+    as ``record stop`` makes it (:func:`prtrace.git.working_tree_patch`).
 
     Leaves the worktree reset, so the patch is then applied like any other.
     """
     try:
         replay_events(tree.path, events)
-        git("add", "--all", cwd=tree.path)
-        patch = git("diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "HEAD",
-                    cwd=tree.path).stdout
+        tree.restore_gitfile()
+        patch = working_tree_patch(tree.path, tree.commit, config=QA_CONFIG)
     finally:
         tree.reset()
     return patch

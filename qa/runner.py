@@ -28,6 +28,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig
 
+from prtrace.errors import DockerError
 from prtrace.qa.images import resolve as resolve_image
 
 LABEL = "prtrace.qa"
@@ -66,7 +67,7 @@ class RunResult:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-class RunnerError(RuntimeError):
+class RunnerError(DockerError):
     """The engine failed us (not the tests): an infrastructure error."""
 
 
@@ -74,7 +75,7 @@ class ImageMissing(RunnerError):
     """The test image is not in the engine and could not be pulled."""
 
 
-def client_from_env(timeout: float = 120) -> docker.DockerClient:
+def client_from_env(timeout: int = 120) -> docker.DockerClient:
     """A docker client for ``DOCKER_HOST`` (or the local socket)."""
     try:
         return docker.from_env(timeout=timeout)
@@ -251,18 +252,22 @@ def sweep(client: docker.DockerClient, *, grace_s: float = 60.0,
     Safe to run from every worker at start: a live job's container is younger
     than its deadline, and an exited one is removed by its job within moments.
     """
-    removed = []
+    removed: list[str] = []
+    wanted = dict(labels or {})
     now = time.time()
     for c in client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}=1"}):
         clabels = c.attrs.get("Labels") or {}
         deadline = float(clabels.get("prtrace.deadline", 0) or 0)
         age = now - float(c.attrs.get("Created", now))
-        match = bool(labels) and all(clabels.get(k) == v for k, v in labels.items())
+        match = bool(wanted) and all(clabels.get(k) == v for k, v in wanted.items())
         exited = c.attrs.get("State") in ("exited", "dead")
         if match or now > deadline + grace_s or (exited and age > grace_s):
+            cid = c.id
+            if cid is None:  # the listing always has ids; the stubs allow None
+                continue
             try:
-                client.api.remove_container(c.id, force=True)
-                removed.append(c.id)
+                client.api.remove_container(cid, force=True)
+                removed.append(cid)
             except docker.errors.NotFound:
                 pass
     return removed

@@ -19,16 +19,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC
 from typing import Any
 
 import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from prtrace.backend.storage.db import judgements, traces
+from prtrace.api_types import Judgement, JudgementList, JudgeRequest
 from prtrace.backend.errors import ApiError, not_found
 from prtrace.backend.jobs.queue import JobContext, JobOutcome, enqueue, job_handler
-from prtrace.api_types import Judgement, JudgementList, JudgeRequest
+from prtrace.backend.storage.db import judgements, traces
 from prtrace.ids import ulid
 from prtrace.trace import JudgeResult, Trace
 
@@ -140,9 +141,9 @@ async def list_judgements(services: Any, trace_id: str) -> JudgementList:
 
 
 def _utc(ts: float):  # -> datetime
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 @job_handler("judge")

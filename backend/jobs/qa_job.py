@@ -19,10 +19,10 @@ import msgspec
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from prtrace.backend.storage.db import traces
-from prtrace.backend.jobs.queue import JobContext, JobOutcome, job_handler, worker_startup
 from prtrace.backend.jobs.judging import judge_settings, record_judgement, run_judge
-from prtrace.trace import QA, JudgeResult, Trace, TestsResult
+from prtrace.backend.jobs.queue import JobContext, JobOutcome, job_handler, worker_startup
+from prtrace.backend.storage.db import traces
+from prtrace.trace import QA, JudgeResult, TestsResult, Trace
 
 _encode = msgspec.json.Encoder().encode
 log = logging.getLogger("prtrace.qa")
@@ -77,7 +77,7 @@ async def sweep_qa_leftovers(services, worker_id: str) -> None:
 
     try:
         await asyncio.to_thread(sweep_leftovers, qa_settings(services, worker_id))
-    except Exception as exc:  # no Docker engine here: QA jobs will say so themselves
+    except Exception as exc:  # noqa: BLE001 - no Docker engine here: QA jobs will say so themselves
         log.warning("QA clean-up at start skipped: %s", exc)
 
 

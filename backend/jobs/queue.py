@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +65,7 @@ class JobContext:
     lease_lost: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-Handler = Callable[[JobContext], Awaitable[JobOutcome | None]]
+Handler = Callable[[JobContext], Coroutine[Any, Any, JobOutcome | None]]
 HANDLERS: dict[str, Handler] = {}
 StartupHook = Callable[[Any, str], Awaitable[None]]
 STARTUP_HOOKS: list[StartupHook] = []

@@ -91,7 +91,7 @@ class Worker:
                 log.warning("job %s: lease lost, abandoned", job.job_id)
                 return
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of a handler fails its job (retried)
             log.warning("job %s (%s) failed: %s", job.job_id, job.kind, exc)
             detail = "".join(traceback.format_exception_only(exc)).strip()
             await queue.fail(job, slot_id, detail, retry=True)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Literal, TypeVar, overload
 
 from litestar import Request
 
 from prtrace.backend.auth import UPLOAD_PREFIX, bearer_token, matches
 from prtrace.backend.errors import ApiError, not_found
 from prtrace.backend.services import Services
-from prtrace.codec import FormatError, decode
+from prtrace.codec import decode
+from prtrace.errors import FormatError
 
 T = TypeVar("T")
 
@@ -47,7 +48,14 @@ async def require_trace_writer(request: Request, trace_id: str) -> Services:
     return svc
 
 
+@overload
+async def decode_body(
+    request: Request, type_: type[T], *, optional: Literal[False] = False
+) -> T: ...
+@overload
+async def decode_body(request: Request, type_: type[T], *, optional: bool) -> T | None: ...
 async def decode_body(request: Request, type_: type[T], *, optional: bool = False) -> T | None:
+    """The body as ``type_``; with ``optional``, None for an empty body."""
     body = await request.body()
     if optional and not body.strip():
         return None

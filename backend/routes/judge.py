@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, Response, get, post
 
+from prtrace.api_types import JobAccepted, JudgeRequest
 from prtrace.backend.jobs.judging import list_judgements, queue_judge
 from prtrace.backend.routes.common import JSON, decode_body, require_api_token
-from prtrace.api_types import JobAccepted, JudgeRequest
 
 _encode = msgspec.json.Encoder().encode
 

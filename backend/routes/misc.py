@@ -11,12 +11,12 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from prtrace.backend.errors import not_found
-from prtrace.backend.storage.export import EventShaper
-from prtrace.backend.storage.queries import TraceFilters, split_values, trace_filters_from_query
-from prtrace.backend.routes.common import JSON, require_api_token, services
 from prtrace import __version__
 from prtrace.api_types import Health, JobStatus
+from prtrace.backend.errors import not_found
+from prtrace.backend.routes.common import JSON, require_api_token, services
+from prtrace.backend.storage.export import EventShaper
+from prtrace.backend.storage.queries import TraceFilters, split_values, trace_filters_from_query
 from prtrace.schema import trace_schema
 
 _encode = msgspec.json.Encoder().encode

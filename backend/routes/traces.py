@@ -9,16 +9,16 @@ from litestar import Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
+from prtrace.api_types import CreateTraceRequest, FinalizeRequest, JobAccepted
 from prtrace.backend.errors import ApiError
+from prtrace.backend.routes.common import JSON, decode_body, require_api_token, require_trace_writer
 from prtrace.backend.storage.queries import (
     EventFilters,
     TraceFilters,
     event_filters_from_query,
     trace_filters_from_query,
 )
-from prtrace.codec import FormatError
-from prtrace.backend.routes.common import JSON, decode_body, require_api_token, require_trace_writer
-from prtrace.api_types import CreateTraceRequest, FinalizeRequest, JobAccepted
+from prtrace.errors import FormatError
 from prtrace.redaction import redact_struct
 
 _encode = msgspec.json.Encoder().encode

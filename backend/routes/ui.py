@@ -16,13 +16,14 @@ from pathlib import Path
 import msgspec
 from litestar import Request, Response, get
 from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
 from sqlalchemy import select
 
-from prtrace.backend.storage.db import traces
+from prtrace import TRACE_FORMAT_VERSION
 from prtrace.backend.errors import not_found
 from prtrace.backend.routes.common import JSON, require_api_token
+from prtrace.backend.storage.db import traces
 from prtrace.backend.storage.traces import _iso, _splice_qa
-from prtrace import TRACE_FORMAT_VERSION
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -53,7 +54,7 @@ async def trace_overview(request: Request, trace_id: str) -> Response:
     return Response(content=_splice_qa(_encode(document), row), media_type=JSON)
 
 
-ROUTES = [
+ROUTES: list[ControllerRouterHandler] = [
     trace_overview,
     create_static_files_router(
         path="/ui", directories=[WEB_DIR], html_mode=True, include_in_schema=False, name="ui"

@@ -13,8 +13,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -29,9 +29,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    create_engine,
     event,
 )
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -263,7 +263,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     """WAL, durable commits, and explicit BEGIN (SQLAlchemy's documented recipe)."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -273,6 +273,6 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")

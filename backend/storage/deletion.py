@@ -14,10 +14,10 @@ from __future__ import annotations
 import msgspec
 from sqlalchemy import delete, func, select
 
+from prtrace.api_types import TraceDeleted
+from prtrace.backend.errors import not_found
 from prtrace.backend.storage.blobs import BlobNotFound, BlobStore
 from prtrace.backend.storage.db import Database, batches, events, jobs, judgements, traces
-from prtrace.backend.errors import not_found
-from prtrace.api_types import TraceDeleted
 
 
 async def delete_trace(db: Database, blobs: BlobStore, trace_id: str) -> TraceDeleted:

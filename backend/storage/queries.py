@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -25,8 +26,8 @@ from sqlalchemy import Float as SAFloat
 from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB
 
-from prtrace.backend.storage.db import events, traces
 from prtrace.backend.errors import ApiError
+from prtrace.backend.storage.db import events, traces
 
 TraceSort = Literal["created", "-created", "overall", "-overall"]
 """``created``/``overall`` ascending; with a leading ``-`` descending."""
@@ -153,7 +154,7 @@ def page(query: Select, filters: TraceFilters) -> Select:
     return query.limit(filters.limit)
 
 
-def next_cursor(rows: list[Any], filters: TraceFilters) -> str | None:
+def next_cursor(rows: Sequence[Any], filters: TraceFilters) -> str | None:
     """The cursor after the last row of a full page; None after the last page."""
     if len(rows) < filters.limit or not rows:
         return None

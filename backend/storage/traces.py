@@ -13,23 +13,15 @@ import functools
 import hashlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from prtrace.backend.storage import queries
-from prtrace.backend.auth import UPLOAD_PREFIX, token_hash
-from prtrace.backend.storage.blobs import BlobStore, content_key
-from prtrace.backend.storage.db import Database, batches, events, traces
-from prtrace.backend.errors import ApiError, conflict, not_found
-from prtrace.backend.ingest import DecodedBatch
-from prtrace.backend.storage.export import EventShaper
-from prtrace.backend.jobs.queue import enqueue
 from prtrace import TRACE_FORMAT_VERSION
 from prtrace.api_types import (
     BatchAccepted,
@@ -41,6 +33,14 @@ from prtrace.api_types import (
     TraceList,
     TraceSummary,
 )
+from prtrace.backend.auth import UPLOAD_PREFIX, token_hash
+from prtrace.backend.errors import ApiError, conflict, not_found
+from prtrace.backend.ingest import DecodedBatch
+from prtrace.backend.jobs.queue import enqueue
+from prtrace.backend.storage import queries
+from prtrace.backend.storage.blobs import BlobStore, content_key
+from prtrace.backend.storage.db import Database, batches, events, traces
+from prtrace.backend.storage.export import EventShaper
 from prtrace.config import Settings, new_token
 from prtrace.events import LARGE_TEXT_FIELDS, Event
 from prtrace.ids import new_trace_id
@@ -48,6 +48,8 @@ from prtrace.trace import Trace
 
 _encode = msgspec.json.Encoder().encode
 _RawMap = dict[str, msgspec.Raw]
+# An ``events`` row: trace_id, seq, index, event_id, type, t, body, blob_fields.
+_EventRow = tuple[str, int, int, str, str, float, bytes, bytes | None]
 _TOKEN_CACHE_SIZE = 10_000
 _event_decoder = msgspec.json.Decoder(Event)
 
@@ -55,7 +57,7 @@ _event_decoder = msgspec.json.Decoder(Event)
 def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 class TraceStore:
@@ -179,13 +181,13 @@ class TraceStore:
             )
         return None
 
-    async def _rows(self, trace_id: str, batch: DecodedBatch) -> list[tuple]:
+    async def _rows(self, trace_id: str, batch: DecodedBatch) -> list[_EventRow]:
         """The ``events`` rows, in the table's column order; large fields go to blobs."""
         seq = batch.seq
-        rows = [
+        rows: list[_EventRow] = [
             (trace_id, seq, i, event_id, tag, t, body, None)
             for i, (event_id, tag, t, body) in enumerate(
-                zip(batch.ids, batch.types, batch.times, batch.raw)
+                zip(batch.ids, batch.types, batch.times, batch.raw, strict=True)
             )
         ]
         for i, row in enumerate(rows):
@@ -207,7 +209,7 @@ class TraceStore:
                     moved[field] = key
         if not moved:
             return _encode(event), None
-        slim = msgspec.structs.replace(event, **{f: "" for f in moved})
+        slim = msgspec.structs.replace(event, **dict.fromkeys(moved, ""))
         return _encode(slim), _encode(moved)
 
     @staticmethod
@@ -250,7 +252,7 @@ class TraceStore:
             if stored is not None:
                 return await self._retry(conn, trace_id, batch, stored, body_hash)
             ids = batch.ids
-            taken = set()
+            taken: set[str] = set()
             for chunk in _chunks(ids, 500):
                 rows = await conn.execute(
                     select(events.c.event_id).where(
@@ -313,14 +315,14 @@ class TraceStore:
                 trace_id=trace_id,
                 status="sealed",
                 events=row.event_count,
-                sealed_at=datetime.fromtimestamp(row.sealed_at, tz=timezone.utc),
+                sealed_at=datetime.fromtimestamp(row.sealed_at, tz=UTC),
             )
         await self.write_sealed_document(trace_id)
         return FinalizeResponse(
             trace_id=trace_id,
             status="sealed",
             events=row.event_count,
-            sealed_at=datetime.fromtimestamp(sealed_at, tz=timezone.utc),
+            sealed_at=datetime.fromtimestamp(sealed_at, tz=UTC),
             qa_job_id=job_id,
         )
 
@@ -499,13 +501,13 @@ async def _enqueue_qa(conn: AsyncConnection, trace_id: str) -> str:
 def _summary(row: Any) -> TraceSummary:
     return TraceSummary(
         trace_id=row.trace_id,
-        created_at=datetime.fromtimestamp(row.created_at, tz=timezone.utc),
+        created_at=datetime.fromtimestamp(row.created_at, tz=UTC),
         status=row.status,
         developer_id=row.developer_id,
         repository=row.repository,
         commit=row.commit,
         events=row.event_count,
-        sealed_at=datetime.fromtimestamp(row.sealed_at, tz=timezone.utc) if row.sealed_at else None,
+        sealed_at=datetime.fromtimestamp(row.sealed_at, tz=UTC) if row.sealed_at else None,
         qa_status=row.qa_status,
         verdict=row.verdict,
         overall=row.overall,

@@ -1,6 +1,11 @@
 """What every ``prtrace`` subcommand shares: options, settings, output, errors.
 
-Only the standard library is imported at module level, so that ``prtrace
+Errors: a subcommand raises a :class:`prtrace.errors.PrtraceError` (``UsageError``
+for bad input) or lets one through, and :func:`run_handler` turns it into
+``prtrace: <message>`` and its exit code; subcommands do not catch to report.
+
+Only the standard library (and :mod:`prtrace.errors`, which is only that) is
+imported at module level, so that ``prtrace
 --help`` stays fast; msgspec, httpx and the client are imported when a command
 actually runs.
 """
@@ -10,35 +15,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
+
+from prtrace.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PrtraceError  # noqa: F401 - common.EXIT_*
 
 if TYPE_CHECKING:
     from prtrace.client import Client
     from prtrace.config import Settings
 
 Handler = Callable[[argparse.Namespace], int]
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-"""The command could not do its job (server error, backend unreachable, ...)."""
-EXIT_USAGE = 2
-"""The user asked for something invalid (bad option, bad input file); argparse uses 2 too."""
-
-
-class CliError(Exception):
-    """A failure the CLI reports as ``prtrace: <message>`` without a traceback."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-class UsageError(CliError):
-    """Invalid input from the user: exit code 2."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, EXIT_USAGE)
 
 
 # --- options -------------------------------------------------------------------
@@ -89,14 +75,6 @@ def add_wait_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def wait_for_job(api: Any, job_id: str, timeout: float) -> Any:
-    """The finished job (``Client.wait_for_job``), or a CliError when it takes too long."""
-    try:
-        return api.wait_for_job(job_id, timeout=timeout)
-    except TimeoutError as exc:
-        raise CliError(str(exc)) from None
-
-
 # --- settings and client -------------------------------------------------------
 
 _SETTING_FLAGS = {"url": "url", "token": "api_token", "workers": "workers", "home": "home"}
@@ -141,7 +119,7 @@ def print_table(rows: list[list[str]], headers: list[str], stream: Any = None) -
     out = stream or sys.stdout
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
         out.write("  ".join(cells).rstrip() + "\n")
 
 
@@ -154,28 +132,27 @@ def error(message: str) -> None:
 def describe_exception(exc: BaseException) -> tuple[str, int] | None:
     """The message and exit code for an expected failure, or None for a bug.
 
-    The client and codec modules are looked up in ``sys.modules`` rather than
-    imported: if a command never loaded them, their errors cannot occur, and
-    ``prtrace --help`` need not pay for importing httpx.
+    The one place errors become what the user sees: every error prtrace raises
+    on purpose is a :class:`~prtrace.errors.PrtraceError` and carries its own
+    ``exit_code`` (the tree is in :mod:`prtrace.errors`); anything else is a bug
+    and keeps its traceback.
     """
-    if isinstance(exc, CliError):
-        return exc.message, exc.code
-    client = sys.modules.get("prtrace.client")
-    if client is not None and isinstance(exc, client.PrtraceError):
-        return str(exc), EXIT_FAILURE
-    codec = sys.modules.get("prtrace.codec")
-    if codec is not None and isinstance(exc, codec.FormatError):
-        return str(exc), EXIT_USAGE
+    if isinstance(exc, PrtraceError):
+        return str(exc), exc.exit_code
     return None
 
 
 def run_handler(handler: Handler, args: argparse.Namespace) -> int:
-    """Run a command, turning expected failures into ``prtrace: ...`` and an exit code."""
+    """Run a command, turning expected failures into ``prtrace: ...`` and an exit code.
+
+    Subcommands raise and never catch to report: this is where a
+    :class:`~prtrace.errors.PrtraceError` becomes its message and exit code.
+    """
     try:
         return handler(args)
     except KeyboardInterrupt:
         error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `prtrace trace export | head`: the reader left; that is not an error.
         _silence_stdout()
@@ -211,7 +188,7 @@ def import_backend(module: str) -> Any:
         missing = exc.name or ""
         ours = missing == module or module.startswith(missing + ".")
         if ours or missing.split(".")[0] in _BACKEND_DEPS:
-            raise CliError(
+            raise PrtraceError(
                 f"the backend is not available ({exc}); install it with "
                 "pip install 'prtrace[backend]'"
             ) from None
@@ -234,12 +211,12 @@ def parse_time(text: str) -> Any:
     A time without a zone is taken as UTC (the server compares zone-aware
     times); an age counts back from now.
     """
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     value = text.strip()
     unit = value[-1:].lower()
     if unit in _UNITS and value[:-1].isdigit():
-        return datetime.now(timezone.utc) - timedelta(seconds=int(value[:-1]) * _UNITS[unit])
+        return datetime.now(UTC) - timedelta(seconds=int(value[:-1]) * _UNITS[unit])
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -247,7 +224,7 @@ def parse_time(text: str) -> Any:
             f"{text!r} is not a time: use RFC 3339 (2024-05-01T12:00:00Z), "
             "a date (2024-05-01) or an age (30m, 12h, 7d, 2w)"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def positive_int(text: str) -> int:

@@ -18,11 +18,12 @@ import sys
 import tempfile
 import textwrap
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from prtrace.cli import common
+from prtrace.errors import PrtraceError
 
 SESSION_SECONDS = 300
 """About how long the recorded session lasts; it is placed to end now."""
@@ -84,7 +85,7 @@ def progress(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from prtrace.demo.server import ServerError, ServerProcess
+    from prtrace.demo.server import ServerProcess
 
     if args.qa:
         _require_docker()
@@ -96,11 +97,8 @@ def run(args: argparse.Namespace) -> int:
     )
     keep = False
     try:
-        try:
-            progress(f"starting prtrace serve on {server.url} (home {home})")
-            server.start()
-        except ServerError as exc:
-            raise common.CliError(str(exc)) from None
+        progress(f"starting prtrace serve on {server.url} (home {home})")
+        server.start()
         trace, out = _drive(server, home, args)
         if args.json:
             common.print_json(trace)
@@ -136,7 +134,7 @@ def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path
 
     repo, commit = make_sample_repo(home / "sample-repo")
     progress(f"sample repository at {repo} (commit {commit[:12]})")
-    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=SESSION_SECONDS)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=SESSION_SECONDS)
     events, final_patch = recorded_session(repo, commit, session_id=new_session_id(), start=start)
 
     with Client(server.url, server.api_token) as api:
@@ -171,7 +169,7 @@ def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path
         progress(f"finalized: {finalized.status}, {finalized.events} events")
         if args.qa and finalized.qa_job_id:
             progress(f"QA job {finalized.qa_job_id}: patch at the commit, tests before and after")
-            job = common.wait_for_job(api, finalized.qa_job_id, args.qa_timeout)
+            job = api.wait_for_job(finalized.qa_job_id, timeout=args.qa_timeout)
             progress(f"QA job {job.status}" + (f": {job.error}" if job.error else ""))
         trace = api.get_trace(created.trace_id)
 
@@ -209,7 +207,7 @@ def check_round_trip(trace: Any, events: list[Any], final_patch: str) -> None:
     if trace.artifacts.final_patch != final_patch:
         problems.append("the final patch differs from the one sent")
     if problems:
-        raise common.CliError("the trace read back is wrong: " + "; ".join(problems))
+        raise PrtraceError("the trace read back is wrong: " + "; ".join(problems))
 
 
 def _require_docker() -> None:
@@ -226,11 +224,11 @@ def _require_docker() -> None:
         client = docker.from_env(timeout=20)
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "no engine answers"
-        raise common.CliError(f"QA needs a Docker engine and none answers ({exc}). {advice}") from None
+        raise PrtraceError(f"QA needs a Docker engine and none answers ({exc}). {advice}") from None
     try:
         client.images.get(TEST_IMAGE)
     except Exception:  # noqa: BLE001
-        raise common.CliError(
+        raise PrtraceError(
             f"QA needs the test image {TEST_IMAGE}, which the engine does not have. "
             "Build it with `python -m prtrace.qa.images build --all` (no registry needed). " + advice
         ) from None

@@ -7,25 +7,22 @@ without git installed, the user simply has to give the value as a flag.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 
-def git(*args: str, cwd: str | os.PathLike[str] | None = None) -> str | None:
-    """Output of ``git ARGS`` stripped, or None if git fails or is missing."""
+def git(*args: str, cwd: str | os.PathLike[str] | None = None,
+        user_config: bool = False) -> str | None:
+    """Output of ``git ARGS`` stripped, or None if git fails or is missing
+    (run by :func:`prtrace.git.run`; ``user_config`` for the developer's settings)."""
+    from prtrace.git import GitError, run
+
     try:
-        result = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
+        result = run(*args, cwd=cwd, check=False, timeout=10, user_config=user_config,
+                     errors="replace")
+    except GitError:
         return None
     out = result.stdout.strip()
-    return out if result.returncode == 0 and out else None
+    return out if result.ok and out else None
 
 
 def repository(cwd: str | os.PathLike[str] | None = None) -> str | None:
@@ -48,8 +45,9 @@ def branch(cwd: str | os.PathLike[str] | None = None) -> str | None:
 
 
 def user_email(cwd: str | os.PathLike[str] | None = None) -> str | None:
-    return git("config", "user.email", cwd=cwd)
+    """The developer's ``user.email``, from their own (global) git configuration too."""
+    return git("config", "user.email", cwd=cwd, user_config=True)
 
 
 def user_name(cwd: str | os.PathLike[str] | None = None) -> str | None:
-    return git("config", "user.name", cwd=cwd)
+    return git("config", "user.name", cwd=cwd, user_config=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from prtrace.cli import common
+from prtrace.errors import PrtraceError, UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,10 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
-        raise common.UsageError("no server command: prtrace lsp -- SERVER [ARGS...]")
+        raise UsageError("no server command: prtrace lsp -- SERVER [ARGS...]")
     from prtrace.recorder.lsp.main import run_lsp
 
     try:
         return run_lsp(argv, upload=not args.no_upload, idle_gap=args.idle_gap)
     except FileNotFoundError as exc:
-        raise common.CliError(f"cannot start the language server {argv[0]!r}: {exc}") from None
+        raise PrtraceError(f"cannot start the language server {argv[0]!r}: {exc}") from None

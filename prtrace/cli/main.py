@@ -3,8 +3,9 @@
 Each subcommand lives in ``prtrace/cli/<name>.py`` and exposes
 ``add_parser(subparsers)``, which adds its parser(s) and sets
 ``handler=<function(args) -> exit code>``. To add a command, write the module
-and list its name in :data:`COMMAND_MODULES`. A listed module that does not
-exist yet is skipped silently, so engineers can land commands independently.
+and list its name in :data:`COMMAND_MODULES`. Errors become messages and exit
+codes in one place, :func:`prtrace.cli.common.run_handler` (the error tree and
+its codes are in :mod:`prtrace.errors`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 
 from prtrace import __version__
 from prtrace.cli import common
@@ -35,21 +35,6 @@ COMMAND_MODULES: tuple[str, ...] = (
 """Subcommand modules under ``prtrace.cli``, in the order ``--help`` lists them."""
 
 
-def _load_command_module(name: str) -> ModuleType | None:
-    """Import ``prtrace.cli.<name>``; None only if that very module does not exist.
-
-    An ImportError raised *inside* an existing module (a missing dependency, a
-    typo) is a real bug and propagates.
-    """
-    qualified = f"{__package__}.{name}"
-    try:
-        return importlib.import_module(qualified)
-    except ModuleNotFoundError as exc:
-        if exc.name == qualified:
-            return None
-        raise
-
-
 def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prtrace",
@@ -62,9 +47,7 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
     common.add_connection_options(parser, top_level=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in modules:
-        module = _load_command_module(name)
-        if module is not None:
-            module.add_parser(subparsers)
+        importlib.import_module(f"{__package__}.{name}").add_parser(subparsers)
     return parser
 
 

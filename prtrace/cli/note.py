@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from prtrace.cli import common
+from prtrace.errors import UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,12 +35,9 @@ def run(args: argparse.Namespace) -> int:
 
     text = " ".join(args.text).strip()
     if not text:
-        raise common.UsageError("the note is empty")
+        raise UsageError("the note is empty")
     root = Path(args.workspace).resolve() if args.workspace else find_root()
-    try:
-        result = lifecycle.note(root, text, list(args.tag))
-    except lifecycle.SessionError as exc:
-        raise common.CliError(str(exc)) from None
+    result = lifecycle.note(root, text, list(args.tag))
     if args.json:
         common.print_json(
             {

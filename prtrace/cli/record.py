@@ -104,7 +104,6 @@ def run_start(args: argparse.Namespace) -> int:
 
     from prtrace.cli.trace import create_request
     from prtrace.recorder.session import lifecycle
-
     from prtrace.recorder.session.state import load_session
 
     root = _root(args)
@@ -123,17 +122,8 @@ def run_start(args: argparse.Namespace) -> int:
         recorder_version=_version(),
     )
     with common.client_from_args(args) as api:
-        try:
-            session = lifecycle.start(root, api, developer, task, environment)
-        except lifecycle.SessionError as exc:
-            raise common.CliError(str(exc)) from None
-    pid = None
-    if not args.no_daemon:
-        try:
-            pid = lifecycle.start_daemon(root)
-        except RuntimeError as exc:
-            raise common.CliError(f"{exc}; the session exists: run `prtrace record start` "
-                                  "again to retry the daemon") from None
+        session = lifecycle.start(root, api, developer, task, environment)
+    pid = None if args.no_daemon else lifecycle.start_daemon(root)
     if args.json:
         common.print_json({"workspace": str(root), **session.public(), "daemon_pid": pid})
     else:
@@ -146,10 +136,7 @@ def _resume(args: argparse.Namespace, root: Path) -> int:
     """A session exists: start its daemon again if it died (nothing is lost or resent)."""
     from prtrace.recorder.session import lifecycle
 
-    try:
-        session, pid = lifecycle.resume(root)
-    except (lifecycle.SessionError, RuntimeError) as exc:
-        raise common.CliError(str(exc)) from None
+    session, pid = lifecycle.resume(root)
     if args.json:
         common.print_json(
             {"workspace": str(root), **session.public(), "daemon_pid": pid, "resumed": True}
@@ -163,10 +150,7 @@ def run_stop(args: argparse.Namespace) -> int:
     from prtrace.recorder.session import lifecycle
 
     root = _root(args)
-    try:
-        result = lifecycle.finish(root, timeout=args.timeout, patch=not args.no_patch)
-    except lifecycle.SessionError as exc:
-        raise common.CliError(str(exc)) from None
+    result = lifecycle.finish(root, timeout=args.timeout, patch=not args.no_patch)
     for warning in result.warnings:
         common.error(warning)
     if args.json:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from prtrace.cli import common
+from prtrace.errors import UsageError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -74,14 +75,14 @@ def parse_at(text: str, start: datetime | None) -> datetime:
         try:
             amount = float(value[1:-1])
         except ValueError:
-            raise common.UsageError(f"--at {text!r}: not an offset like +90s") from None
+            raise UsageError(f"--at {text!r}: not an offset like +90s") from None
         if start is None:
-            raise common.UsageError("--at with an offset: the trace has no events")
+            raise UsageError("--at with an offset: the trace has no events")
         return start + timedelta(seconds=amount * _UNITS[value[-1]])
     try:
         return common.parse_time(value)
     except argparse.ArgumentTypeError as exc:
-        raise common.UsageError(f"--at: {exc}") from None
+        raise UsageError(f"--at: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,18 +94,15 @@ def run(args: argparse.Namespace) -> int:
     start = trace.events[0].t if trace.events else None
     at = parse_at(args.at, start) if args.at else None
     if args.until and args.until not in {e.id for e in trace.events}:
-        raise common.UsageError(f"--until: no event {args.until!r} in trace {trace.trace_id}")
+        raise UsageError(f"--until: no event {args.until!r} in trace {trace.trace_id}")
     if args.to_server:
         return _to_server(args, trace, at)
 
     workspace = Path(args.workspace or f"replay-{trace.trace_id}")
-    try:
-        result = rp.replay(
-            trace, workspace, repository=args.repository, until=args.until, at=at,
-            observe=not args.no_observe, keep_going=args.keep_going,
-        )
-    except rp.CheckoutError as exc:
-        raise common.CliError(str(exc)) from None
+    result = rp.replay(
+        trace, workspace, repository=args.repository, until=args.until, at=at,
+        observe=not args.no_observe, keep_going=args.keep_going,
+    )
     whole = result.stopped_at is None and len(result.steps) == len(trace.events)
     diff = result.diff()
     if args.patch_out:
@@ -129,10 +127,7 @@ def _load(args: argparse.Namespace) -> Any:
     from prtrace.replay import load_trace
 
     if Path(args.trace).is_file():
-        try:
-            return load_trace(args.trace)
-        except ValueError as exc:  # msgspec errors are ValueErrors
-            raise common.CliError(f"{args.trace}: not a trace document: {exc}") from None
+        return load_trace(args.trace)
     with common.client_from_args(args) as api:
         return load_trace(args.trace, api)
 
@@ -169,8 +164,10 @@ def timeline(result: Any, start: datetime | None) -> list[str]:
 
 def summary(trace: Any, result: Any, patch_matches: bool | None) -> list[str]:
     lines = [
-        f"replayed {len(result.steps)} of {len(trace.events)} events of {trace.trace_id} "
-        f"({result.changed} changed files) in {result.workspace} at {result.commit[:12]}"
+        (
+            f"replayed {len(result.steps)} of {len(trace.events)} events of {trace.trace_id} "
+            f"({result.changed} changed files) in {result.workspace} at {result.commit[:12]}"
+        )
     ]
     if result.stopped_at:
         lines.append(f"stopped after {result.stopped_at}: the workspace is as it was then")

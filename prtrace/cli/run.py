@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from prtrace.cli import common
+from prtrace.errors import PrtraceError, UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,16 +26,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from prtrace.recorder.terminal.run_cmd import run_command
     from prtrace.recorder.session.workspace import find_root
+    from prtrace.recorder.terminal.run_cmd import run_command
 
     argv = list(args.argv)
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
-        raise common.UsageError("no command: prtrace run -- CMD [ARGS...]")
+        raise UsageError("no command: prtrace run -- CMD [ARGS...]")
     root = Path(args.workspace).resolve() if args.workspace else find_root()
     try:
         return run_command(root, argv, upload=not args.no_upload)
     except FileNotFoundError as exc:
-        raise common.CliError(f"cannot run {argv[0]!r}: {exc}") from None
+        raise PrtraceError(f"cannot run {argv[0]!r}: {exc}") from None

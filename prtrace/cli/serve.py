@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from prtrace.cli import common
+from prtrace.errors import UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -42,9 +43,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
-        raise common.UsageError("--workers must be 0 or more")
+        raise UsageError("--workers must be 0 or more")
     if args.processes < 1:
-        raise common.UsageError("--processes must be 1 or more")
+        raise UsageError("--processes must be 1 or more")
     settings = common.settings_from_args(args)
     server = common.import_backend("prtrace.backend.server")
     server.serve(settings, host=args.host, port=args.port, processes=args.processes)

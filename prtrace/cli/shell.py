@@ -31,8 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from prtrace.recorder.terminal.pty_shell import run_shell
     from prtrace.recorder.session.workspace import find_root
+    from prtrace.recorder.terminal.pty_shell import run_shell
 
     if os.environ.get("PRTRACE_SHELL"):
         common.error("note: already inside `prtrace shell`; commands are recorded twice")

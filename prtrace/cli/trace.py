@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from prtrace.cli import common
+from prtrace.errors import PrtraceError, UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -127,9 +128,10 @@ def create_request(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     given = (("--repository", repository), ("--commit", commit))
     missing = [flag for flag, value in given if not value]
     if missing:
-        raise common.UsageError(
+        raise UsageError(
             f"{' and '.join(missing)} required: not inside a git repository with a commit"
         )
+    assert repository and commit  # narrowed by the check above
     branch = args.branch if args.branch is not None else (
         gitinfo.branch() if not args.commit else None
     )
@@ -139,7 +141,7 @@ def create_request(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         email = gitinfo.user_email()
         user = email or os.environ.get("USER") or os.environ.get("USERNAME")
         if not user:
-            raise common.UsageError("--developer required: no git user.email and no $USER")
+            raise UsageError("--developer required: no git user.email and no $USER")
         developer = Developer(id=user, email=email, name=gitinfo.user_name())
     task = Task(
         repository=repository,
@@ -317,9 +319,9 @@ def read_patch(source: str | None) -> str | None:
             with open(source, encoding="utf-8") as fh:
                 text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise common.UsageError(f"cannot read the patch {source!r}: {exc}") from None
+        raise UsageError(f"cannot read the patch {source!r}: {exc}") from None
     if not text.strip():
-        raise common.UsageError(f"the patch {source!r} is empty")
+        raise UsageError(f"the patch {source!r} is empty")
     return text
 
 
@@ -372,7 +374,7 @@ def run_qa(args: argparse.Namespace) -> int:
                 print(f"{job.job_id} {job.status}")
             return common.EXIT_OK
         print(f"prtrace: QA job {job.job_id} queued; waiting", file=sys.stderr)
-        finished = common.wait_for_job(api, job.job_id, args.timeout)
+        finished = api.wait_for_job(job.job_id, timeout=args.timeout)
         qa = api.get_trace(args.trace_id).qa
     if args.json:
         common.print_json({"job": finished, "qa": qa})
@@ -423,11 +425,11 @@ def run_judge(args: argparse.Namespace) -> int:
             else:
                 print(f"{job.job_id} {job.status}")
             return common.EXIT_OK
-        done = common.wait_for_job(api, job.job_id, args.timeout)
+        done = api.wait_for_job(job.job_id, timeout=args.timeout)
         if done.status == "error":
-            raise common.CliError(f"judge job {job.job_id} failed: {done.error}")
+            raise PrtraceError(f"judge job {job.job_id} failed: {done.error}")
         raw = api.get_trace_raw(args.trace_id)
-    judge = msgspec.json.decode(raw, type=only_qa).qa.judge
+    judge = msgspec.json.decode(raw, type=only_qa).qa.judge  # type: ignore[attr-defined]  # defstruct's fields are dynamic
     if args.json:
         common.print_json(judge)
     else:
@@ -504,7 +506,7 @@ def run_export(args: argparse.Namespace) -> int:
     from prtrace.cli.progress import counted
 
     if args.max_output_bytes is not None and args.max_output_bytes < 0:
-        raise common.UsageError("--max-output-bytes must be 0 or more")
+        raise UsageError("--max-output-bytes must be 0 or more")
     with common.client_from_args(args) as api:
         stream = api.export(
             **_filters(args), types=args.types, max_output_bytes=args.max_output_bytes
@@ -539,7 +541,7 @@ def _export_to_file(lines: Any, path: str) -> int:
             count = _write_lines(lines, out)
         os.replace(partial, path)
     except OSError as exc:
-        raise common.CliError(f"cannot write {path}: {exc}") from None
+        raise PrtraceError(f"cannot write {path}: {exc}") from None
     finally:
         if os.path.exists(partial):
             os.unlink(partial)

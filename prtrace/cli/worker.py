@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from prtrace.cli import common
+from prtrace.errors import UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
-        raise common.UsageError("--concurrency must be 1 or more")
+        raise UsageError("--concurrency must be 1 or more")
     settings = common.settings_from_args(args)
     worker = common.import_backend("prtrace.backend.jobs.worker")
     worker.run_standalone(settings, concurrency=args.concurrency)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
-import subprocess
 import tempfile
 from datetime import datetime, timedelta
 from importlib import resources
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from prtrace import events as ev
+from prtrace.git import run, working_tree_patch
 from prtrace.hashing import text_hash
 from prtrace.patches import make_patch
 
@@ -54,33 +53,20 @@ _SKIP = {"__pycache__", ".pytest_cache"}
 
 
 def _git_env(identity: tuple[str, str], date: str) -> dict[str, str]:
-    """An environment in which git ignores the user's configuration and
-    writes commits with a fixed author and date: same tree, same hash."""
-    env = dict(os.environ)
-    env.update(
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_AUTHOR_NAME=identity[0],
-        GIT_AUTHOR_EMAIL=identity[1],
-        GIT_COMMITTER_NAME=identity[0],
-        GIT_COMMITTER_EMAIL=identity[1],
-        GIT_AUTHOR_DATE=date,
-        GIT_COMMITTER_DATE=date,
-    )
-    return env
+    """A fixed author, committer and date (no user configuration is read by
+    :func:`prtrace.git.run` anyway): same tree, same hash."""
+    return {
+        "GIT_AUTHOR_NAME": identity[0],
+        "GIT_AUTHOR_EMAIL": identity[1],
+        "GIT_COMMITTER_NAME": identity[0],
+        "GIT_COMMITTER_EMAIL": identity[1],
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+    }
 
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(repo), *args],
-        env=env or _git_env(_BASE_IDENTITY, _BASE_DATE),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout
+    return run(*args, cwd=repo, env=env or _git_env(_BASE_IDENTITY, _BASE_DATE)).stdout
 
 
 # --- the repository -------------------------------------------------------------
@@ -124,7 +110,7 @@ def _commit_fix(
     repo: Path, commit: str, final_texts: dict[str, str], when: datetime
 ) -> tuple[str, str, str]:
     """Write the fixed files in a temporary clone at ``commit``; return the
-    ``git diff`` against ``commit``, its ``--shortstat`` and the hash of the
+    final patch against ``commit``, its ``--shortstat`` and the hash of the
     commit the developer makes of it."""
     env = _git_env(_DEVELOPER_IDENTITY, when.isoformat())
     with tempfile.TemporaryDirectory(prefix="prtrace-sample-") as tmp:
@@ -133,7 +119,7 @@ def _commit_fix(
         _git(clone, "checkout", "-q", "-B", "main", commit, env=env)
         for path, text in final_texts.items():
             (clone / path).write_bytes(text.encode("utf-8"))
-        patch = _git(clone, "diff", "--no-color", "--no-ext-diff", commit, env=env)
+        patch = working_tree_patch(clone, commit)  # exactly what `record stop` would send
         stat = _git(clone, "diff", "--shortstat", commit, env=env)
         _git(clone, "commit", "-q", "-a", "--no-gpg-sign", "-m", FIX_MESSAGE, env=env)
         return patch, stat, _git(clone, "rev-parse", "HEAD", env=env).strip()

@@ -10,7 +10,6 @@ the tests drive the server the same way a user does.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from prtrace.config import new_token
+from prtrace.errors import PrtraceError
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -39,7 +39,7 @@ def prtrace_command() -> list[str]:
     return [sys.executable, "-m", "prtrace.cli.main"]
 
 
-class ServerError(RuntimeError):
+class ServerStartError(PrtraceError):
     """The server exited or did not become healthy; the message has its log."""
 
 
@@ -83,10 +83,10 @@ class ServerProcess:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 60.0) -> "ServerProcess":
+    def start(self, timeout: float = 60.0) -> ServerProcess:
         """Start the server and return once ``/healthz`` says ok."""
         if self.process is not None and self.process.poll() is None:
-            raise ServerError("the server is already running")
+            raise ServerStartError("the server is already running")
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -107,7 +107,7 @@ class ServerProcess:
             while True:
                 assert self.process is not None
                 if self.process.poll() is not None:
-                    raise ServerError(
+                    raise ServerStartError(
                         f"prtrace serve exited with {self.process.returncode}:\n{self.log_tail()}"
                     )
                 try:
@@ -117,7 +117,7 @@ class ServerProcess:
                     pass
                 if time.monotonic() > deadline:
                     self.kill9()
-                    raise ServerError(
+                    raise ServerStartError(
                         f"prtrace serve not healthy after {timeout:.0f}s:\n{self.log_tail()}"
                     )
                 time.sleep(0.1)
@@ -150,10 +150,8 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.kill9()
 
-    def restart(self, timeout: float = 60.0) -> "ServerProcess":
+    def restart(self, timeout: float = 60.0) -> ServerProcess:
         """Start again on the same port and home (after :meth:`kill9` or :meth:`stop`)."""
         self.stop()
         return self.start(timeout)
 
-    def remove_home(self) -> None:
-        shutil.rmtree(self.home, ignore_errors=True)

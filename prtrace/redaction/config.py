@@ -18,6 +18,8 @@ from typing import Any
 
 import msgspec
 
+from prtrace.errors import ConfigError
+
 MARKER_FILE = ".prtrace.toml"
 """At a repository's root: it opts the repository in to recording and holds its rules."""
 
@@ -89,10 +91,10 @@ def _table(path: Path) -> dict[str, Any]:
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return {}
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     table = data.get("privacy", {})
     if not isinstance(table, dict):  # a config error, reported like invalid TOML
-        raise ValueError(f"{path}: [privacy] must be a table")  # noqa: TRY004
+        raise ConfigError(f"{path}: [privacy] must be a table")
     return table
 
 
@@ -100,7 +102,7 @@ def _convert(table: dict[str, Any], where: Path | str) -> PrivacyConfig:
     try:
         return msgspec.convert(table, PrivacyConfig)
     except msgspec.ValidationError as exc:
-        raise ValueError(f"{where}: [privacy]: {exc}") from None
+        raise ConfigError(f"{where}: [privacy]: {exc}") from None
 
 
 def user_config_file() -> Path:

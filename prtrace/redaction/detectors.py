@@ -31,6 +31,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 PLACEHOLDER_PREFIX = "<redacted:"
 
@@ -276,7 +277,9 @@ def plugin_detectors() -> list[Detector]:
         sys.stderr.write("prtrace: detect-secrets is not installed; using built-in detectors only\n")
         return []
     found: list[Detector] = []
-    for secret_type, cls in sorted(get_mapping_from_secret_type_to_class().items()):
+    plugins: dict[str, Any] = get_mapping_from_secret_type_to_class()
+    for secret_type in sorted(plugins):
+        cls = plugins[secret_type]
         if cls.__name__ in _SKIPPED_PLUGINS:
             continue
         for regex in getattr(cls, "denylist", ()) or ():

@@ -167,7 +167,7 @@ class Redactor:
 
     __call__ = text
 
-    def _replacer(self, detector: Detector):  # type: ignore[no-untyped-def]
+    def _replacer(self, detector: Detector) -> Callable[[re.Match[str]], str]:
         placeholder = detector.placeholder()
 
         def replace(match: re.Match[str]) -> str:

@@ -28,6 +28,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prtrace.errors import DockerError
+
 DEFAULT_CACHE_DIR = Path(os.environ.get("PRTRACE_IMAGE_CACHE", "/var/cache/prtrace-images"))
 DEFAULT_MIRROR = os.environ.get("PRTRACE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE = "bookworm"
@@ -114,7 +116,7 @@ ALIASES: dict[str, str] = {
 }
 
 
-class ImageBuildError(RuntimeError):
+class ImageBuildError(DockerError):
     """debootstrap or docker import failed; the message carries the tool's output."""
 
 

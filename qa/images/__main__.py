@@ -12,7 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from prtrace.qa.images import DEFAULT_CACHE_DIR, DEFAULT_MIRROR, IMAGES, ImageBuildError, build_image
+from prtrace.qa.images import (
+    DEFAULT_CACHE_DIR,
+    DEFAULT_MIRROR,
+    IMAGES,
+    ImageBuildError,
+    build_image,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 ``judge_trace(trace, JudgeSettings.from_settings(settings))`` → a
 :class:`prtrace.trace.JudgeResult`. See ``docs/judge.md``. Modules: rubric
-(files, hashes), compact (the trace within a token budget), redact (secrets),
+(files, hashes), compact (the trace within a token budget, secrets redacted),
 prompt (messages and answer schema), llm (the endpoint: format ladder,
 retries, repair), answer (checking answers and citations), cache, pricing,
 judge (samples, aggregation).

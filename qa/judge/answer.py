@@ -56,7 +56,7 @@ class Sample:
         }
 
     @classmethod
-    def from_cache(cls, data: dict[str, Any]) -> "Sample":
+    def from_cache(cls, data: dict[str, Any]) -> Sample:
         return cls(**data, cached=True)
 
 

@@ -15,7 +15,10 @@ is over the budget, runs the phases in :data:`_PHASES` in order; inside a
 phase it degrades the entries that save the most first, so detail goes where
 it is cheapest to lose. Consecutive dropped events become one explicit
 ``… N events elided …`` line; text cut inside an event says how many lines
-or characters went. All text passes through :func:`prtrace.qa.judge.redact.redact`.
+or characters went. All text passes through :func:`prtrace.redaction.redact`, the
+redaction the recorder and the backend use (typed placeholders such as
+``<redacted:aws-access-key>``: the judge sees that a secret was handled, not the
+secret): the last net before anything is sent to a model.
 
 Tokens are estimated (:func:`estimate_tokens`) at 3.3 characters a token,
 which over-counts for English and code with common tokenizers: a view that
@@ -32,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from prtrace import events as ev
-from prtrace.qa.judge.redact import redact
+from prtrace.redaction import redact
 
 CHARS_PER_TOKEN = 3.3
 LINE_WIDTH = 240
@@ -170,8 +173,10 @@ def _run_phase(
 def _render(entries: list[Entry], count: int) -> str:
     shown = sum(1 for e in entries if not e.dropped)
     lines = [
-        f"({count} events; {shown} shown, {count - shown} elided; "
-        "[id] tags each event, '… N events elided …' marks a gap)"
+        (
+            f"({count} events; {shown} shown, {count - shown} elided; "
+            "[id] tags each event, '… N events elided …' marks a gap)"
+        )
     ]
     gap = 0
     for entry in entries:
@@ -313,14 +318,16 @@ def _render_thought(e: ev.Thought) -> tuple[int, list[str]]:
 
 def _diffstat(patch: str) -> str:
     lines = patch.splitlines()
-    added = sum(1 for l in lines if l.startswith("+") and not l.startswith("+++"))
-    removed = sum(1 for l in lines if l.startswith("-") and not l.startswith("---"))
+    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
     return f"+{added} -{removed}"
 
 
 def _patch_body(patch: str, level: int) -> list[str]:
     """The hunks of a unified diff (the ---/+++ header is implied by the path)."""
-    lines = [l for l in patch.splitlines() if not l.startswith(("--- ", "+++ ", "diff --git"))]
+    lines = [
+        line for line in patch.splitlines() if not line.startswith(("--- ", "+++ ", "diff --git"))
+    ]
     return _excerpt("\n".join(lines), _LIMITS[level][1], 0)
 
 

@@ -19,20 +19,20 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from msgspec.structs import replace
 
 from prtrace.config import Settings
-from prtrace.trace import JudgeResult, JudgeUsage, Trace
 from prtrace.qa.judge.answer import Sample
 from prtrace.qa.judge.cache import DirCache, JudgeCache, cache_key
 from prtrace.qa.judge.llm import Endpoint, JudgeCallError, ask_sample
 from prtrace.qa.judge.pricing import PriceError, cost_usd, price_table
 from prtrace.qa.judge.prompt import JudgeView, build_view, response_schema
 from prtrace.qa.judge.rubric import Rubric, RubricError, load_rubric
+from prtrace.trace import JudgeResult, JudgeUsage, Trace
 
 MAX_SAMPLES = 10
 
@@ -63,7 +63,7 @@ class JudgeSettings:
         model: str | None = None,
         rubric: str | None = None,
         samples: int | None = None,
-    ) -> "JudgeSettings":
+    ) -> JudgeSettings:
         """The configured judge, with a request's overrides (``None`` keeps the setting)."""
         return cls(
             model=model or settings.judge_model,
@@ -110,7 +110,7 @@ def judge_trace(
     client: Any = None,
 ) -> JudgeResult:
     """Judge ``trace`` (its ``qa.tests`` go in the outcome block). See the module docstring."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         rubric = load_rubric(settings.rubric, settings.rubric_dirs)
     except RubricError as exc:

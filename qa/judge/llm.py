@@ -24,6 +24,7 @@ from typing import Any
 
 import openai
 
+from prtrace.errors import PrtraceError
 from prtrace.qa.judge.answer import AnswerError, Sample, check_answer, extract_json
 from prtrace.qa.judge.rubric import Rubric
 
@@ -34,7 +35,7 @@ _working_mode: dict[tuple[str, str], str] = {}
 _mode_lock = threading.Lock()
 
 
-class JudgeCallError(RuntimeError):
+class JudgeCallError(PrtraceError):
     """The endpoint could not give a usable answer (the message says why).
 
     ``final`` means another sample would only meet the same failure (the

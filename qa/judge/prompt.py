@@ -16,10 +16,10 @@ from typing import Any
 import msgspec
 
 from prtrace.hashing import text_hash
-from prtrace.trace import TestsResult, Trace
 from prtrace.qa.judge.compact import CompactView, compact, estimate_tokens
-from prtrace.qa.judge.redact import redact
 from prtrace.qa.judge.rubric import SCORE_MAX, SCORE_MIN, Rubric
+from prtrace.redaction import redact
+from prtrace.trace import TestsResult, Trace
 
 PROMPT_VERSION = "judge-prompt-1"
 """Changes whenever the wording or layout changes, so old cache entries are not reused."""
@@ -153,7 +153,7 @@ def response_schema(rubric: Rubric) -> dict[str, Any]:
         "properties": {
             "scores": {
                 "type": "object",
-                "properties": {name: dimension for name in rubric.names},
+                "properties": dict.fromkeys(rubric.names, dimension),
                 "required": rubric.names,
                 "additionalProperties": False,
             },

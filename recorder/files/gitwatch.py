@@ -15,10 +15,10 @@ the session's).
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from prtrace import events as ev
+from prtrace.git import GitError, run
 from prtrace.recorder.pipeline.emitter import EventEmitter
 
 _CURSOR = "git:logs/HEAD"
@@ -27,21 +27,17 @@ _COMMITS = ("commit", "cherry-pick", "revert")
 
 def git_dir(root: Path) -> Path | None:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--absolute-git-dir"], cwd=root, capture_output=True,
-            text=True, timeout=10, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+        out = run("rev-parse", "--absolute-git-dir", cwd=root, timeout=10).stdout.strip()
+    except GitError:
         return None
     return Path(out) if out else None
 
 
 def _git(root: Path, *args: str) -> str:
+    """``git ARGS``'s output, or "" if it fails (a commit gone by the time we look)."""
     try:
-        return subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=True
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+        return run(*args, cwd=root, timeout=30, errors="replace").stdout
+    except GitError:
         return ""
 
 

@@ -51,14 +51,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from prtrace import events as ev
 from prtrace.hashing import text_hash
 from prtrace.patches import make_patch
-from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.files.ignore import IgnoreRules
 from prtrace.recorder.files.snapshots import Snapshot, read_snapshot
+from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.pipeline.spool import Spool
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
+
+    from prtrace.recorder.pipeline.privacy import Privacy
 
 DEBOUNCE = 0.3
 MAX_DELAY = 2.0
@@ -73,11 +81,23 @@ RECORDER_STALL = 30.0
 
 @dataclass(slots=True)
 class _Change:
-    kind: str  # created | changed | deleted
+    kind: str  # created (after only) | changed (both) | deleted (before only)
     path: str
     t: float
     before: Snapshot | None = None
     after: Snapshot | None = None
+
+    @property
+    def old(self) -> Snapshot:
+        """The file before a change or deletion."""
+        assert self.before is not None, self
+        return self.before
+
+    @property
+    def new(self) -> Snapshot:
+        """The file after a change or creation."""
+        assert self.after is not None, self
+        return self.after
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +130,7 @@ class FileWatcher:
         session_id: str | None = None,
     ) -> None:
         self.root = root
-        self._privacy = None
+        self._privacy: Privacy | None = None
         self.debounce = debounce
         self.max_delay = max_delay
         self.lsp_grace = lsp_grace
@@ -128,7 +148,7 @@ class FileWatcher:
         """When to look at the LSP recorders' progress again (monotonic)."""
         self._waiting_since: float | None = None
         self._stopping = False
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self._thread: threading.Thread | None = None
         self.recorded = 0
         self._prefix = str(root) + os.sep
@@ -221,7 +241,7 @@ class FileWatcher:
                 try:
                     self._process(batch, emitter, spool)
                     emitter.flush()
-                except Exception as exc:  # the watcher must outlive any one bad file
+                except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one bad file
                     self._pending.clear()
                     self._recheck = None
                     sys.stderr.write(f"prtrace watch: {exc!r}\n")
@@ -389,11 +409,11 @@ class FileWatcher:
         return before
 
     def _emit(self, changes: list[_Change], emitter: EventEmitter) -> None:
-        created = {c.after.hash: c for c in changes if c.kind == "created" and c.after.hash}
+        created = {c.new.hash: c for c in changes if c.kind == "created" and c.new.hash}
         moved_from: dict[str, _Change] = {}
         for change in changes:
-            if change.kind == "deleted" and change.before.hash in created:
-                target = created.pop(change.before.hash)
+            if change.kind == "deleted" and change.old.hash in created:
+                target = created.pop(change.old.hash)
                 moved_from[target.path] = change
         for change in changes:
             path = change.path
@@ -405,7 +425,7 @@ class FileWatcher:
                 source = moved_from[path]
                 emitter.emit(
                     ev.FileMoved, change.t, path=path, from_path=source.path,
-                    hash=change.after.hash,
+                    hash=change.new.hash,
                 )
             elif change.kind == "created":
                 after = change.after
@@ -427,13 +447,14 @@ class FileWatcher:
             self.recorded += 1
 
 
-class _Handler:
+class _Handler(FileSystemEventHandler):
     """The watchdog event handler: only marks paths dirty (cheap, never blocks long)."""
 
     def __init__(self, watcher: FileWatcher) -> None:
+        super().__init__()
         self.watcher = watcher
 
-    def dispatch(self, event) -> None:  # type: ignore[no-untyped-def]
+    def dispatch(self, event: FileSystemEvent) -> None:
         kind = event.event_type
         if kind in ("opened", "closed_no_write"):
             return

@@ -45,8 +45,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from prtrace.recorder.lsp.proxy import Proxy
+
+if TYPE_CHECKING:
+    from prtrace.recorder.pipeline.uploader import BackgroundUploader
 
 QUIET_TICK = 0.25
 """How often an idle recorder checks whether an edit burst has ended."""
@@ -168,7 +172,7 @@ class Recording:
         self.upload = upload
         self.idle_gap = idle_gap
         self.root: Path | None = None
-        self.uploader = None
+        self.uploader: BackgroundUploader | None = None
         self.progress = Progress(session_id or new_session_id(), guess)
 
     def _on_root(self, root: Path) -> None:
@@ -188,6 +192,7 @@ class Recording:
         """
         from prtrace.recorder.pipeline.emitter import EventEmitter
         from prtrace.recorder.lsp.recorder import IDLE_GAP, LspRecorder
+        from prtrace.recorder.pipeline.emitter import EventEmitter
 
         self.emitter = EventEmitter(source="lsp", session_id=self.progress.session_id)
         recorder = LspRecorder(
@@ -231,7 +236,7 @@ def _guard(fn: Callable[..., object], *args: object) -> None:
     """Recording must never take the proxy down: report and go on."""
     try:
         fn(*args)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the proxy outlives any recording bug
         sys.stderr.write(f"prtrace lsp: recording error: {exc!r}\n")
 
 
@@ -244,7 +249,7 @@ def _last_round(root: Path | None) -> None:
     uploader = Uploader(root, timeout=DRAIN_ON_EXIT)
     try:
         uploader.drain(lock_timeout=0.5, deadline=time.monotonic() + DRAIN_ON_EXIT)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the spool keeps the events for the next upload
         sys.stderr.write(f"prtrace lsp: final upload failed: {exc!r}\n")
     finally:
         uploader.close()
@@ -344,9 +349,9 @@ def run_lsp(argv: Sequence[str], *, upload: bool = True, idle_gap: float | None 
 # --- the recording worker ----------------------------------------------------------------
 
 
-def _read_exact(stream, n: int) -> bytes | None:  # type: ignore[no-untyped-def]
+def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
     data = stream.read(n)
-    return data if data is not None and len(data) == n else None
+    return data if len(data) == n else None
 
 
 def worker_main(args: Sequence[str]) -> int:

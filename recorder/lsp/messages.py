@@ -152,11 +152,6 @@ class ExecuteCommandParams(Struct):
     command: str
 
 
-class ApplyWorkspaceEditParams(Struct):
-    edit: WorkspaceEdit
-    label: str | None = None
-
-
 class WorkspaceFolder(Struct):
     uri: str
     name: str = ""

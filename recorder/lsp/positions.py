@@ -89,7 +89,7 @@ def index_to_position(text: str, index: int, encoding: Encoding) -> tuple[int, i
 def negotiated(value: object) -> Encoding:
     """The encoding a server announced, defaulting to UTF-16 for anything unknown."""
     if value in ("utf-8", "utf-16", "utf-32"):
-        return value  # type: ignore[return-value]
+        return value
     return DEFAULT_ENCODING
 
 

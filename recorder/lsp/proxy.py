@@ -33,7 +33,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal
+from types import FrameType
+from typing import Any, Literal, TypeAlias
 
 Direction = Literal["c2s", "s2c", "tick"]
 """``c2s``: editor (client) to server; ``s2c``: server to editor; ``tick``: no bytes,
@@ -202,11 +203,14 @@ class Proxy:
             sys.setswitchinterval(previous)
 
 
-def _forward_signals(proxy: Proxy) -> dict[int, object]:
+_SignalHandler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+
+
+def _forward_signals(proxy: Proxy) -> dict[int, _SignalHandler]:
     """SIGTERM/SIGHUP/SIGINT to the proxy end the server; we then exit with its code."""
     if threading.current_thread() is not threading.main_thread():
         return {}
-    previous: dict[int, object] = {}
+    previous: dict[int, _SignalHandler] = {}
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         previous[sig] = signal.signal(sig, lambda *_: proxy.terminate())
     return previous

@@ -45,7 +45,6 @@ from prtrace.hashing import text_hash
 from prtrace.recorder.lsp import messages as m
 from prtrace.recorder.lsp.documents import Document
 from prtrace.recorder.lsp.edits import Burst, summarize
-from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.lsp.framing import MessageFramer
 from prtrace.recorder.lsp.positions import (
     DEFAULT_ENCODING,
@@ -57,6 +56,7 @@ from prtrace.recorder.lsp.positions import (
     split_lines,
     to_trace_character,
 )
+from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.session.workspace import PathMapper, find_root, uri_to_path
 
 IDLE_GAP = 1.5
@@ -342,18 +342,18 @@ class LspRecorder:
             files[self.path(uri) or uri] = None
             count += len(edits)
         for change in edit.documentChanges or ():
-            uri = change.textDocument.uri if change.textDocument else change.uri or change.newUri
-            if uri:
-                files[self.path(uri) or uri] = None
+            doc_uri = change.textDocument.uri if change.textDocument else change.uri or change.newUri
+            if doc_uri:
+                files[self.path(doc_uri) or doc_uri] = None
             count += len(change.edits)
         return list(files), count
 
     # --- requests -----------------------------------------------------------
 
-    def _request(self, direction: str, t: float, id: Any, method: str, params: msgspec.Raw) -> None:
+    def _request(self, direction: str, t: float, msg_id: Any, method: str, params: msgspec.Raw) -> None:
         if method == "initialize":
             self._initialize(params)
-            self._expect((direction, id), Pending(method, t))
+            self._expect((direction, msg_id), Pending(method, t))
         elif method in _POSITIONAL:
             p = decode(params, m.PositionParams)
             path = self.path(p.textDocument.uri)
@@ -361,15 +361,15 @@ class LspRecorder:
                 self.end_burst()  # navigation ends a burst: the edit comes first
                 symbol, rng = self._symbol_at(p.textDocument.uri, p.position)
                 extra = {"new_name": p.newName}
-                self._expect((direction, id), Pending(method, t, path, symbol, rng, extra))
+                self._expect((direction, msg_id), Pending(method, t, path, symbol, rng, extra))
         elif method in ("textDocument/codeAction", "textDocument/diagnostic"):
             uri = decode(params, m.DidCloseParams).textDocument.uri
             path = self.path(uri)
             if path is not None:
-                self._expect((direction, id), Pending(method, t, path, extra={"uri": uri}))
+                self._expect((direction, msg_id), Pending(method, t, path, extra={"uri": uri}))
         elif method == "codeAction/resolve":
             action = decode(params, m.CodeActionLike)
-            self._expect((direction, id), Pending(method, t, extra={"action": action}))
+            self._expect((direction, msg_id), Pending(method, t, extra={"action": action}))
         elif method == "workspace/executeCommand":
             command = decode(params, m.ExecuteCommandParams).command
             offered = self.commands.get(command)
@@ -595,7 +595,7 @@ _NOTIFICATIONS: dict[str, Callable[[LspRecorder, float, msgspec.Raw], None]] = {
 }
 _RESPONSES: dict[str, Callable[[LspRecorder, float, Pending, msgspec.Raw], None]] = {
     "initialize": LspRecorder._initialized,
-    **{method: LspRecorder._navigated for method in NAVIGATION},
+    **dict.fromkeys(NAVIGATION, LspRecorder._navigated),
     "textDocument/references": LspRecorder._referenced,
     "textDocument/rename": LspRecorder._renamed,
     "textDocument/codeAction": LspRecorder._actions_offered,

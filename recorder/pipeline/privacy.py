@@ -31,11 +31,12 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from prtrace.events import _Event
+from prtrace.recorder.session.workspace import ENV_WORKSPACE, STATE_DIR
 from prtrace.redaction.config import (
     DEFAULT_EXCLUDE,
     MARKER_FILE,
@@ -44,7 +45,9 @@ from prtrace.redaction.config import (
 )
 from prtrace.redaction.engine import Redactor
 from prtrace.redaction.events import redact_builtins
-from prtrace.recorder.session.workspace import ENV_WORKSPACE, STATE_DIR
+
+if TYPE_CHECKING:
+    import pathspec
 
 PAUSE_FILE = "paused"
 PATH_KEY_FILE = "path-key"
@@ -93,7 +96,7 @@ def opt_in_reason(root: Path, config: PrivacyConfig) -> str | None:
     return None
 
 
-def _spec(patterns: list[str]):  # type: ignore[no-untyped-def]
+def _spec(patterns: list[str]) -> pathspec.PathSpec | None:
     import pathspec
 
     return pathspec.PathSpec.from_lines("gitignore", patterns) if patterns else None

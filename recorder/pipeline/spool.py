@@ -313,6 +313,7 @@ class Spool:
                 (trace_id, seq, time.time()),
             )
             batch_id = cur.lastrowid
+            assert batch_id is not None  # set by the INSERT just made
             self.db.execute(
                 "UPDATE events SET batch_id = ? WHERE batch_id IS NULL AND id <= ?",
                 (batch_id, last_id),

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from prtrace.recorder.session.state import Session, load_session
+from prtrace.errors import APIError, AuthError, ConflictError, NotFoundError, ServerError
 from prtrace.recorder.pipeline.spool import Spool, spool_path
+from prtrace.recorder.session.state import Session, load_session
 from prtrace.recorder.session.workspace import state_dir
 
 LOCK_FILE = "upload.lock"
@@ -88,10 +89,10 @@ def _local_only(root: Path) -> bool:
         return True  # a broken privacy config: upload nothing until it is fixed
 
 
-def _is_retryable(exc: Exception) -> bool:
-    """Transport failures, 429, and any 5xx: the backend may take the batch later."""
-    status = getattr(exc, "status_code", None)
-    return bool(getattr(exc, "retryable", False)) or (status is not None and status >= 500)
+def _try_later(exc: APIError) -> bool:
+    """Unreachable, 429, any 5xx, or the session's token not (yet) good: the backend
+    may take the batch later, exactly as it is."""
+    return exc.retryable or isinstance(exc, (ServerError, AuthError, NotFoundError))
 
 
 class Uploader:
@@ -140,7 +141,7 @@ class Uploader:
         """Send batches until none is left; the caller holds the :class:`UploadLock`."""
         import msgspec
 
-        from prtrace.client import Client, PrtraceError
+        from prtrace.client import Client
 
         sent = 0
         if _local_only(self.root):
@@ -160,14 +161,12 @@ class Uploader:
                 events = [msgspec.Raw(body) for body in batch.events]
                 try:
                     api.upload_events(batch.trace_id, batch.seq, events)
-                except PrtraceError as exc:
+                except APIError as exc:
                     message = str(exc)
-                    if _is_retryable(exc) or exc.status_code in (401, 403, 404):
-                        # Unreachable, overloaded, or the session's token is not (yet)
-                        # good: keep the batch exactly as it is and try again later.
+                    if _try_later(exc):
                         spool.record_attempt(batch, message)
                         return DrainResult("offline", sent, message)
-                    if exc.status_code == 409:
+                    if isinstance(exc, ConflictError):
                         spool.dissolve(batch, message)
                         return DrainResult("closed", sent, message)
                     spool.mark_failed(batch, message)  # 400/413/422: this batch, not the rest
@@ -203,7 +202,7 @@ class BackgroundUploader:
             while not self._stop.is_set():
                 try:
                     self.last = result = uploader.drain()
-                except Exception as exc:  # the recorder must outlive any upload bug
+                except Exception as exc:  # noqa: BLE001 - the recorder must outlive any upload bug
                     sys.stderr.write(f"prtrace: upload failed: {exc!r}\n")
                     result = DrainResult("offline", error=repr(exc))
                 if result.outcome == "offline":

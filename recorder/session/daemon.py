@@ -26,15 +26,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prtrace.recorder.session.workspace import state_dir
+
+if TYPE_CHECKING:
+    from prtrace.recorder.files.gitwatch import GitTracker
+    from prtrace.recorder.pipeline.emitter import EventEmitter
+    from prtrace.recorder.terminal.hook_socket import HookListener
 
 PID_FILE = "daemon.pid"
 LOCK_FILE = "daemon.lock"
 LOG_FILE = "daemon.log"
 TICK = 1.0
 READY_TIMEOUT = 120.0
+_RETRY = "; the session exists: run `prtrace record start` again to retry the daemon"
 
 
 def pid_path(root: Path) -> Path:
@@ -61,7 +69,12 @@ def alive(root: Path) -> int | None:
 
 
 def spawn(root: Path, *, timeout: float = READY_TIMEOUT) -> int:
-    """Start the daemon for ``root`` and wait until it records; returns its pid."""
+    """Start the daemon for ``root`` and wait until it records; returns its pid.
+
+    Raises :class:`~prtrace.recorder.session.lifecycle.DaemonError` if it does not.
+    """
+    from prtrace.recorder.session.lifecycle import DaemonError
+
     folder = state_dir(root, create=True)
     pid_path(root).unlink(missing_ok=True)
     env = dict(os.environ)
@@ -73,14 +86,16 @@ def spawn(root: Path, *, timeout: float = READY_TIMEOUT) -> int:
         )
     code = first.wait(timeout)  # the first child forks the daemon and exits at once
     if code != 0:
-        raise RuntimeError(f"the recorder daemon did not start (see {folder / LOG_FILE})")
+        raise DaemonError(f"the recorder daemon did not start (see {folder / LOG_FILE}){_RETRY}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid = alive(root)
         if pid and pid > 0:
             return pid
         time.sleep(0.05)
-    raise RuntimeError(f"the recorder daemon did not become ready (see {folder / LOG_FILE})")
+    raise DaemonError(
+        f"the recorder daemon did not become ready (see {folder / LOG_FILE}){_RETRY}"
+    )
 
 
 def stop(root: Path, *, timeout: float = 30.0) -> bool:
@@ -110,13 +125,13 @@ class Daemon:
         self._git_poke = threading.Event()
 
     def run(self) -> int:
-        from prtrace.recorder.pipeline.emitter import EventEmitter
         from prtrace.recorder.files.gitwatch import GitTracker
-        from prtrace.recorder.terminal.hook_socket import HookListener
-        from prtrace.recorder.terminal.hooks import hook_dir, import_logs
+        from prtrace.recorder.files.watcher import FileWatcher
+        from prtrace.recorder.pipeline.emitter import EventEmitter
         from prtrace.recorder.pipeline.spool import Spool
         from prtrace.recorder.pipeline.uploader import BackgroundUploader
-        from prtrace.recorder.files.watcher import FileWatcher
+        from prtrace.recorder.terminal.hook_socket import HookListener
+        from prtrace.recorder.terminal.hooks import hook_dir, import_logs
 
         lock_path = state_dir(self.root, create=True) / LOCK_FILE
         lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -150,7 +165,13 @@ class Daemon:
             os.close(lock_fd)
         return 0
 
-    def _round(self, git, hooks, import_logs, listener) -> None:  # type: ignore[no-untyped-def]
+    def _round(
+        self,
+        git: GitTracker,
+        hooks: EventEmitter,
+        import_logs: Callable[[Path, EventEmitter], object],
+        listener: HookListener,
+    ) -> None:
         from prtrace.recorder.terminal.hooks import emit_received
 
         steps = (

@@ -14,18 +14,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from prtrace.client import Client, PrtraceError
-from prtrace.trace import Artifacts, Developer, Environment, Task
-from prtrace.recorder.session.state import Session, clear_session, load_session, save_session
+from prtrace.client import Client
+from prtrace.errors import APIError, ConflictError, PrtraceError
 from prtrace.recorder.pipeline.spool import Spool, spool_path
 from prtrace.recorder.pipeline.uploader import BACKOFF_MAX, BACKOFF_START, Uploader, UploadLock
+from prtrace.recorder.session.state import Session, clear_session, load_session, save_session
+from prtrace.trace import Artifacts, Developer, Environment, Task
 
 START_UPLOAD_DEADLINE = 5.0
 """How long ``start`` spends sending what was spooled before the session began."""
 
 
-class SessionError(Exception):
-    """The session is not in a state that allows the operation."""
+class SessionError(PrtraceError):
+    """The session is not in a state that allows the operation (none yet, one already,
+    paused, uploads pending); the CLI prints the message and exits 1."""
+
+
+class DaemonError(SessionError):
+    """The session's background recorder did not start or did not become ready."""
 
 
 @dataclass
@@ -93,8 +99,8 @@ def start(
     uploader = Uploader(root)
     try:
         uploader.drain(session, deadline=time.monotonic() + START_UPLOAD_DEADLINE)
-    except Exception:
-        pass  # the proxies' uploaders will retry
+    except Exception:  # noqa: BLE001 - the proxies' uploaders will retry
+        pass
     finally:
         uploader.close()
     return session
@@ -139,9 +145,7 @@ def stop(root: Path, *, artifacts: Artifacts | None = None, timeout: float = 60.
         with Client(session.url, session.upload_token) as api:
             try:
                 done = api.finalize(session.trace_id, artifacts)
-            except PrtraceError as exc:
-                if exc.status_code != 409:
-                    raise
+            except ConflictError as exc:
                 raise SessionError(f"the backend would not finalize: {exc}") from None
         clear_session(root, session)
         return StopResult(
@@ -182,10 +186,10 @@ def resume(root: Path) -> tuple[Session, int]:
 def finish(root: Path, *, timeout: float = 60.0, patch: bool = True) -> StopResult:
     """``record stop``: end the daemon, spool what it had, compute the final patch,
     upload everything and finalize (see :func:`stop`)."""
-    from prtrace.recorder.session import daemon
-    from prtrace.recorder.pipeline.emitter import EventEmitter
-    from prtrace.recorder.session.final_patch import FinalPatchError, final_patch
+    from prtrace.git import GitError, working_tree_patch
     from prtrace.recorder.files.gitwatch import GitTracker
+    from prtrace.recorder.pipeline.emitter import EventEmitter
+    from prtrace.recorder.session import daemon
     from prtrace.recorder.terminal.hooks import import_logs
 
     session = load_session(root)
@@ -199,8 +203,10 @@ def finish(root: Path, *, timeout: float = 60.0, patch: bool = True) -> StopResu
     artifacts = None
     if patch and session.commit:
         try:
-            artifacts = Artifacts(final_patch=final_patch(root, session.commit))
-        except (FinalPatchError, OSError) as exc:
+            # The developer's view of their tree: their global ignore file applies.
+            patch_text = working_tree_patch(root, session.commit, user_ignores=True)
+            artifacts = Artifacts(final_patch=patch_text)
+        except (GitError, OSError) as exc:
             warnings.append(f"no final patch: {exc}")
     result = stop(root, artifacts=artifacts, timeout=timeout)
     result.warnings = warnings
@@ -247,7 +253,7 @@ def backend_status(url: str) -> dict[str, Any]:
         with Client(url, "", timeout=3.0) as api:
             health = api.health()
         return {"url": url, "reachable": True, "version": health.version}
-    except PrtraceError as exc:
+    except APIError as exc:
         return {"url": url, "reachable": False, "error": str(exc)}
 
 
@@ -255,7 +261,6 @@ def note(root: Path, text: str, tags: list[str], *, upload_deadline: float = 3.0
     """Record a ``thought`` in the spool; try briefly to upload it (else a proxy will)."""
     from prtrace.events import Thought
     from prtrace.recorder.pipeline.emitter import EventEmitter
-
     from prtrace.recorder.pipeline.privacy import Privacy
 
     if not Privacy(root).recording():
@@ -274,7 +279,7 @@ def note(root: Path, text: str, tags: list[str], *, upload_deadline: float = 3.0
         try:
             result = uploader.drain(session, deadline=time.monotonic() + upload_deadline)
             uploaded = result.outcome == "done"
-        except Exception:
+        except Exception:  # noqa: BLE001 - the note is spooled; a later upload sends it
             uploaded = False
         finally:
             uploader.close()

@@ -17,8 +17,8 @@ from typing import Any
 import msgspec
 
 from prtrace.recorder.pipeline.privacy import Privacy, is_paused, opt_in_reason
-from prtrace.recorder.session.state import load_session
 from prtrace.recorder.pipeline.spool import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, spool_path
+from prtrace.recorder.session.state import load_session
 
 
 @dataclass

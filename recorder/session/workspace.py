@@ -59,10 +59,6 @@ def uri_to_path(uri: str) -> Path | None:
     return Path(path)
 
 
-def path_to_uri(path: str | os.PathLike[str]) -> str:
-    return Path(path).resolve().as_uri()
-
-
 class PathMapper:
     """Turns URIs into trace paths: workspace-relative POSIX, absolute outside it."""
 

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from prtrace import events as ev
 from prtrace.recorder.pipeline.emitter import EventEmitter
@@ -104,7 +105,7 @@ class SpillingOutput(OutputBuffer):
         self.kept: Path | None = None
         self._pending: list[str] = []
         self._pending_len = 0
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def write(self, text: str) -> None:
         super().write(text)
@@ -114,7 +115,8 @@ class SpillingOutput(OutputBuffer):
         self._pending_len += len(text)
         if self._fh is None and self.truncated:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._fh = open(self.path, "w", encoding="utf-8", errors="surrogatepass")
+            # Kept open across write() calls; _flush(final=True) closes it.
+            self._fh = open(self.path, "w", encoding="utf-8", errors="surrogatepass")  # noqa: SIM115
             self.kept = self.path
         if self._fh is not None and self._pending_len >= self.CHUNK:
             self._flush(final=False)

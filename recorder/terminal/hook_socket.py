@@ -40,7 +40,7 @@ class HookListener:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
-    def start(self) -> "HookListener":
+    def start(self) -> HookListener:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)

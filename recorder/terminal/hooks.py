@@ -26,9 +26,9 @@ import os
 from pathlib import Path
 from urllib.parse import unquote
 
-from prtrace.recorder.terminal.commands import CommandRecord, emit_command
 from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.session.workspace import state_dir
+from prtrace.recorder.terminal.commands import CommandRecord, emit_command
 
 HOOK_DIR = "hook"
 _CURSOR = "hook:"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.terminal.ansi import TextCleaner
 from prtrace.recorder.terminal.commands import (
     CommandRecord,
@@ -26,7 +27,6 @@ from prtrace.recorder.terminal.commands import (
     output_redactor,
     outputs_dir,
 )
-from prtrace.recorder.pipeline.emitter import EventEmitter
 
 MARK = b"\x1b]133;"
 MAX_MARK = 64 * 1024

@@ -30,6 +30,7 @@ import termios
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 
 from prtrace.recorder.terminal import shell_integration
@@ -54,6 +55,10 @@ def _write_all(fd: int, data: bytes) -> None:
             select.select([], [fd], [])
 
 
+_Tap = Callable[[tuple[float, bytes] | None], None]
+"""Hands the recording thread a chunk of output, or None at the end."""
+
+
 class _Recording(threading.Thread):
     """Consumes ``(t, bytes)`` chunks until ``None``; spools; uploads while it runs."""
 
@@ -61,12 +66,12 @@ class _Recording(threading.Thread):
         super().__init__(name="prtrace-shell-record", daemon=True)
         self.root = root
         self.upload = upload
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[tuple[float, bytes] | None] = queue.SimpleQueue()
 
     def run(self) -> None:
         from prtrace.recorder.pipeline.emitter import EventEmitter
-        from prtrace.recorder.terminal.marks import ShellRecorder
         from prtrace.recorder.pipeline.uploader import BackgroundUploader, Uploader
+        from prtrace.recorder.terminal.marks import ShellRecorder
 
         emitter = EventEmitter(source="shell")
         emitter.attach_workspace(self.root)  # no spool unless the workspace records
@@ -81,7 +86,7 @@ class _Recording(threading.Thread):
                     recorder.feed(*item)
                     if self.queue.empty():
                         emitter.flush()
-                except Exception as exc:  # recording must never take the shell down
+                except Exception as exc:  # noqa: BLE001 - recording must never take the shell down
                     sys.stderr.write(f"prtrace shell: recording error: {exc!r}\r\n")
             recorder.close(time.time())
             emitter.flush()
@@ -195,7 +200,7 @@ def run_shell(
     return os.waitstatus_to_exitcode(status)
 
 
-def _pump(master: int, stdin_fd: int, stdout_fd: int, tap, pid: int, child_r: int) -> int | None:  # type: ignore[no-untyped-def]
+def _pump(master: int, stdin_fd: int, stdout_fd: int, tap: _Tap, pid: int, child_r: int) -> int | None:
     """Copy until the shell's side of the PTY is closed, or the shell has exited
     (a background job may keep the PTY open: its later output is not ours).
     Returns the shell's wait status if it was reaped here."""
@@ -234,7 +239,7 @@ def _pump(master: int, stdin_fd: int, stdout_fd: int, tap, pid: int, child_r: in
             _write_all(master, data)
 
 
-def _drain(master: int, stdout_fd: int, tap) -> None:  # type: ignore[no-untyped-def]
+def _drain(master: int, stdout_fd: int, tap: _Tap) -> None:
     """What the shell wrote just before it exited."""
     deadline = time.monotonic() + 0.5
     while time.monotonic() < deadline:

@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from prtrace.recorder.terminal.ansi import TextCleaner
 from prtrace.recorder.terminal.commands import (
@@ -30,7 +31,7 @@ from prtrace.recorder.terminal.commands import (
 UPLOAD_DEADLINE = 3.0
 
 
-def _tee(source, fd: int, output: SpillingOutput) -> None:  # type: ignore[no-untyped-def]
+def _tee(source: IO[bytes], fd: int, output: SpillingOutput) -> None:
     cleaner = TextCleaner()
     read = source.read1 if hasattr(source, "read1") else source.read
     alive = True
@@ -102,8 +103,8 @@ def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
 
 def _upload(root: Path) -> None:
     """A brief try (like ``prtrace note``); the session's daemon sends it otherwise."""
-    from prtrace.recorder.session.state import load_session
     from prtrace.recorder.pipeline.uploader import Uploader
+    from prtrace.recorder.session.state import load_session
 
     if load_session(root) is None:
         return

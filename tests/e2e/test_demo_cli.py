@@ -1,0 +1,115 @@
+"""``prtrace demo`` end to end: a real server, a real upload, a real read-back."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from prtrace.demo import FAIL_TO_PASS, make_sample_repo, recorded_session
+from prtrace.demo.server import prtrace_command
+from prtrace.trace import Trace
+
+
+def _demo(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRTRACE_")} | extra_env
+    return subprocess.run(
+        [*prtrace_command(), "demo", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+def _expected(tmp_path: Path) -> tuple[list, str]:
+    repo, commit = make_sample_repo(tmp_path / "expected")
+    return recorded_session(
+        repo, commit, session_id="ses_x", start=datetime(2024, 1, 1, tzinfo=UTC)
+    )
+
+
+def test_demo_json_uploads_and_reads_back_the_session(tmp_path: Path) -> None:
+    out = tmp_path / "trace.json"
+    result = _demo("--no-qa", "--json", "--out", str(out), "--batches", "4")
+    assert result.returncode == 0, result.stderr
+    trace = msgspec.json.decode(result.stdout, type=Trace)
+    assert trace.status == "sealed"
+    assert msgspec.json.decode(out.read_bytes(), type=Trace) == trace
+
+    events, patch = _expected(tmp_path)
+    assert [type(e).__name__ for e in trace.events] == [type(e).__name__ for e in events]
+    assert trace.artifacts.final_patch == patch
+    assert trace.task.fail_to_pass == FAIL_TO_PASS
+    assert len({event.id for event in trace.events}) == len(events)
+
+    assert "uploaded batch 4/4" in result.stderr
+    assert "finalized: sealed" in result.stderr
+    # Cleaned up: the server is gone and so is its home.
+    home = Path(re.search(r"\(home (\S+)\)", result.stderr).group(1))
+    url = re.search(r"prtrace serve on (\S+)", result.stderr).group(1)
+    assert not home.exists()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url + "/healthz", timeout=5)
+
+
+def test_demo_text_summary_shows_types_thoughts_and_patch() -> None:
+    result = _demo("--no-qa")
+    assert result.returncode == 0, result.stderr
+    assert "events by type" in result.stdout
+    assert re.search(r"^  edit\s+4$", result.stdout, re.M)
+    assert "[root-cause]" in result.stdout
+    assert "+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation" in result.stdout
+    written = re.search(r"trace JSON written to (\S+)", result.stderr).group(1)
+    assert msgspec.json.decode(Path(written).read_bytes(), type=Trace).status == "sealed"
+    Path(written).unlink()
+
+
+def test_demo_with_qa_verifies_the_fix_in_docker(
+    docker_client,
+    tmp_path: Path,
+) -> None:
+    """The whole pipeline: the server's QA worker applies the final patch in a
+    container and finds the sample's failing test fixed."""
+    result = _demo("--json", "--out", str(tmp_path / "trace.json"))  # QA is on by default
+    assert result.returncode == 0, result.stderr
+    trace = msgspec.json.decode(result.stdout, type=Trace)
+    assert trace.qa.status == "done", result.stderr
+    tests = trace.qa.tests
+    assert tests is not None and tests.patch is not None and tests.patch.applied
+    assert tests.verdict == "resolved", tests
+    assert tests.fail_to_pass == FAIL_TO_PASS
+    assert tests.baseline is not None and tests.baseline.failed == len(FAIL_TO_PASS)
+
+
+def test_demo_keep_leaves_a_server_to_explore() -> None:
+    result = _demo("--no-qa", "--keep", "--json")
+    assert result.returncode == 0, result.stderr
+    kept = re.search(r"kept: server pid (\d+) at (\S+), home (\S+)", result.stderr)
+    assert kept, result.stderr
+    pid, url, home = int(kept.group(1)), kept.group(2), Path(kept.group(3))
+    token = re.search(r"PRTRACE_API_TOKEN=(\S+)", result.stderr).group(1)
+    try:
+        trace_id = msgspec.json.decode(result.stdout)["trace_id"]
+        answer = httpx.get(f"{url}/traces/{trace_id}", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200
+        assert (home / "sample-repo" / "inventory" / "parsing.py").is_file()
+    finally:
+        os.killpg(pid, signal.SIGKILL)
+        subprocess.run(["rm", "-rf", str(home)], check=False)
+
+
+def test_demo_without_a_docker_engine_says_what_is_missing(tmp_path: Path) -> None:
+    result = _demo(DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    assert result.returncode == 1
+    assert "QA needs a Docker engine and none answers" in result.stderr
+    assert "scripts/docker-up.sh" in result.stderr and "--no-qa" in result.stderr
+    assert "starting prtrace serve" not in result.stderr  # it stops before doing anything

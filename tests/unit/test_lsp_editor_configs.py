@@ -1,0 +1,48 @@
+"""Every shipped editor config wraps its servers with ``prtrace lsp --`` and parses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tomllib
+
+from tests.support.lsp_support import ROOT
+
+CONFIGS = ROOT / "editor-configs"
+
+
+def test_helix_servers_run_behind_the_proxy() -> None:
+    config = tomllib.loads((CONFIGS / "helix" / "languages.toml").read_text())
+    servers = config["language-server"]
+    assert servers and all(s["command"] == "prtrace" and s["args"][:2] == ["lsp", "--"]
+                           for s in servers.values())
+    used = {name for lang in config["language"] for name in lang["language-servers"]}
+    assert used <= set(servers)
+
+
+def test_vscode_extension_manifest() -> None:
+    manifest = json.loads((CONFIGS / "vscode" / "prtrace-lsp" / "package.json").read_text())
+    assert manifest["main"] == "./extension.js"
+    source = (CONFIGS / "vscode" / "prtrace-lsp" / "extension.js").read_text()
+    assert '["lsp", "--", command, ...args]' in source
+    assert "exec prtrace lsp -- gopls" in (CONFIGS / "vscode" / "prtrace-gopls").read_text()
+
+
+def test_vim_and_emacs_configs_wrap_the_command() -> None:
+    assert "[g:prtrace_command, 'lsp', '--'] + l:cmd" in (CONFIGS / "vim" / "prtrace.vim").read_text()
+    for name in ("prtrace-eglot.el", "prtrace-lsp-mode.el"):
+        assert '"lsp" "--"' in (CONFIGS / "emacs" / name).read_text()
+
+
+def test_emacs_lisp_is_balanced() -> None:
+    emacs = shutil.which("emacs")
+    for name in ("prtrace-eglot.el", "prtrace-lsp-mode.el"):
+        path = CONFIGS / "emacs" / name
+        if emacs:
+            subprocess.run([emacs, "--batch", "--eval",
+                            f'(with-temp-buffer (insert-file-contents "{path}") '
+                            "(check-parens))"], check=True, capture_output=True)
+        else:
+            text = path.read_text()
+            assert text.count("(") - text.count("\\(") == text.count(")") - text.count("\\)")
