@@ -424,13 +424,20 @@ class FileWatcher:
             elif path in moved_from:
                 source = moved_from[path]
                 emitter.emit(
-                    ev.FileMoved, change.t, path=path, from_path=source.path,
+                    ev.FileMoved,
+                    change.t,
+                    path=path,
+                    from_path=source.path,
                     hash=change.new.hash,
                 )
             elif change.kind == "created":
                 after = change.after
                 emitter.emit(
-                    ev.FileCreated, change.t, path=path, hash=after.hash, size=after.size,
+                    ev.FileCreated,
+                    change.t,
+                    path=path,
+                    hash=after.hash,
+                    size=after.size,
                     binary=after.binary,
                     patch_unified=None if after.text is None else make_patch("", after.text, path),
                 )
@@ -440,8 +447,13 @@ class FileWatcher:
                 if before.text is not None and after.text is not None:
                     patch = make_patch(before.text, after.text, path)
                 emitter.emit(
-                    ev.FileChanged, change.t, path=path, before_hash=before.hash,
-                    after_hash=after.hash, size=after.size, binary=after.binary,
+                    ev.FileChanged,
+                    change.t,
+                    path=path,
+                    before_hash=before.hash,
+                    after_hash=after.hash,
+                    size=after.size,
+                    binary=after.binary,
                     patch_unified=patch,
                 )
             self.recorded += 1

@@ -190,7 +190,6 @@ class Recording:
         Progress is reported only after the flush that spooled the events of
         everything before the tick (the watcher's "caught up" means "in the spool").
         """
-        from prtrace.recorder.pipeline.emitter import EventEmitter
         from prtrace.recorder.lsp.recorder import IDLE_GAP, LspRecorder
         from prtrace.recorder.pipeline.emitter import EventEmitter
 
