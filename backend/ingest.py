@@ -79,7 +79,9 @@ def decode_batch(body: bytes) -> DecodedBatch:
     except FormatError as exc:
         if exc.field == "events" and f"length <= {MAX_BATCH_EVENTS}" in exc.message:
             # docs/api.md: a batch over the limit is 413, like a body over 32 MiB.
-            raise ApiError(413, f"a batch holds at most {MAX_BATCH_EVENTS} events", "events") from None
+            raise ApiError(
+                413, f"a batch holds at most {MAX_BATCH_EVENTS} events", "events"
+            ) from None
         raise
     events = []
     for i, item in enumerate(batch.events):

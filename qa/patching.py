@@ -92,7 +92,9 @@ def _check_symlinks(patch: str, root: Path, strip: int) -> None:
         if not re.search(rf"^new (?:file )?mode {_SYMLINK_MODE}$", block, re.M):
             continue
         target_path = re.search(r"^\+\+\+ (\S+)", block, re.M)
-        added = [ln[1:] for ln in block.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+        added = [
+            ln[1:] for ln in block.splitlines() if ln.startswith("+") and not ln.startswith("+++")
+        ]
         if not target_path or not added:
             raise PathRefused("a symlink whose target cannot be read from the patch")
         link = _strip(target_path.group(1), strip) or ""
@@ -146,9 +148,16 @@ def _run(step: _Try, cwd: Path) -> _Outcome:
         returncode, output = proc.returncode, proc.stdout + proc.stderr
     else:
         # patch(1) is not git; it gets the same untranslated messages (we parse them).
-        done = subprocess.run(step.cmd, cwd=cwd, env={**os.environ, "LC_ALL": "C"},
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              errors="replace", timeout=120)
+        done = subprocess.run(
+            step.cmd,
+            cwd=cwd,
+            env={**os.environ, "LC_ALL": "C"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=120,
+        )
         returncode, output = done.returncode, done.stdout + done.stderr
     details, rejected = _hunk_details(output)
     return _Outcome(returncode == 0 and rejected == 0, output, details, rejected)
@@ -160,7 +169,9 @@ def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
     Raises PathRefused (nothing applied) or PatchFailed (worktree reset).
     """
     if not patch.strip():
-        return PatchApplication(method="empty", applied=True, detail="empty patch: nothing to apply")
+        return PatchApplication(
+            method="empty", applied=True, detail="empty patch: nothing to apply"
+        )
     check_patch(patch, tree.path)
     if not patch.endswith("\n"):
         patch += "\n"
@@ -170,11 +181,25 @@ def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
         patch_file = f.name
     ladder = [
         _Try("git apply", ["apply", "--verbose", "--whitespace=nowarn", f"-p{strip}", patch_file]),
-        _Try("git apply --3way", ["apply", "--verbose", "--3way", "--whitespace=nowarn",
-                                  f"-p{strip}", patch_file]),
-        _Try("patch --fuzz=3", ["patch", "--batch", "--forward", "--fuzz=3", f"-p{strip}",
-                                "--no-backup-if-mismatch", "--reject-file=-", "-i", patch_file],
-             is_git=False),
+        _Try(
+            "git apply --3way",
+            ["apply", "--verbose", "--3way", "--whitespace=nowarn", f"-p{strip}", patch_file],
+        ),
+        _Try(
+            "patch --fuzz=3",
+            [
+                "patch",
+                "--batch",
+                "--forward",
+                "--fuzz=3",
+                f"-p{strip}",
+                "--no-backup-if-mismatch",
+                "--reject-file=-",
+                "-i",
+                patch_file,
+            ],
+            is_git=False,
+        ),
     ]
     log: list[str] = []
     last: _Outcome | None = None
@@ -186,7 +211,9 @@ def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
                 outcome.output += "\nconflict markers left by the 3-way merge"
             if outcome.ok:
                 return PatchApplication(
-                    method=step.method, applied=True, rejected_hunks=0,
+                    method=step.method,
+                    applied=True,
+                    rejected_hunks=0,
                     detail="; ".join(outcome.offsets) or None,
                 )
             log.append(f"{step.method}: {outcome.output.strip()[-800:]}")
@@ -195,11 +222,14 @@ def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
     finally:
         os.unlink(patch_file)
     application = PatchApplication(
-        method=None, applied=False, rejected_hunks=last.rejected if last else 0,
+        method=None,
+        applied=False,
+        rejected_hunks=last.rejected if last else 0,
         detail="\n".join(log)[-4000:],
     )
-    raise PatchFailed("no method applied the patch (git apply, git apply --3way, "
-                      "patch --fuzz=3)", application)
+    raise PatchFailed(
+        "no method applied the patch (git apply, git apply --3way, patch --fuzz=3)", application
+    )
 
 
 def _has_conflicts(tree: Worktree) -> bool:

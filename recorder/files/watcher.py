@@ -312,14 +312,21 @@ class FileWatcher:
                 self.baseline.pop(source.path, None)
                 self.baseline[path] = change.new
                 emitter.emit(
-                    ev.FileMoved, change.t, path=path, from_path=source.path,
+                    ev.FileMoved,
+                    change.t,
+                    path=path,
+                    from_path=source.path,
                     hash=change.new.hash,
                 )
             elif change.kind == "created":
                 after = change.new
                 self.baseline[path] = after
                 emitter.emit(
-                    ev.FileCreated, change.t, path=path, hash=after.hash, size=after.size,
+                    ev.FileCreated,
+                    change.t,
+                    path=path,
+                    hash=after.hash,
+                    size=after.size,
                     binary=after.binary,
                     patch_unified=None if after.text is None else make_patch("", after.text, path),
                 )
@@ -330,8 +337,13 @@ class FileWatcher:
                 if before.text is not None and after.text is not None:
                     patch = make_patch(before.text, after.text, path)
                 emitter.emit(
-                    ev.FileChanged, change.t, path=path, before_hash=before.hash,
-                    after_hash=after.hash, size=after.size, binary=after.binary,
+                    ev.FileChanged,
+                    change.t,
+                    path=path,
+                    before_hash=before.hash,
+                    after_hash=after.hash,
+                    size=after.size,
+                    binary=after.binary,
                     patch_unified=patch,
                 )
             self.recorded += 1

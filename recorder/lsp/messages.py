@@ -180,4 +180,3 @@ class ServerCapabilities(Struct):
 class InitializeResult(Struct):
     capabilities: ServerCapabilities | None = None
     serverInfo: dict[str, object] | None = None
-

@@ -335,7 +335,9 @@ class LspRecorder:
             files[self.path(uri) or uri] = None
             count += len(edits)
         for change in edit.documentChanges or ():
-            doc_uri = change.textDocument.uri if change.textDocument else change.uri or change.newUri
+            doc_uri = (
+                change.textDocument.uri if change.textDocument else change.uri or change.newUri
+            )
             if doc_uri:
                 files[self.path(doc_uri) or doc_uri] = None
             count += len(change.edits)
@@ -343,7 +345,9 @@ class LspRecorder:
 
     # --- requests -----------------------------------------------------------
 
-    def _request(self, direction: str, t: float, msg_id: Any, method: str, params: msgspec.Raw) -> None:
+    def _request(
+        self, direction: str, t: float, msg_id: Any, method: str, params: msgspec.Raw
+    ) -> None:
         if method == "initialize":
             self._initialize(params)
             self._expect((direction, msg_id), Pending(method, t))

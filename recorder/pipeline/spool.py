@@ -153,9 +153,7 @@ class Spool:
         if rows or hashes or cursors:
             with self._transaction():
                 if rows:
-                    self.db.executemany(
-                        "INSERT INTO events (body, created_at) VALUES (?, ?)", rows
-                    )
+                    self.db.executemany("INSERT INTO events (body, created_at) VALUES (?, ?)", rows)
                 if hashes:
                     self.db.executemany(
                         "INSERT OR REPLACE INTO file_hashes (path, hash, source, updated_at) "

@@ -26,8 +26,7 @@ APP = "def f(x):\n    return x + 1  # old\n"
 
 
 def _git(ws: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ws, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(["git", *args], cwd=ws, check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture
@@ -51,8 +50,9 @@ def fs_events(ws: Path) -> list[dict]:
 
 
 def _wait_fs(ws: Path, n: int) -> list[dict]:
-    return wait_for(lambda: (lambda e: e if len(e) >= n else None)(fs_events(ws)),
-                    what=f"{n} file events")  # type: ignore[return-value]
+    return wait_for(
+        lambda: (lambda e: e if len(e) >= n else None)(fs_events(ws)), what=f"{n} file events"
+    )  # type: ignore[return-value]
 
 
 def test_tools_changing_files_are_each_recorded_once(repo: Path, tmp_path: Path) -> None:
@@ -77,8 +77,16 @@ def test_tools_changing_files_are_each_recorded_once(repo: Path, tmp_path: Path)
             black = shutil.which("black") or str(Path(sys.executable).with_name("black"))
             subprocess.run([black, "-q", "src/fmt.py"], cwd=repo, check=True)
         else:  # a formatter is a program that rewrites the file in place
-            subprocess.run([sys.executable, "-c", "import pathlib; p = pathlib.Path('src/fmt.py');"
-                            " p.write_text(\"x = {'a': 1, 'b': 2}\\n\")"], cwd=repo, check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import pathlib; p = pathlib.Path('src/fmt.py');"
+                    " p.write_text(\"x = {'a': 1, 'b': 2}\\n\")",
+                ],
+                cwd=repo,
+                check=True,
+            )
         fmt = _wait_fs(repo, 3)[2]
         assert fmt["path"] == "src/fmt.py" and fmt["type"] == "file_changed"
 
@@ -110,10 +118,14 @@ def test_tools_changing_files_are_each_recorded_once(repo: Path, tmp_path: Path)
     events = fs_events(repo)
     kinds = [(e["type"], e["path"]) for e in events]
     assert kinds == [
-        ("file_changed", "src/app.py"), ("file_changed", "src/app.py"),
-        ("file_changed", "src/fmt.py"), ("file_changed", "src/app.py"),
-        ("file_created", "src/new.txt"), ("file_created", "logo.bin"),
-        ("file_moved", "src/renamed.txt"), ("file_deleted", "src/fmt.py"),
+        ("file_changed", "src/app.py"),
+        ("file_changed", "src/app.py"),
+        ("file_changed", "src/fmt.py"),
+        ("file_changed", "src/app.py"),
+        ("file_created", "src/new.txt"),
+        ("file_created", "logo.bin"),
+        ("file_moved", "src/renamed.txt"),
+        ("file_deleted", "src/fmt.py"),
     ]  # exactly once each, in order, nothing for ignored paths
     binary = next(e for e in events if e["path"] == "logo.bin")
     assert binary["binary"] is True and "patch_unified" not in binary and binary["size"] == 12
@@ -132,19 +144,32 @@ def test_an_editor_save_through_the_lsp_proxy_is_not_recorded_twice(
 ) -> None:
     watcher = FileWatcher(repo, debounce=0.2).start()
     client = LspClient(
-        [*prtrace_cmd(), "lsp", "--no-upload", "--", sys.executable, str(FAKE),
-         str(tmp_path / "in.bin"), str(tmp_path / "out.bin")],
-        env=proxy_env(repo), cwd=repo,
+        [
+            *prtrace_cmd(),
+            "lsp",
+            "--no-upload",
+            "--",
+            sys.executable,
+            str(FAKE),
+            str(tmp_path / "in.bin"),
+            str(tmp_path / "out.bin"),
+        ],
+        env=proxy_env(repo),
+        cwd=repo,
     )
     try:
         client.initialize(repo)
         path = repo / "src" / "app.py"
         uri = path.as_uri()
-        client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": uri, "languageId": "python", "version": 1, "text": APP}})
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": APP}},
+        )
         edited = APP.replace("x + 1", "x + 10")
-        client.notify("textDocument/didChange", {
-            "textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": edited}]})
+        client.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": edited}]},
+        )
         path.write_text(edited)  # the editor writes the file, then tells the server
         client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
         wait_for(lambda: [e for e in spooled(repo, "edit")], what="the proxy's edit")
