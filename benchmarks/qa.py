@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prtrace.qa.pipeline import QASettings, run_qa_report  # noqa: E402
-from tests.support.qa_support import diff_of, make_repo, make_trace  # noqa: E402
+from prtrace.qa.pipeline import QASettings, run_qa_report
+from tests.support.qa_support import diff_of, make_repo, make_trace
 
 CALC = "def add(a, b):\n    return a - b\n"
 TESTS = "".join(

@@ -23,7 +23,7 @@ def docker_client():
 
         client = docker.from_env(timeout=60)
         client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+    except Exception as exc:
         service_required(f"no Docker engine answers ({exc}); run scripts/docker-up.sh")
         return None
     for image in (PY_IMAGE, GO_IMAGE):

@@ -24,7 +24,6 @@ from prtrace.backend.services import Services
 from tests.support.services import S3Bucket, S3Server, free_port, service_required
 from tests.support.storage_setups import make_settings
 
-
 # --- PostgreSQL -------------------------------------------------------------------
 
 

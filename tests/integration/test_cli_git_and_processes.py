@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from prtrace.cli import main, trace as trace_cmd
+from prtrace.cli import main
+from prtrace.cli import trace as trace_cmd
 
 
 def parse(*argv: str) -> argparse.Namespace:

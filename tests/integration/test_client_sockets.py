@@ -53,7 +53,7 @@ class NdjsonHandler(BaseHTTPRequestHandler):
     lines = 300
     big = "x" * 200_000
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         if self.headers.get("Authorization") != "Bearer good":
             body = b'{"status_code": 401, "detail": "missing or bad token"}'
             self.send_response(401)

@@ -40,7 +40,7 @@ def forbid_sockets_and_processes(monkeypatch: pytest.MonkeyPatch, nodeid: str) -
     ``monkeypatch`` is undone."""
     real_socket_init = socket.socket.__init__
 
-    def socket_init(self, family=-1, type=-1, proto=-1, fileno=None):  # noqa: ANN001
+    def socket_init(self, family=-1, type=-1, proto=-1, fileno=None):  # noqa: A002 (socket.socket's own names)
         resolved = socket.AF_INET if family == -1 else family
         if fileno is None and resolved in NETWORK_FAMILIES:
             name = socket.AddressFamily(resolved).name
@@ -49,7 +49,7 @@ def forbid_sockets_and_processes(monkeypatch: pytest.MonkeyPatch, nodeid: str) -
 
     monkeypatch.setattr(socket.socket, "__init__", socket_init)
 
-    def popen_init(self, args, *more, **kwargs):  # noqa: ANN001
+    def popen_init(self, args, *more, **kwargs):
         raise _fail(nodeid, f"starting a subprocess ({args!r})")
 
     monkeypatch.setattr(subprocess.Popen, "__init__", popen_init)

@@ -11,8 +11,8 @@ RECORD = b"\x1e1.0\t2.5\t0\t/w\nmake test\x1f\n"
 
 def test_logs_of_earlier_snippets_are_imported_once_and_scrubbed(tmp_path: Path) -> None:
     from prtrace.recorder.pipeline.emitter import EventEmitter
-    from prtrace.recorder.terminal.hooks import hook_dir, import_logs
     from prtrace.recorder.pipeline.spool import Spool
+    from prtrace.recorder.terminal.hooks import hook_dir, import_logs
     from tests.support.terminal_support import spooled
 
     ws = tmp_path / "ws"
