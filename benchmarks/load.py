@@ -287,11 +287,18 @@ async def chaos(
     started: float,
     deadline: float,
 ) -> None:
-    """Kill the first API and the first worker once uploads are under way and that
-    worker holds a QA job; restart both after ``down_seconds``."""
+    """Kill the first API once uploads are under way, and the first worker once it
+    holds a QA job; restart each ``down_seconds`` after its kill.
+
+    The two kills are apart: waiting for the worker to hold a job before killing
+    the API let a slow machine finish every upload first, so the API's death hit
+    no traffic (the run then showed no retried request, and the test failed)."""
     total = config.recorders * config.batches
     while acked_batches() < config.kill_after * total:  # noqa: ASYNC110 - polls a counter
         await asyncio.sleep(0.05)
+    fleet.apis[0].kill9()
+    report.killed[f"api {fleet.apis[0].url}"] = time.monotonic() - started
+    api_back = asyncio.create_task(_restart_api_later(fleet, config.down_seconds))
     victim = fleet.workers[0]
     owner = f"%:{victim.pid}:%"
     while True:
@@ -312,12 +319,15 @@ async def chaos(
         if held or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.05)
-    fleet.apis[0].kill9()
-    report.killed[f"api {fleet.apis[0].url}"] = time.monotonic() - started
     victim.kill9()
     report.killed[f"worker pid {victim.pid} holding {held} job(s)"] = time.monotonic() - started
     await asyncio.sleep(config.down_seconds)
     victim.start()
+    await api_back
+
+
+async def _restart_api_later(fleet: Fleet, delay: float) -> None:
+    await asyncio.sleep(delay)
     await asyncio.to_thread(fleet.apis[0].restart)
 
 
