@@ -292,6 +292,9 @@ async def chaos(
     total = config.recorders * config.batches
     while acked_batches() < config.kill_after * total:  # noqa: ASYNC110 - polls a counter
         await asyncio.sleep(0.05)
+    fleet.apis[0].kill9()
+    report.killed[f"api {fleet.apis[0].url}"] = time.monotonic() - started
+    api_back = asyncio.create_task(_restart_api_later(fleet, config.down_seconds))
     victim = fleet.workers[0]
     owner = f"%:{victim.pid}:%"
     while True:
@@ -312,12 +315,15 @@ async def chaos(
         if held or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.05)
-    fleet.apis[0].kill9()
-    report.killed[f"api {fleet.apis[0].url}"] = time.monotonic() - started
     victim.kill9()
     report.killed[f"worker pid {victim.pid} holding {held} job(s)"] = time.monotonic() - started
     await asyncio.sleep(config.down_seconds)
     victim.start()
+    await api_back
+
+
+async def _restart_api_later(fleet: Fleet, delay: float) -> None:
+    await asyncio.sleep(delay)
     await asyncio.to_thread(fleet.apis[0].restart)
 
 

@@ -8,6 +8,7 @@ through the proxy and is recorded.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +19,9 @@ from pygls.lsp.client import LanguageClient
 from prtrace.hashing import text_hash
 from tests.support.lsp_support import proxy_env, prtrace_cmd, spooled_events
 from tests.support.services import service_required
+
+SESSION_LIMIT = 180.0
+"""Seconds for the whole session, far above its few seconds: a hang, not slowness."""
 
 UTIL = "def helper(x):\n    return x + 1\n"
 MAIN = "from pkg.util import helper\n\nprint(helper(2))\n"
@@ -42,6 +46,13 @@ class Client(LanguageClient):
 
 
 async def test_pygls_client_session_through_the_proxy_is_recorded(tmp_path: Path) -> None:
+    # pygls waits forever for an answer it could not decode (it logs and drops it):
+    # bound the session so such a failure fails the test instead of hanging the suite.
+    async with asyncio.timeout(SESSION_LIMIT):
+        await _session(tmp_path)
+
+
+async def _session(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     (ws / "pkg").mkdir(parents=True)
     (ws / "pkg" / "__init__.py").write_text("")
