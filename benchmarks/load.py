@@ -287,8 +287,12 @@ async def chaos(
     started: float,
     deadline: float,
 ) -> None:
-    """Kill the first API and the first worker once uploads are under way and that
-    worker holds a QA job; restart both after ``down_seconds``."""
+    """Kill the first API once uploads are under way, and the first worker once it
+    holds a QA job; restart each ``down_seconds`` after its kill.
+
+    The two kills are apart: waiting for the worker to hold a job before killing
+    the API let a slow machine finish every upload first, so the API's death hit
+    no traffic (the run then showed no retried request, and the test failed)."""
     total = config.recorders * config.batches
     while acked_batches() < config.kill_after * total:  # noqa: ASYNC110 - polls a counter
         await asyncio.sleep(0.05)

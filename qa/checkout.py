@@ -47,7 +47,7 @@ def git(
     *args: str,
     cwd: Path | None = None,
     check: bool = True,
-    input: str | None = None,
+    input: str | None = None,  # noqa: A002 - subprocess.run's name
     timeout: float = 600,
 ) -> _git.Result:
     """:func:`prtrace.git.run` with QA's identity and ``safe.directory``; GitError on failure."""
