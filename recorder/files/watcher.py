@@ -420,7 +420,7 @@ class FileWatcher:
             if change.kind == "deleted":
                 if any(m is change for m in moved_from.values()):
                     continue
-                emitter.emit(ev.FileDeleted, change.t, path=path, before_hash=change.before.hash)
+                emitter.emit(ev.FileDeleted, change.t, path=path, before_hash=change.old.hash)
             elif path in moved_from:
                 source = moved_from[path]
                 emitter.emit(
@@ -431,7 +431,7 @@ class FileWatcher:
                     hash=change.new.hash,
                 )
             elif change.kind == "created":
-                after = change.after
+                after = change.new
                 emitter.emit(
                     ev.FileCreated,
                     change.t,
@@ -442,7 +442,7 @@ class FileWatcher:
                     patch_unified=None if after.text is None else make_patch("", after.text, path),
                 )
             else:
-                before, after = change.before, change.after
+                before, after = change.old, change.new
                 patch = None
                 if before.text is not None and after.text is not None:
                     patch = make_patch(before.text, after.text, path)

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from prtrace.recorder.lsp.proxy import Proxy
 
 if TYPE_CHECKING:
+    from prtrace.recorder.pipeline.spool import Spool
     from prtrace.recorder.pipeline.uploader import BackgroundUploader
 
 QUIET_TICK = 0.25
@@ -107,7 +108,7 @@ class Progress:
         self.root = guess
         self.seen = 0.0
         self._reported: tuple[float, str | None] | None = None
-        self._spool = None
+        self._spool: Spool | None = None
 
     def move(self, root: Path, editing: str | None = None) -> None:
         """The workspace is known: report there from now on (and no longer elsewhere).
@@ -145,7 +146,7 @@ class Progress:
                 spool.close()
         self._reported = None
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self) -> Spool | None:
         from prtrace.recorder.pipeline.spool import Spool, spool_path
 
         if self._spool is None and self.root is not None:
