@@ -161,11 +161,15 @@ class _Outcome:
     reports: dict[tuple[str, int], _Report] = field(default_factory=dict)
     rejected: int = 0
     files_seen: set[str] = field(default_factory=set)
+    reversed_files: set[str] = field(default_factory=set)
 
 
-def _parse_reports(output: str) -> tuple[dict[tuple[str, int], _Report], set[str], int]:
+def _parse_reports(
+    output: str,
+) -> tuple[dict[tuple[str, int], _Report], set[str], set[str], int]:
     reports: dict[tuple[str, int], _Report] = {}
     seen: set[str] = set()
+    reversed_: set[str] = set()
     current = ""
     rejected = 0
     for line in output.splitlines():
@@ -173,6 +177,9 @@ def _parse_reports(output: str) -> tuple[dict[tuple[str, int], _Report], set[str
         if fm:
             current = next(g for g in fm.groups() if g).strip().strip("'\"")
             seen.add(current)
+            continue
+        if "Reversed (or previously applied) patch detected" in line:
+            reversed_.add(current)
             continue
         hm = _HUNK_REPORT.search(line)
         if not hm:
@@ -190,7 +197,7 @@ def _parse_reports(output: str) -> tuple[dict[tuple[str, int], _Report], set[str
     m = re.search(r"(\d+) out of \d+ hunks? (?:FAILED|ignored)", output)
     if m:
         rejected = max(rejected, int(m.group(1)))
-    return reports, seen, rejected
+    return reports, seen, reversed_, rejected
 
 
 def _run(rung: _Rung, cwd: Path) -> _Outcome:
@@ -210,8 +217,9 @@ def _run(rung: _Rung, cwd: Path) -> _Outcome:
             timeout=120,
         )
         returncode, output = done.returncode, done.stdout + done.stderr
-    reports, seen, rejected = _parse_reports(output)
-    return _Outcome(returncode == 0 and rejected == 0, output, reports, rejected, seen)
+    reports, seen, reversed_, rejected = _parse_reports(output)
+    ok = returncode == 0 and rejected == 0 and not reversed_
+    return _Outcome(ok, output, reports, rejected, seen, reversed_)
 
 
 def _git_paths_check(rung: _Rung, root: Path) -> str | None:
@@ -250,11 +258,13 @@ def _hunk_results(
             if rung is not None and (rung.recounts or rung.canonical) and hunk.recounted:
                 res.recounted = hunk.counted_header()
             # patch(1) names each file it worked on but only the hunks that moved or failed
+            names = {path, old_rel}
             seen = (
                 outcome is not None
                 and rung is not None
                 and not rung.is_git
-                and bool({path, old_rel} & outcome.files_seen)
+                and bool(names & outcome.files_seen)
+                and not names & outcome.reversed_files
             )
             if applied or (rep.status == "succeeded" if rep is not None else seen):
                 res.applied = True
@@ -263,6 +273,10 @@ def _hunk_results(
             else:
                 file = root / old_rel if old_rel else None
                 res.problem = lenient.diagnose(hunk, n, path, file)
+                if outcome is not None and names & outcome.reversed_files:
+                    res.problem += (
+                        "; the file already has what the patch adds (reversed or applied already)"
+                    )
             results.append(res)
     return results
 
