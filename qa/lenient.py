@@ -360,6 +360,24 @@ class Canonical:
     """``path hunk N: <written header> → <counted header>``, one per hunk whose counts were wrong."""
     normalized: list[str] = field(default_factory=list)
     """What else was changed to make the patch readable, in words."""
+    unsupported: list[str] = field(default_factory=list)
+    """Parts only ``git apply`` can apply (binary, renames, modes, files without hunks):
+    ``patch`` would apply the rest and call it done, so its rung is skipped."""
+
+
+def _unsupported(f: FilePatch, path: str) -> str | None:
+    if f.binary:
+        return f"{path}: a binary patch"
+    keys = {key for key, _ in f.extended}
+    if keys & {"rename from", "rename to", "copy from", "copy to"}:
+        return f"{path}: a rename or copy"
+    if keys & {"old mode", "new mode"}:
+        return f"{path}: a mode change"
+    if f.mode("new file mode") not in (None, "100644"):
+        return f"{path}: a new file with mode {f.mode('new file mode')}"
+    if not f.hunks:
+        return f"{path}: a change with no hunk (an empty file, a mode)"
+    return None
 
 
 def canonical(parsed: ParsedPatch, root: Path, strip: int) -> Canonical:
@@ -370,9 +388,12 @@ def canonical(parsed: ParsedPatch, root: Path, strip: int) -> Canonical:
     out: list[str] = []
     result = Canonical(text="")
     for f in parsed.files:
+        path = f.path(strip)
+        why = _unsupported(f, path)
+        if why:
+            result.unsupported.append(why)
         if not f.hunks:
             continue
-        path = f.path(strip)
         old_rel = f.old_path(strip)
         ending, no_final_newline = (
             _file_ending(root / old_rel) if old_rel and _safe_rel(old_rel) else (None, False)

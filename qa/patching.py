@@ -347,8 +347,9 @@ def apply_patch(tree: Worktree, patch: str) -> PatchApplication:
         tried: list[str] = []
         last: tuple[_Rung, _Outcome] | None = None
         for rung in ladder:
-            if rung.canonical and not canon.text:
-                log.append(f"{rung.method}: skipped, only git apply can apply binary files")
+            if rung.canonical and (canon.unsupported or not canon.text):
+                why = "; ".join(canon.unsupported) or "nothing to apply"
+                log.append(f"{rung.method}: skipped, only git apply can apply {why}")
                 continue
             tried.append(rung.method)
             if rung.is_git:

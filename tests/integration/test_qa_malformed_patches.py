@@ -205,3 +205,32 @@ def test_bare_path_through_a_symlink_out_is_refused(tree, tmp_path: Path):
 def test_unreadable_hunk_header_names_the_line(tree):
     with pytest.raises(MalformedPatch, match=r"line 3: unreadable hunk header"):
         check_patch("--- a/calc.py\n+++ b/calc.py\n@@ -x +y @@\n-a\n+b\n", tree.path)
+
+
+def test_patch_rung_is_skipped_for_what_only_git_can_apply(tree):
+    # An executable bit and a hunk whose context drifted: patch(1) would apply the hunk,
+    # drop the mode and call it done; a half applied patch is not applied.
+    patch = (
+        "diff --git a/calc.py b/calc.py\nold mode 100644\nnew mode 100755\n"
+        "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def plus(a, b):\n"
+        "-    return a - b\n+    return a + b\n"
+    )
+    with pytest.raises(PatchFailed) as info:
+        apply_patch(tree, patch)
+    app = info.value.application
+    assert "patch --fuzz=3" not in app.tried
+    assert "patch --fuzz=3: skipped, only git apply can apply calc.py: a mode change" in app.detail
+    assert _clean(tree)
+
+
+def test_real_git_patch_with_new_and_deleted_files_still_applies_strictly(tree):
+    patch = (
+        "diff --git a/empty.txt b/empty.txt\nnew file mode 100644\nindex 0000000..e69de29\n"
+        "diff --git a/src/m.txt b/src/m.txt\ndeleted file mode 100644\n"
+        "--- a/src/m.txt\n+++ /dev/null\n@@ -1,39 +0,0 @@\n"
+        + "".join(f"-{line}\n" for line in CODE.splitlines())
+    )
+    assert check_patch(patch, tree.path) == ["empty.txt", "src/m.txt"]
+    app = apply_patch(tree, patch)
+    assert (app.method, app.strip, app.tried) == ("git apply", 1, ["git apply"])
+    assert (tree.path / "empty.txt").read_text() == "" and not (tree.path / "src/m.txt").exists()
