@@ -119,8 +119,9 @@ def check_patch(patch: str, root: Path) -> list[str]:
 
 
 def _check_symlink(f: lenient.FilePatch, strip: int) -> None:
-    """A patch that creates a symlink must point it inside the repository."""
-    if _SYMLINK_MODE not in (f.mode("new file mode"), f.mode("new mode")):
+    """A patch that creates or retargets a symlink must point it inside the repository."""
+    index_mode = (f.mode("index") or "").rpartition(" ")[2]
+    if _SYMLINK_MODE not in (f.mode("new file mode"), f.mode("new mode"), index_mode):
         return
     added = [ln[1:] for h in f.hunks for ln in h.lines if ln.startswith("+")]
     if not added:

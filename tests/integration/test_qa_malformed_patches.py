@@ -184,6 +184,11 @@ def test_missing_file_is_named(tree):
             "@@ -0,0 +1,3 @@\n+../../outside\n",
             "symlink",
         ),
+        (
+            "diff --git a/ln b/ln\nindex 1111111..2222222 120000\n--- a/ln\n+++ b/ln\n"
+            "@@ -1,4 +1,4 @@\n-src\n+../../outside\n",
+            "symlink",
+        ),
     ],
 )
 def test_hostile_malformed_patches_are_still_refused(tree, tmp_path: Path, patch, why):

@@ -96,3 +96,24 @@ def test_diagnose_names_hunk_line_and_texts(tmp_path: Path):
         "line 3: the patch has 'C', the file 'c'"
     )
     assert "does not exist" in lenient.diagnose(h, 1, "m.txt", tmp_path / "gone")
+
+
+def test_old_patch_documents_decode_and_new_fields_are_omitted_when_empty():
+    import msgspec
+
+    from prtrace.trace import HunkResult, PatchApplication, TestsResult
+
+    old = b'{"patch":{"method":"git apply","applied":true,"detail":"hunk 1 at 3 (offset 2)"}}'
+    res = msgspec.json.decode(old, type=TestsResult)
+    assert res.patch == PatchApplication(
+        method="git apply", applied=True, detail="hunk 1 at 3 (offset 2)"
+    )
+    assert res.patch.hunks == [] and res.patch.strip is None
+    assert msgspec.json.encode(res.patch) == old[9:-1]
+    new = PatchApplication(
+        method="patch --fuzz=3",
+        applied=True,
+        strip=0,
+        hunks=[HunkResult(path="x", hunk=1, header="@@ -1 +1 @@", applied=True, fuzz=1)],
+    )
+    assert msgspec.json.decode(msgspec.json.encode(new), type=PatchApplication) == new
