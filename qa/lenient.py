@@ -468,17 +468,45 @@ def diagnose(hunk: Hunk, n: int, path: str, file: Path | None) -> str:
         flines.pop()
     old = [(ln[0], ln[1:].rstrip("\r")) for ln in hunk.lines if ln[0] in " -"]
     start = max(hunk.old_start - 1, 0)
+    best, score = _closest(flines, [want for _, want in old], start)
+    where = ""
+    if score and best != start:
+        where = (
+            f"the closest match ({score} of {len(old)} lines) is at line {best + 1} "
+            f"(offset {best - start}), where "
+        )
+        start = best
     for j, (kind, want) in enumerate(old):
         at = start + j
         if at >= len(flines):
             return (
-                f"{head}: the patch expects {_show(want)} at line {at + 1}, "
+                f"{head}: {where}the patch expects {_show(want)} at line {at + 1}, "
                 f"but the file has only {len(flines)} lines"
             )
         if flines[at] != want:
             what = "a removed line" if kind == "-" else "context"
+            tail = "" if score else f"; none of the hunk's {len(old)} old lines is in the file"
             return (
-                f"{head}: {what} does not match the file at line {at + 1}: "
-                f"the patch has {_show(want)}, the file {_show(flines[at])}"
+                f"{head}: {where}{what} does not match the file at line {at + 1}: "
+                f"the patch has {_show(want)}, the file {_show(flines[at])}{tail}"
             )
     return f"{head}: rejected by every rung, though its lines match at line {start + 1}"
+
+
+def _closest(flines: list[str], old: list[str], start: int) -> tuple[int, int]:
+    """The position where most of ``old`` matches ``flines`` (the nearest to ``start``
+    on a tie) and how many lines match there; big files are only looked at ``start``."""
+
+    def score(pos: int) -> int:
+        return sum(
+            1 for j, want in enumerate(old) if pos + j < len(flines) and flines[pos + j] == want
+        )
+
+    if not old or len(flines) * len(old) > 2_000_000:
+        return start, score(start)
+    best, best_score = start, score(start)
+    for pos in range(max(len(flines) - len(old) + 1, 0)):
+        sc = score(pos)
+        if sc > best_score or (sc == best_score and abs(pos - start) < abs(best - start)):
+            best, best_score = pos, sc
+    return best, best_score

@@ -117,3 +117,15 @@ def test_old_patch_documents_decode_and_new_fields_are_omitted_when_empty():
         hunks=[HunkResult(path="x", hunk=1, header="@@ -1 +1 @@", applied=True, fuzz=1)],
     )
     assert msgspec.json.decode(msgspec.json.encode(new), type=PatchApplication) == new
+
+
+def test_diagnose_looks_where_the_hunk_moved(tmp_path: Path):
+    (tmp_path / "m.txt").write_text("".join(f"l{i}\n" for i in range(1, 30)))
+    # Written against a copy 10 lines shorter at the top, and a removed line differs.
+    [h] = lenient.parse("--- m\n+++ m\n@@ -5,3 +5,3 @@\n l15\n-L16\n+X\n l17\n").files[0].hunks
+    msg = lenient.diagnose(h, 1, "m.txt", tmp_path / "m.txt")
+    assert msg == (
+        "hunk 1 of m.txt (@@ -5,3 +5,3 @@): the closest match (2 of 3 lines) is at line 15 "
+        "(offset 10), where a removed line does not match the file at line 16: the patch "
+        "has 'L16', the file 'l16'"
+    )
