@@ -71,7 +71,7 @@ def test_wrong_counts_without_prefixes_pass_the_checks_and_apply(tree):
 
 
 def test_a_prefixed_path_that_only_exists_bare_is_read_at_p0(tmp_path: Path):
-    # src/a/x.py exists; a -p1 reading would look for a/x.py, which does not.
+    # a/x.py exists; a -p1 reading would look for x.py, which does not.
     path, commit = make_repo(tmp_path / "r", {"a/x.py": "x = 1\n"})
     patch = "--- a/x.py\n+++ a/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
     with checkout(str(path), commit, mirrors_dir=tmp_path / "m", work_dir=tmp_path / "w") as t:
