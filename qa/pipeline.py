@@ -27,7 +27,7 @@ import docker
 from prtrace.errors import CheckoutError, GitError, PathRefused, PrtraceError, ReplayError
 from prtrace.qa.checkout import Worktree, checkout
 from prtrace.qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
-from prtrace.qa.patching import PatchFailed, apply_patch, check_patch
+from prtrace.qa.patching import MalformedPatch, PatchFailed, apply_patch, check_patch
 from prtrace.qa.replay import rebuild_patch
 from prtrace.qa.runner import (
     MOUNT,
@@ -152,8 +152,14 @@ def run_qa_report(
                     if patch is None:
                         patch = rebuild_patch(tree, trace.events)
                     check_patch(patch, tree.path)
-            except (PathRefused, ReplayError) as exc:
-                what = "replaying the edits failed" if isinstance(exc, ReplayError) else "refused"
+            except (PathRefused, ReplayError, MalformedPatch) as exc:
+                what = (
+                    "replaying the edits failed"
+                    if isinstance(exc, ReplayError)
+                    else "unreadable"
+                    if isinstance(exc, MalformedPatch)
+                    else "refused"
+                )
                 res.patch = PatchApplication(
                     method="replay" if patch is None else None, applied=False, detail=str(exc)
                 )
@@ -177,6 +183,9 @@ def run_qa_report(
                 except PatchFailed as exc:
                     res.patch = exc.application
                     return fail("patch_failed", str(exc))
+                except (PathRefused, MalformedPatch) as exc:  # git's own parse saw more
+                    res.patch = PatchApplication(applied=False, detail=str(exc))
+                    return fail("patch_failed", f"patch refused: {exc}")
                 if rebuilt:
                     res.patch.method = f"replay + {res.patch.method}"
 

@@ -104,6 +104,48 @@ def test_needs_fuzz(tmp_path, settings):
     assert res.verdict == "resolved"
 
 
+def test_model_written_patch_wrong_counts_no_prefixes(calc, settings):
+    # Bare paths (-p0) and a header claiming 2 lines where the body has 4: unidiff
+    # refused it before any apply; the ladder's --recount rung applies it.
+    patch = (
+        "--- calc.py\n+++ calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n"
+        "-    return a - b\n+    return a + b\n \n \n"
+    )
+    repo, commit = calc
+    res = run_qa(make_trace(repo, commit, patch=patch), settings=settings)
+    assert res.verdict == "resolved" and res.ok, (res.error, res.patch)
+    assert res.patch.method == "git apply --recount" and res.patch.strip == 0
+    assert res.patch.tried == ["git apply", "git apply --recount"]
+    [hunk] = res.patch.hunks
+    assert hunk.applied and (hunk.header, hunk.recounted) == ("@@ -1,2 +1,2 @@", "@@ -1,4 +1,4 @@")
+    assert res.fail_to_pass == ["tests/test_calc.py::test_add"]
+
+
+def test_crlf_patch_without_prefixes_through_patch(calc, settings):
+    patch = (
+        "--- calc.py\n+++ calc.py\n@@ -1,9 +1,9 @@\n def add(a, b):\n"
+        "-    return a - b\n+    return a + b\n"
+    ).replace("\n", "\r\n")
+    repo, commit = calc
+    res = run_qa(make_trace(repo, commit, patch=patch), settings=settings)
+    assert res.verdict == "resolved", (res.error, res.patch)
+    assert res.patch.method == "patch --fuzz=3" and res.patch.strip == 0
+    assert any("changed to the file's LF" in n for n in res.patch.normalized)
+    assert res.patch.hunks[0].recounted == "@@ -1,2 +1,2 @@"
+
+
+def test_malformed_patch_that_cannot_apply_names_the_hunk(calc, settings):
+    patch = "--- calc.py\n+++ calc.py\n@@ -5,1 +5,1 @@\n def mul(a, b):\n-    return a / b\n+    return b * a\n"
+    repo, commit = calc
+    res = run_qa(make_trace(repo, commit, patch=patch), settings=settings)
+    assert res.verdict == "error" and res.error.kind == "patch_failed"
+    assert (
+        "hunk 1 of calc.py (@@ -5,1 +5,1 @@): a removed line does not match the file at line 6"
+        in res.error.message
+    ), res.error.message
+    assert res.patch.hunks[0].problem and not res.patch.applied
+
+
 def test_cannot_apply(calc, settings):
     repo, commit = calc
     patch = make_patch(
@@ -113,6 +155,9 @@ def test_cannot_apply(calc, settings):
     assert res.verdict == "error" and res.error.kind == "patch_failed"
     assert res.patch.applied is False and res.patch.rejected_hunks == 1
     assert "git apply" in res.patch.detail and "patch --fuzz=3" in res.patch.detail
+    message = res.error.message
+    assert "hunk 1 of calc.py (@@ -1,2 +1,2 @@): context does not match" in message
+    assert "already has what the patch adds" in message and res.patch.hunks[0].problem
     assert res.baseline.failed == 1  # the tests ran at base before the patch failed
 
 
