@@ -82,7 +82,9 @@ def refuse_nul(request: Request) -> None:
         raise ApiError(422, "the path may not contain the NUL character (\\u0000)")
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
-            raise ApiError(422, "query parameters may not contain the NUL character (\\u0000)", name)
+            raise ApiError(
+                422, "query parameters may not contain the NUL character (\\u0000)", name
+            )
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:

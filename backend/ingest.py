@@ -25,7 +25,7 @@ import msgspec
 
 from prtrace.api_types import MAX_BATCH_EVENTS, EventBatch, RawEventBatch
 from prtrace.backend.errors import ApiError
-from prtrace.codec import decode, split_msgspec_error
+from prtrace.codec import decode, is_utf8_error, split_msgspec_error, utf8_error
 from prtrace.errors import FormatError
 from prtrace.events import Event
 from prtrace.redaction import redact_event_json
@@ -79,21 +79,25 @@ def decode_batch(body: bytes) -> DecodedBatch:
     except FormatError as exc:
         if exc.field == "events" and f"length <= {MAX_BATCH_EVENTS}" in exc.message:
             # docs/api.md: a batch over the limit is 413, like a body over 32 MiB.
-            raise ApiError(413, f"a batch holds at most {MAX_BATCH_EVENTS} events", "events") from None
+            raise ApiError(
+                413, f"a batch holds at most {MAX_BATCH_EVENTS} events", "events"
+            ) from None
         raise
     events = []
     for i, item in enumerate(batch.events):
         try:
             events.append(_event_decoder.decode(item))
+        except UnicodeDecodeError:  # msgspec before 0.23
+            raise utf8_error(body, f"events[{i}]") from None
         except msgspec.MsgspecError as exc:
+            if is_utf8_error(exc):
+                # msgspec.Raw skips strings unchecked; decoding the event finds
+                # it. The events before decoded, so the body's first bad byte
+                # is in this one: its offset in the body is the one to report.
+                raise utf8_error(body, f"events[{i}]") from None
             error = split_msgspec_error(exc)
             field_path = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
-            # syntax kept: msgspec >= 0.23 reports a string that is not UTF-8 (which
-            # msgspec.Raw skipped unchecked) as a DecodeError, not a UnicodeDecodeError.
             raise FormatError(error.message, field_path, syntax=error.syntax) from None
-        except UnicodeDecodeError:
-            # msgspec.Raw skips strings unchecked; decoding the event finds it.
-            raise FormatError("body is not valid UTF-8", f"events[{i}]", syntax=True) from None
     raw = [bytes(r) for r in batch.events]
     _redact(events, raw)
     return DecodedBatch.from_events(EventBatch(seq=batch.seq, events=events), raw)

@@ -39,7 +39,7 @@ ERROR_TEXT = {
     409: "Conflicts with stored state (another body under the same `seq`, a sealed trace)",
     413: "The body is larger than the API accepts",
     422: "Not valid: a body or value the types refuse, a cursor not from a previous page "
-         "(`field` names the offending value)",
+    "(`field` names the offending value)",
 }
 
 
@@ -62,45 +62,77 @@ _BODY = (400, 413, 422)
 _WRITER = ("ApiToken", "UploadToken")
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
-    ("post", "/traces"): Operation(201, api.CreateTraceResponse, _TOKEN + _BODY,
-                                   body=api.CreateTraceRequest),
+    ("post", "/traces"): Operation(
+        201, api.CreateTraceResponse, _TOKEN + _BODY, body=api.CreateTraceRequest
+    ),
     ("get", "/traces"): Operation(200, api.TraceList, (400,) + _TOKEN + (422,)),
     ("post", "/traces/{trace_id}/events"): Operation(
-        200, api.BatchAccepted, _TOKEN + _BODY + (404, 409), body=api.EventBatch, auth=_WRITER),
+        200, api.BatchAccepted, _TOKEN + _BODY + (404, 409), body=api.EventBatch, auth=_WRITER
+    ),
     ("post", "/traces/{trace_id}/finalize"): Operation(
-        200, api.FinalizeResponse, _TOKEN + _BODY + (404, 409), body=api.FinalizeRequest,
-        body_required=False, auth=_WRITER),
+        200,
+        api.FinalizeResponse,
+        _TOKEN + _BODY + (404, 409),
+        body=api.FinalizeRequest,
+        body_required=False,
+        auth=_WRITER,
+    ),
     ("post", "/traces/{trace_id}/qa"): Operation(202, api.JobAccepted, _TOKEN + (404, 422)),
     ("get", "/traces/{trace_id}"): Operation(200, Trace, _TOKEN + (404, 422)),
     ("delete", "/traces/{trace_id}"): Operation(200, api.TraceDeleted, _TOKEN + (404,)),
     ("get", "/traces/{trace_id}/events"): Operation(
-        200, api.StoredEventList, (400,) + _TOKEN + (404, 422)),
+        200, api.StoredEventList, (400,) + _TOKEN + (404, 422)
+    ),
     ("post", "/traces/{trace_id}/judge"): Operation(
-        202, api.JobAccepted, _TOKEN + _BODY + (404,), body=api.JudgeRequest, body_required=False),
+        202, api.JobAccepted, _TOKEN + _BODY + (404,), body=api.JudgeRequest, body_required=False
+    ),
     ("get", "/traces/{trace_id}/judgements"): Operation(
-        200, api.JudgementList, _TOKEN + (404, 422)),
+        200, api.JudgementList, _TOKEN + (404, 422)
+    ),
     ("get", "/jobs/{job_id}"): Operation(200, api.JobStatus, _TOKEN + (404, 422)),
     ("get", "/healthz"): Operation(200, api.Health, (), auth=()),
     ("get", "/trace-schema.json"): Operation(
-        200, {"type": "object", "description": "JSON Schema (2020-12) of the trace format"}, (),
-        auth=(), media_type="application/schema+json"),
+        200,
+        {"type": "object", "description": "JSON Schema (2020-12) of the trace format"},
+        (),
+        auth=(),
+        media_type="application/schema+json",
+    ),
     ("get", "/ui/api/traces/{trace_id}"): Operation(
-        200, {"allOf": [{"$ref": REF.format(name="Trace")},
-                        {"type": "object", "required": ["event_count"],
-                         "properties": {"event_count": {"type": "integer", "minimum": 0}}}],
-              "description": "The trace document with `events` left empty and their count"},
-        _TOKEN + (404, 422)),
+        200,
+        {
+            "allOf": [
+                {"$ref": REF.format(name="Trace")},
+                {
+                    "type": "object",
+                    "required": ["event_count"],
+                    "properties": {"event_count": {"type": "integer", "minimum": 0}},
+                },
+            ],
+            "description": "The trace document with `events` left empty and their count",
+        },
+        _TOKEN + (404, 422),
+    ),
     ("get", "/export"): Operation(
-        200, {"type": "string", "description": "One trace document (`Trace`) per line"},
-        (400,) + _TOKEN + (422,), media_type="application/x-ndjson"),
+        200,
+        {"type": "string", "description": "One trace document (`Trace`) per line"},
+        (400,) + _TOKEN + (422,),
+        media_type="application/x-ndjson",
+    ),
 }
 
 SECURITY_SCHEMES = {
-    "ApiToken": {"type": "http", "scheme": "bearer",
-                 "description": "An API token (`pta_…`): opens every operation"},
-    "UploadToken": {"type": "http", "scheme": "bearer",
-                    "description": "A trace's upload token (`ptu_…`, from `POST /traces`): "
-                                   "appends to and finalizes that trace only"},
+    "ApiToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (`pta_…`): opens every operation",
+    },
+    "UploadToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A trace's upload token (`ptu_…`, from `POST /traces`): "
+        "appends to and finalizes that trace only",
+    },
 }
 
 _TRACE_LINKS = {
@@ -115,8 +147,12 @@ _TRACE_LINKS = {
 def complete(document: dict[str, Any]) -> dict[str, Any]:
     """A copy of Litestar's document with bodies, responses, errors and auth filled in."""
     doc = copy.deepcopy(document)
-    types = [api.ErrorBody] + [t for op in OPERATIONS.values() for t in (op.returns, op.body)
-                               if t is not None and not isinstance(t, dict)]
+    types = [api.ErrorBody] + [
+        t
+        for op in OPERATIONS.values()
+        for t in (op.returns, op.body)
+        if t is not None and not isinstance(t, dict)
+    ]
     refs, components = msgspec.json.schema_components(types, ref_template=REF)
     ref_of = dict(zip(map(id, types), refs, strict=True))
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
@@ -141,8 +177,10 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             continue
         returns = spec.returns if isinstance(spec.returns, dict) else ref_of[id(spec.returns)]
         operation["responses"] = {
-            str(spec.ok): {"description": _summary(operation),
-                           "content": {spec.media_type: {"schema": returns}}},
+            str(spec.ok): {
+                "description": _summary(operation),
+                "content": {spec.media_type: {"schema": returns}},
+            },
         }
         # 422 everywhere: NUL in any path or query is refused (prtrace.backend.errors.refuse_nul).
         _errors(operation, tuple(sorted({*spec.errors, 422})), error_ref)
@@ -171,8 +209,10 @@ def _widen_times(schema: dict[str, Any]) -> None:
     options = schema.get("oneOf", schema.get("anyOf", []))
     for i, option in enumerate(options):
         if option == {"type": "string", "format": "date-time"}:
-            options[i] = {"anyOf": [option, {"type": "number"}],
-                          "description": "RFC 3339, or Unix seconds"}
+            options[i] = {
+                "anyOf": [option, {"type": "number"}],
+                "description": "RFC 3339, or Unix seconds",
+            }
 
 
 def _summary(operation: dict[str, Any]) -> str:
@@ -182,10 +222,12 @@ def _summary(operation: dict[str, Any]) -> str:
 def _links(operation_ids: set[str]) -> dict[str, Any]:
     """OpenAPI links from a created trace to its operations (those that exist)."""
     return {
-        name: {"operationId": operation_id,
-               "parameters": {"trace_id": "$response.body#/trace_id"},
-               "description": "the new trace"
-               + (" (send its `upload_token` as the bearer token)" if token else "")}
+        name: {
+            "operationId": operation_id,
+            "parameters": {"trace_id": "$response.body#/trace_id"},
+            "description": "the new trace"
+            + (" (send its `upload_token` as the bearer token)" if token else ""),
+        }
         for name, (operation_id, token) in _TRACE_LINKS.items()
         if operation_id in operation_ids
     }

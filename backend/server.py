@@ -18,7 +18,9 @@ from typing import Any
 from prtrace.config import Settings, env_name, load_settings
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, processes: int = 1) -> None:
+def serve(
+    settings: Settings, host: str = "127.0.0.1", port: int = 8000, processes: int = 1
+) -> None:
     import uvicorn
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
@@ -37,7 +39,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, process
         return
     asyncio.run(_prepare(settings))
     os.environ.update(settings_environment(settings))
-    uvicorn.run("prtrace.backend.server:app_from_environment", factory=True, workers=processes, **options)
+    uvicorn.run(
+        "prtrace.backend.server:app_from_environment", factory=True, workers=processes, **options
+    )
 
 
 async def _prepare(settings: Settings) -> None:

@@ -36,35 +36,80 @@ _encode = msgspec.json.Encoder().encode
 
 def make_event(n: int) -> dict:
     """A realistic mix: edits, navigation, commands, thoughts, file opens."""
-    base = {"id": f"ev-{n:08d}", "t": (T0 + timedelta(milliseconds=n)).isoformat(), "session_id": "ses_bench"}
+    base = {
+        "id": f"ev-{n:08d}",
+        "t": (T0 + timedelta(milliseconds=n)).isoformat(),
+        "session_id": "ses_bench",
+    }
     kind = n % 5
     if kind == 0:
         before, after = text_hash(f"v{n}"), text_hash(f"v{n + 1}")
         patch = f"--- a/src/mod.py\n+++ b/src/mod.py\n@@ -{n % 90 + 1},2 +{n % 90 + 1},2 @@\n-    x = {n}\n+    x = {n + 1}\n     return x\n"
-        return base | {"type": "edit", "path": "src/mod.py", "op": "replace", "patch_unified": patch,
-                       "before_hash": before, "after_hash": after,
-                       "range": {"start": {"line": n % 90, "character": 4}, "end": {"line": n % 90, "character": 9}}}
+        return base | {
+            "type": "edit",
+            "path": "src/mod.py",
+            "op": "replace",
+            "patch_unified": patch,
+            "before_hash": before,
+            "after_hash": after,
+            "range": {
+                "start": {"line": n % 90, "character": 4},
+                "end": {"line": n % 90, "character": 9},
+            },
+        }
     if kind == 1:
-        return base | {"type": "go_to_definition", "path": "src/mod.py", "symbol": "parse_date",
-                       "range": {"start": {"line": 10, "character": 4}, "end": {"line": 10, "character": 14}},
-                       "targets": [{"path": "src/dates.py", "line": 42}], "latency_ms": 3.2}
+        return base | {
+            "type": "go_to_definition",
+            "path": "src/mod.py",
+            "symbol": "parse_date",
+            "range": {"start": {"line": 10, "character": 4}, "end": {"line": 10, "character": 14}},
+            "targets": [{"path": "src/dates.py", "line": 42}],
+            "latency_ms": 3.2,
+        }
     if kind == 2:
-        return base | {"type": "terminal_command", "cmd": "pytest -q tests/test_mod.py", "args": ["pytest", "-q", "tests/test_mod.py"],
-                       "cwd": "/work/repo", "exit_code": n % 2, "duration_ms": 812.5,
-                       "stdout": "F.....\nFAILED tests/test_mod.py::test_parse - AssertionError\n1 failed, 5 passed in 0.31s\n"}
+        return base | {
+            "type": "terminal_command",
+            "cmd": "pytest -q tests/test_mod.py",
+            "args": ["pytest", "-q", "tests/test_mod.py"],
+            "cwd": "/work/repo",
+            "exit_code": n % 2,
+            "duration_ms": 812.5,
+            "stdout": "F.....\nFAILED tests/test_mod.py::test_parse - AssertionError\n1 failed, 5 passed in 0.31s\n",
+        }
     if kind == 3:
-        return base | {"type": "thought", "raw": "the off-by-one is in the month rollover, not the parser", "tags": ["hypothesis"]}
-    return base | {"type": "file_opened", "path": "src/dates.py", "language": "python", "version": 1, "hash": text_hash(str(n))}
+        return base | {
+            "type": "thought",
+            "raw": "the off-by-one is in the month rollover, not the parser",
+            "tags": ["hypothesis"],
+        }
+    return base | {
+        "type": "file_opened",
+        "path": "src/dates.py",
+        "language": "python",
+        "version": 1,
+        "hash": text_hash(str(n)),
+    }
 
 
 def make_batches(count: int, size: int) -> list[bytes]:
-    return [_encode({"seq": b, "events": [make_event(b * size + i) for i in range(size)]}) for b in range(count)]
+    return [
+        _encode({"seq": b, "events": [make_event(b * size + i) for i in range(size)]})
+        for b in range(count)
+    ]
 
 
 async def run_http(url: str, token: str, bodies: list[bytes], concurrency: int) -> float:
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=concurrency)) as client:
-        created = await client.post("/traces", headers={"Authorization": f"Bearer {token}"},
-                                    json={"developer": {"id": "bench"}, "task": {"repository": "bench", "commit": "abcdef0"}})
+    async with httpx.AsyncClient(
+        base_url=url, timeout=60, limits=httpx.Limits(max_connections=concurrency)
+    ) as client:
+        created = await client.post(
+            "/traces",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "developer": {"id": "bench"},
+                "task": {"repository": "bench", "commit": "abcdef0"},
+            },
+        )
         created.raise_for_status()
         trace_id, upload = created.json()["trace_id"], created.json()["upload_token"]
         headers = {"Authorization": f"Bearer {upload}", "Content-Type": "application/json"}
@@ -75,7 +120,9 @@ async def run_http(url: str, token: str, bodies: list[bytes], concurrency: int) 
         async def sender() -> None:
             while not queue.empty():
                 body = queue.get_nowait()
-                response = await client.post(f"/traces/{trace_id}/events", content=body, headers=headers)
+                response = await client.post(
+                    f"/traces/{trace_id}/events", content=body, headers=headers
+                )
                 response.raise_for_status()
 
         start, cpu = time.perf_counter(), time.process_time()
@@ -97,7 +144,10 @@ def run_raw_sqlite(path: Path, bodies: list[bytes]) -> float:
     conn.execute("CREATE INDEX ix_type ON events (trace_id, type)")
     decoded = [msgspec.json.decode(b) for b in bodies]
     rows = [
-        [("tr_raw", batch["seq"], i, e["id"], e["type"], 0.0, _encode(e), None) for i, e in enumerate(batch["events"])]
+        [
+            ("tr_raw", batch["seq"], i, e["id"], e["type"], 0.0, _encode(e), None)
+            for i, e in enumerate(batch["events"])
+        ]
         for batch in decoded
     ]
     start = time.perf_counter()
@@ -111,7 +161,9 @@ def run_raw_sqlite(path: Path, bodies: list[bytes]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4)
@@ -119,24 +171,39 @@ def main() -> None:
     args = parser.parse_args()
     total = args.batches * args.batch_size
     bodies = make_batches(args.batches, args.batch_size)
-    print(f"{args.batches} batches x {args.batch_size} events = {total:,} events, "
-          f"{sum(map(len, bodies)) / 1e6:.1f} MB of JSON", file=sys.stderr)
+    print(
+        f"{args.batches} batches x {args.batch_size} events = {total:,} events, "
+        f"{sum(map(len, bodies)) / 1e6:.1f} MB of JSON",
+        file=sys.stderr,
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp) / "home", env={"PRTRACE_QA_ON_FINALIZE": "false", "PRTRACE_WORKERS": "0",
-                                                        "PRTRACE_LOG_LEVEL": "warning"},
-                               serve_args=["--processes", str(args.processes)])
+        server = ServerProcess(
+            Path(tmp) / "home",
+            env={
+                "PRTRACE_QA_ON_FINALIZE": "false",
+                "PRTRACE_WORKERS": "0",
+                "PRTRACE_LOG_LEVEL": "warning",
+            },
+            serve_args=["--processes", str(args.processes)],
+        )
         server.start()
         try:
-            http_seconds = asyncio.run(run_http(server.url, server.api_token, bodies, args.concurrency))
+            http_seconds = asyncio.run(
+                run_http(server.url, server.api_token, bodies, args.concurrency)
+            )
         finally:
             server.stop()
         raw_seconds = run_raw_sqlite(Path(tmp) / "raw.db", bodies)
     http_rate, raw_rate = total / http_seconds, total / raw_seconds
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"SQLite {sqlite3.sqlite_version}")
-    print(f"HTTP  prtrace serve (SQLite): {http_rate:>10,.0f} events/s  ({http_seconds:.2f} s, "
-          f"{args.batches / http_seconds:.0f} batches/s, concurrency {args.concurrency}, "
-          f"{args.processes} server process(es))")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+    print(
+        f"HTTP  prtrace serve (SQLite): {http_rate:>10,.0f} events/s  ({http_seconds:.2f} s, "
+        f"{args.batches / http_seconds:.0f} batches/s, concurrency {args.concurrency}, "
+        f"{args.processes} server process(es))"
+    )
     print(f"raw   sqlite3.executemany:    {raw_rate:>10,.0f} events/s  ({raw_seconds:.2f} s)")
     print(f"end to end reaches {100 * http_rate / raw_rate:.0f}% of raw SQLite")
 

@@ -125,7 +125,10 @@ class WorkerProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [*prtrace_command(), "worker", "--concurrency", str(self.slots)],
-                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         return self
@@ -158,8 +161,9 @@ class Fleet:
 
     @classmethod
     @contextlib.contextmanager
-    def running(cls, config: LoadConfig, pg_url: str, s3_env: dict[str, str], workdir: Path
-                ) -> Iterator[Fleet]:
+    def running(
+        cls, config: LoadConfig, pg_url: str, s3_env: dict[str, str], workdir: Path
+    ) -> Iterator[Fleet]:
         token = new_token("pta_")
         settings = {
             "PRTRACE_DATABASE_URL": pg_url,
@@ -172,8 +176,10 @@ class Fleet:
             "PRTRACE_LOG_LEVEL": "warning",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
-        apis = [ServerProcess(workdir / f"api-{i}", api_token=token, env=settings)
-                for i in range(config.apis)]
+        apis = [
+            ServerProcess(workdir / f"api-{i}", api_token=token, env=settings)
+            for i in range(config.apis)
+        ]
         fleet = cls(apis=apis, workers=[])
         try:
             for api in apis:
@@ -183,7 +189,9 @@ class Fleet:
                 home = workdir / f"worker-{i}"
                 home.mkdir(parents=True, exist_ok=True)
                 env_i = {**env, "PRTRACE_HOME": str(home)}
-                fleet.workers.append(WorkerProcess(env_i, config.worker_slots, home / "worker.log").start())
+                fleet.workers.append(
+                    WorkerProcess(env_i, config.worker_slots, home / "worker.log").start()
+                )
             yield fleet
         finally:
             for worker in fleet.workers:
@@ -240,13 +248,20 @@ def batch_events(recorder: int, seq: int, size: int) -> list[dict]:
     return batch
 
 
-async def recorder(index: int, balancer: Balancer, config: LoadConfig, report: LoadReport,
-                   progress: Callable[[], None]) -> None:
+async def recorder(
+    index: int,
+    balancer: Balancer,
+    config: LoadConfig,
+    report: LoadReport,
+    progress: Callable[[], None],
+) -> None:
     await asyncio.sleep(config.ramp_seconds * index / max(1, config.recorders))
-    created = await balancer.call(lambda c: c.create_trace(
-        developer=Developer(id=f"load-{index}"),
-        task=Task(repository="https://example.invalid/load.git", commit="abcdef0"),
-    ))
+    created = await balancer.call(
+        lambda c: c.create_trace(
+            developer=Developer(id=f"load-{index}"),
+            task=Task(repository="https://example.invalid/load.git", commit="abcdef0"),
+        )
+    )
     trace_id, upload = created.trace_id, created.upload_token
     acked = report.acked.setdefault(trace_id, Counter())
     for seq in range(config.batches):
@@ -254,7 +269,8 @@ async def recorder(index: int, balancer: Balancer, config: LoadConfig, report: L
         # The lambda is awaited in this iteration, so it sees this seq and batch.
         answer = await balancer.call(
             lambda c: c.upload_events(trace_id, seq, batch, token=upload),  # noqa: B023
-            timed=True)
+            timed=True,
+        )
         report.duplicate_acks += answer.duplicate
         acked.update(e["id"] for e in batch)
         progress()
@@ -262,40 +278,73 @@ async def recorder(index: int, balancer: Balancer, config: LoadConfig, report: L
     await balancer.call(lambda c: c.finalize(trace_id, artifacts, token=upload))
 
 
-async def chaos(fleet: Fleet, db: Database, config: LoadConfig, report: LoadReport,
-                acked_batches: Callable[[], int], started: float, deadline: float) -> None:
-    """Kill the first API and the first worker once uploads are under way and that
-    worker holds a QA job; restart both after ``down_seconds``."""
+async def chaos(
+    fleet: Fleet,
+    db: Database,
+    config: LoadConfig,
+    report: LoadReport,
+    acked_batches: Callable[[], int],
+    started: float,
+    deadline: float,
+) -> None:
+    """Kill the first API once uploads are under way, and the first worker once it
+    holds a QA job; restart each ``down_seconds`` after its kill.
+
+    The two kills are apart: waiting for the worker to hold a job before killing
+    the API let a slow machine finish every upload first, so the API's death hit
+    no traffic (the run then showed no retried request, and the test failed)."""
     total = config.recorders * config.batches
     while acked_batches() < config.kill_after * total:  # noqa: ASYNC110 - polls a counter
         await asyncio.sleep(0.05)
+    fleet.apis[0].kill9()
+    report.killed[f"api {fleet.apis[0].url}"] = time.monotonic() - started
+    api_back = asyncio.create_task(_restart_api_later(fleet, config.down_seconds))
     victim = fleet.workers[0]
     owner = f"%:{victim.pid}:%"
     while True:
         # A job claimed just now (not one about to finish): the kill surely cuts it off.
         fresh = time.time() - config.qa_seconds / 4
         async with db.read() as conn:
-            held = (await conn.execute(select(func.count()).select_from(jobs).where(
-                jobs.c.status == "running", jobs.c.lease_owner.like(owner),
-                jobs.c.updated_at > fresh))).scalar()
+            held = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(jobs)
+                    .where(
+                        jobs.c.status == "running",
+                        jobs.c.lease_owner.like(owner),
+                        jobs.c.updated_at > fresh,
+                    )
+                )
+            ).scalar()
         if held or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.05)
-    fleet.apis[0].kill9()
-    report.killed[f"api {fleet.apis[0].url}"] = time.monotonic() - started
     victim.kill9()
     report.killed[f"worker pid {victim.pid} holding {held} job(s)"] = time.monotonic() - started
     await asyncio.sleep(config.down_seconds)
     victim.start()
+    await api_back
+
+
+async def _restart_api_later(fleet: Fleet, delay: float) -> None:
+    await asyncio.sleep(delay)
     await asyncio.to_thread(fleet.apis[0].restart)
 
 
 async def wait_for_qa(db: Database, trace_ids: list[str], deadline: float) -> None:
     while True:
         async with db.read() as conn:
-            finished = (await conn.execute(select(func.count()).select_from(jobs).where(
-                jobs.c.kind == "qa", jobs.c.trace_id.in_(trace_ids),
-                jobs.c.status.in_(["done", "error"])))).scalar()
+            finished = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(jobs)
+                    .where(
+                        jobs.c.kind == "qa",
+                        jobs.c.trace_id.in_(trace_ids),
+                        jobs.c.status.in_(["done", "error"]),
+                    )
+                )
+            ).scalar()
         if finished >= len(trace_ids) or time.monotonic() > deadline:
             return
         await asyncio.sleep(0.25)
@@ -305,19 +354,43 @@ async def inspect_database(db: Database, report: LoadReport) -> None:
     ids = list(report.acked)
     async with db.read() as conn:
         stored: dict[str, Counter] = {t: Counter() for t in ids}
-        rows = await conn.execute(select(events.c.trace_id, events.c.event_id)
-                                  .where(events.c.trace_id.in_(ids)))
+        rows = await conn.execute(
+            select(events.c.trace_id, events.c.event_id).where(events.c.trace_id.in_(ids))
+        )
         for trace_id, event_id in rows:
             stored[trace_id][event_id] += 1
-        job_rows = (await conn.execute(select(jobs.c.trace_id, jobs.c.status, jobs.c.attempts,
-                                              jobs.c.created_at, jobs.c.updated_at)
-                                       .where(jobs.c.kind == "qa", jobs.c.trace_id.in_(ids)))).all()
-        judged = dict((await conn.execute(
-            select(judgements.c.trace_id, func.count()).where(judgements.c.trace_id.in_(ids))
-            .group_by(judgements.c.trace_id))).all())
-        trace_rows = {r.trace_id: r for r in await conn.execute(
-            select(traces.c.trace_id, traces.c.status, traces.c.event_count, traces.c.qa_status,
-                   traces.c.document_key).where(traces.c.trace_id.in_(ids)))}
+        job_rows = (
+            await conn.execute(
+                select(
+                    jobs.c.trace_id,
+                    jobs.c.status,
+                    jobs.c.attempts,
+                    jobs.c.created_at,
+                    jobs.c.updated_at,
+                ).where(jobs.c.kind == "qa", jobs.c.trace_id.in_(ids))
+            )
+        ).all()
+        judged = dict(
+            (
+                await conn.execute(
+                    select(judgements.c.trace_id, func.count())
+                    .where(judgements.c.trace_id.in_(ids))
+                    .group_by(judgements.c.trace_id)
+                )
+            ).all()
+        )
+        trace_rows = {
+            r.trace_id: r
+            for r in await conn.execute(
+                select(
+                    traces.c.trace_id,
+                    traces.c.status,
+                    traces.c.event_count,
+                    traces.c.qa_status,
+                    traces.c.document_key,
+                ).where(traces.c.trace_id.in_(ids))
+            )
+        }
     report.db = {
         "stored": stored,
         "jobs": Counter(r.trace_id for r in job_rows),
@@ -328,7 +401,9 @@ async def inspect_database(db: Database, report: LoadReport) -> None:
         "traces": trace_rows,
     }
     if job_rows:
-        report.qa_seconds = max(r.updated_at for r in job_rows) - min(r.created_at for r in job_rows)
+        report.qa_seconds = max(r.updated_at for r in job_rows) - min(
+            r.created_at for r in job_rows
+        )
 
 
 def check(report: LoadReport) -> list[str]:
@@ -342,7 +417,9 @@ def check(report: LoadReport) -> list[str]:
         if set(stored) != set(acked) or any(n != 1 for n in stored.values()):
             lost = len(set(acked) - set(stored))
             doubled = sum(1 for n in stored.values() if n != 1)
-            problems.append(f"{trace_id}: {lost} acknowledged events missing, {doubled} stored twice")
+            problems.append(
+                f"{trace_id}: {lost} acknowledged events missing, {doubled} stored twice"
+            )
         row = db["traces"].get(trace_id)
         if row is None or row.status != "sealed" or row.event_count != len(acked):
             problems.append(f"{trace_id}: trace row {row}")
@@ -351,20 +428,25 @@ def check(report: LoadReport) -> list[str]:
         if db["jobs"].get(trace_id) != 1:
             problems.append(f"{trace_id}: {db['jobs'].get(trace_id, 0)} QA jobs, want 1")
         if db["judgements"].get(trace_id) != 1:
-            problems.append(f"{trace_id}: QA completion applied {db['judgements'].get(trace_id, 0)} times")
+            problems.append(
+                f"{trace_id}: QA completion applied {db['judgements'].get(trace_id, 0)} times"
+            )
         if row is not None and row.qa_status != "done":
             problems.append(f"{trace_id}: qa_status {row.qa_status}")
     if db.get("job_status", {}).keys() - {"done"}:
         problems.append(f"QA jobs not all done: {dict(db['job_status'])}")
     if report.fatal_errors:
-        problems.append(f"{len(report.fatal_errors)} non-retryable errors, e.g. {report.fatal_errors[0]}")
+        problems.append(
+            f"{len(report.fatal_errors)} non-retryable errors, e.g. {report.fatal_errors[0]}"
+        )
     if len(report.killed) != 2:
         problems.append(f"the fault was not injected: killed {report.killed}")
     return problems
 
 
-async def run_load(config: LoadConfig, pg_url: str, s3_env: dict[str, str], workdir: Path
-                   ) -> LoadReport:
+async def run_load(
+    config: LoadConfig, pg_url: str, s3_env: dict[str, str], workdir: Path
+) -> LoadReport:
     """Start the fleet, run the recorders with the fault, wait for QA, read the database."""
     report = LoadReport(config=config)
     started = time.monotonic()
@@ -383,14 +465,24 @@ async def run_load(config: LoadConfig, pg_url: str, s3_env: dict[str, str], work
                 balancer_for = lambda: Balancer(clients, report, deadline)  # noqa: E731
                 start = time.monotonic()
                 chaos_task = asyncio.create_task(
-                    chaos(fleet, db, config, report, lambda: acked, start, deadline))
-                outcomes = await asyncio.wait_for(asyncio.gather(
-                    *(recorder(i, balancer_for(), config, report, progress)
-                      for i in range(config.recorders)), return_exceptions=True),
-                    max(1.0, deadline - time.monotonic()))
+                    chaos(fleet, db, config, report, lambda: acked, start, deadline)
+                )
+                outcomes = await asyncio.wait_for(
+                    asyncio.gather(
+                        *(
+                            recorder(i, balancer_for(), config, report, progress)
+                            for i in range(config.recorders)
+                        ),
+                        return_exceptions=True,
+                    ),
+                    max(1.0, deadline - time.monotonic()),
+                )
                 report.upload_seconds = time.monotonic() - start
-                report.fatal_errors += [repr(o) for o in outcomes if isinstance(o, BaseException)
-                                        and not isinstance(o, APIError)]
+                report.fatal_errors += [
+                    repr(o)
+                    for o in outcomes
+                    if isinstance(o, BaseException) and not isinstance(o, APIError)
+                ]
                 await asyncio.wait_for(chaos_task, max(1.0, deadline - time.monotonic()))
                 await wait_for_qa(db, list(report.acked), deadline)
                 await inspect_database(db, report)
@@ -406,27 +498,29 @@ async def run_load(config: LoadConfig, pg_url: str, s3_env: dict[str, str], work
 
 def describe(report: LoadReport) -> str:
     c, f = report.config, report.figures()
-    return "\n".join([
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        f"{c.apis} APIs, {c.workers} workers x {c.worker_slots} slots, PostgreSQL + S3 (moto) on loopback",
-        f"{c.recorders} recorders x {c.batches} batches x {c.batch_size} events = {report.events:,} events",
-        f"killed (kill -9, back after {c.down_seconds:.0f} s): "
-        + ", ".join(f"{what} at {at:.1f} s" for what, at in report.killed.items()),
-        (
-            f"ingest: {f['events_per_s']:,.0f} events/s over {report.upload_seconds:.1f} s; "
-            f"upload p50 {f['upload_p50_ms']:.0f} ms, p99 {f['upload_p99_ms']:.0f} ms"
-        ),
-        (
-            f"QA: {report.db.get('jobs_done', 0)} jobs done in {report.qa_seconds:.1f} s = "
-            f"{f['qa_jobs_per_min']:,.0f} jobs/min ({c.qa_seconds} s stand-in job); "
-            f"{report.db.get('retaken_jobs', 0)} retaken after the worker died"
-        ),
-        (
-            f"client errors: {report.retryable_errors} retryable (retried), "
-            f"{len(report.fatal_errors)} other; {report.duplicate_acks} retried batches were "
-            f"already stored (acknowledged as duplicates)"
-        ),
-    ])
+    return "\n".join(
+        [
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            f"{c.apis} APIs, {c.workers} workers x {c.worker_slots} slots, PostgreSQL + S3 (moto) on loopback",
+            f"{c.recorders} recorders x {c.batches} batches x {c.batch_size} events = {report.events:,} events",
+            f"killed (kill -9, back after {c.down_seconds:.0f} s): "
+            + ", ".join(f"{what} at {at:.1f} s" for what, at in report.killed.items()),
+            (
+                f"ingest: {f['events_per_s']:,.0f} events/s over {report.upload_seconds:.1f} s; "
+                f"upload p50 {f['upload_p50_ms']:.0f} ms, p99 {f['upload_p99_ms']:.0f} ms"
+            ),
+            (
+                f"QA: {report.db.get('jobs_done', 0)} jobs done in {report.qa_seconds:.1f} s = "
+                f"{f['qa_jobs_per_min']:,.0f} jobs/min ({c.qa_seconds} s stand-in job); "
+                f"{report.db.get('retaken_jobs', 0)} retaken after the worker died"
+            ),
+            (
+                f"client errors: {report.retryable_errors} retryable (retried), "
+                f"{len(report.fatal_errors)} other; {report.duplicate_acks} retried batches were "
+                f"already stored (acknowledged as duplicates)"
+            ),
+        ]
+    )
 
 
 # --- running it on its own -------------------------------------------------------------
@@ -463,8 +557,11 @@ def moto_bucket(workdir: Path) -> Iterator[dict[str, str]]:
 
     port = free_port()
     with (workdir / "moto.log").open("ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         for _ in range(100):
             with contextlib.suppress(httpx.TransportError):
@@ -472,16 +569,22 @@ def moto_bucket(workdir: Path) -> Iterator[dict[str, str]]:
                 break
             time.sleep(0.1)
         Minio(f"127.0.0.1:{port}", "load", "load-secret", secure=False).make_bucket("prtrace-load")
-        yield {"PRTRACE_BLOB_URL": "s3://prtrace-load", "PRTRACE_S3_ENDPOINT": f"127.0.0.1:{port}",
-               "PRTRACE_S3_ACCESS_KEY": "load", "PRTRACE_S3_SECRET_KEY": "load-secret",
-               "PRTRACE_S3_SECURE": "false"}
+        yield {
+            "PRTRACE_BLOB_URL": "s3://prtrace-load",
+            "PRTRACE_S3_ENDPOINT": f"127.0.0.1:{port}",
+            "PRTRACE_S3_ACCESS_KEY": "load",
+            "PRTRACE_S3_SECRET_KEY": "load-secret",
+            "PRTRACE_S3_SECURE": "false",
+        }
     finally:
         proc.terminate()
         proc.wait(10)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     defaults = LoadConfig()
     for name, value in vars(defaults).items():
         parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
@@ -491,8 +594,11 @@ def main() -> None:
     if not pg_server:
         raise SystemExit("give --pg-url or set PRTRACE_TEST_PG_URL (./dev test sets up a server)")
     config = LoadConfig(**args)
-    with tempfile.TemporaryDirectory() as tmp, fresh_database(pg_server) as pg_url, \
-            moto_bucket(Path(tmp)) as s3_env:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fresh_database(pg_server) as pg_url,
+        moto_bucket(Path(tmp)) as s3_env,
+    ):
         report = asyncio.run(run_load(config, pg_url, s3_env, Path(tmp)))
     print(describe(report))
     problems = check(report)

@@ -27,7 +27,9 @@ async def load_qa(ctx: JobContext) -> JobOutcome:
     trace_id, trace = await start_qa(ctx)
     await asyncio.sleep(float(os.environ.get("PRTRACE_LOAD_QA_SECONDS", "0.2")))
     tests = TestsResult(runner="load-test", ok=True, passed=len(trace.events), verdict="pass")
-    judge = JudgeResult(status="done", model="load-test", overall=1.0, reason=f"attempt {job.attempts}")
+    judge = JudgeResult(
+        status="done", model="load-test", overall=1.0, reason=f"attempt {job.attempts}"
+    )
     return JobOutcome(
         result={"verdict": "pass", "events": len(trace.events), "pid": os.getpid()},
         apply=record_result(trace_id, tests, judge, job.job_id),

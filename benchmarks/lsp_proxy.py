@@ -39,7 +39,11 @@ def run_once(bench: Path, n: int, m: int, via_proxy: bool, workspace: Path) -> d
     env = dict(os.environ, PRTRACE_WORKSPACE=str(workspace))
     out = subprocess.run(
         [sys.executable, str(bench / "lsp_latency.py"), str(n), str(m), "--", *cmd],
-        env=env, capture_output=True, text=True, check=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -53,8 +57,12 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}"}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
 
 
 def main() -> int:
@@ -94,10 +102,14 @@ def main() -> int:
         print(json.dumps(summary, indent=2))
         return 0
     d, p = summary["direct"], summary["proxy"]
-    print(f"machine: {summary['machine']['cpus']} cpus, {summary['machine']['cpu']}, "
-          f"Python {summary['machine']['python']}")
-    print(f"medians of {args.rounds} alternating rounds (N={args.n} round trips, "
-          f"M={args.m} didChange):")
+    print(
+        f"machine: {summary['machine']['cpus']} cpus, {summary['machine']['cpu']}, "
+        f"Python {summary['machine']['python']}"
+    )
+    print(
+        f"medians of {args.rounds} alternating rounds (N={args.n} round trips, "
+        f"M={args.m} didChange):"
+    )
     print(f"{'':8}{'p50 µs':>10}{'p99 µs':>10}{'msgs/s':>12}")
     print(f"{'direct':8}{d['p50_us']:>10.1f}{d['p99_us']:>10.1f}{d['burst_msgs_per_s']:>12,.0f}")
     print(f"{'proxy':8}{p['p50_us']:>10.1f}{p['p99_us']:>10.1f}{p['burst_msgs_per_s']:>12,.0f}")

@@ -61,15 +61,28 @@ def main() -> int:
             command = tm.get("base_command", 0) + tm.get("patched_command", 0)
             if i == 0:
                 continue  # cold mirror
-            rows.append({"wall_ms": wall, "command_ms": command, "overhead_ms": wall - command,
-                         **tm})
+            rows.append(
+                {"wall_ms": wall, "command_ms": command, "overhead_ms": wall - command, **tm}
+            )
 
     def med(key: str) -> float:
         return round(statistics.median(r.get(key, 0.0) for r in rows), 1)
 
-    keys = ["wall_ms", "command_ms", "overhead_ms", "checkout", "patch_check", "base_container",
-            "base_command", "apply", "patched_container", "patched_command", "base_parse",
-            "patched_parse", "cleanup"]
+    keys = [
+        "wall_ms",
+        "command_ms",
+        "overhead_ms",
+        "checkout",
+        "patch_check",
+        "base_container",
+        "base_command",
+        "apply",
+        "patched_container",
+        "patched_command",
+        "base_parse",
+        "patched_parse",
+        "cleanup",
+    ]
     summary = {
         "traces": len(rows),
         "median": {k: med(k) for k in keys},

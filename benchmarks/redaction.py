@@ -59,7 +59,9 @@ def main() -> int:
     dirty = []
     for n, raw in enumerate(clean[: args.events // 4]):
         data = msgspec.json.decode(raw)
-        key = {"edit": "patch_unified", "terminal_command": "stdout", "thought": "raw"}.get(data["type"])
+        key = {"edit": "patch_unified", "terminal_command": "stdout", "thought": "raw"}.get(
+            data["type"]
+        )
         if key is None:
             data["path"] = data["path"] + " " + lines[n % len(lines)]
         else:
@@ -84,7 +86,10 @@ def main() -> int:
     pytest_out = "".join(
         f"tests/test_mod.py::test_case_{i} PASSED [{i % 100:3d}%]\n" for i in range(3000)
     )[:100_000]
-    for name, text in (("document_source_100kb_ms", source), ("document_pytest_100kb_ms", pytest_out)):
+    for name, text in (
+        ("document_source_100kb_ms", source),
+        ("document_pytest_100kb_ms", pytest_out),
+    ):
         fresh = [Redactor(PrivacyConfig()) for _ in range(5)]
         results[name] = statistics.median(
             _per_item(lambda r, text=text: r.text(text), [r], rounds=1) / 1000 for r in fresh

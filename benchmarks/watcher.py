@@ -91,7 +91,10 @@ def bench_watcher(files: int, ignored_share: float, idle: float) -> dict:
         t0 = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD.format(repo=str(REPO), root=str(root))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         assert child.stdout is not None and child.stdin is not None
         baseline = int(child.stdout.readline())
@@ -165,8 +168,9 @@ def bench_hook(shell: str, n: int = 2000, rounds: int = 5) -> float | None:
         hook.write_text(SNIPPETS[shell])
         script = _HOOK_LOOP[shell].format(hook=hook, ws=ws, n=n)
         for _ in range(rounds):
-            out = subprocess.run([shell, "-c", script], capture_output=True, text=True,
-                                 check=True).stdout.split()
+            out = subprocess.run(
+                [shell, "-c", script], capture_output=True, text=True, check=True
+            ).stdout.split()
             t0, t1, t2 = (float(x.replace(",", ".")) for x in out)
             results.append(((t2 - t1) - (t1 - t0)) / n * 1e6)
     return round(statistics.median(results), 1)
@@ -191,12 +195,16 @@ def main() -> int:
     else:
         w = report["watcher"]
         print(f"machine: {report['machine']}")
-        print(f"tree: {w['files']} files, {w['not_ignored']} not ignored "
-              f"(built in {w['tree_build_s']} s)")
+        print(
+            f"tree: {w['files']} files, {w['not_ignored']} not ignored "
+            f"(built in {w['tree_build_s']} s)"
+        )
         print(f"start: {w['start_s']} s; idle CPU: {w['idle_cpu_percent']} % of a core")
         print(f"change -> spooled p50: {w['change_to_spooled_ms_p50']} ms")
-        print(f"5,000-file storm in node_modules: {w['storm_cpu_s']} s CPU, "
-              f"{w['storm_events_recorded']} events")
+        print(
+            f"5,000-file storm in node_modules: {w['storm_cpu_s']} s CPU, "
+            f"{w['storm_events_recorded']} events"
+        )
         for shell, us in report["hook_us_per_command"].items():
             print(f"hook {shell}: {us} us per command")
     return 0

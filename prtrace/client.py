@@ -12,9 +12,10 @@ iterators) — and each method is one line: send what :class:`Requests` built.
 So the clients cannot drift apart, and a type checker sees ``api.get_trace(…)``
 as a :class:`~prtrace.trace.Trace` or an ``Awaitable[Trace]``, not a union::
 
-    with Client() as api:                       # URL and token from Settings
-        created = api.create_trace(developer=Developer(id="alice"),
-                                   task=Task(repository="r", commit="abcd123"))
+    with Client() as api:  # URL and token from Settings
+        created = api.create_trace(
+            developer=Developer(id="alice"), task=Task(repository="r", commit="abcd123")
+        )
         api.upload_events(created.trace_id, 0, events, token=created.upload_token)
         api.finalize(created.trace_id, token=created.upload_token)
 
@@ -278,8 +279,9 @@ class Requests:
         request = CreateTraceRequest(
             developer=developer, task=task, environment=environment or Environment()
         )
-        return Call("POST", "/traces", CreateTraceResponse, body=_encoder.encode(request),
-                    token=token)
+        return Call(
+            "POST", "/traces", CreateTraceResponse, body=_encoder.encode(request), token=token
+        )
 
     @staticmethod
     def upload_events(
@@ -291,8 +293,13 @@ class Requests:
         spool that keeps encoded events need not decode them to send them).
         """
         batch = EventBatch(seq=seq, events=_as_list(events))
-        return Call("POST", f"/traces/{trace_id}/events", BatchAccepted,
-                    body=_encoder.encode(batch), token=token)
+        return Call(
+            "POST",
+            f"/traces/{trace_id}/events",
+            BatchAccepted,
+            body=_encoder.encode(batch),
+            token=token,
+        )
 
     @staticmethod
     def finalize(
@@ -303,8 +310,9 @@ class Requests:
     ) -> Call[FinalizeResponse]:
         """``POST /traces/{id}/finalize``: seal the trace (idempotent with the same artifacts)."""
         body = _encoder.encode(FinalizeRequest(artifacts=artifacts)) if artifacts else None
-        return Call("POST", f"/traces/{trace_id}/finalize", FinalizeResponse, body=body,
-                    token=token)
+        return Call(
+            "POST", f"/traces/{trace_id}/finalize", FinalizeResponse, body=body, token=token
+        )
 
     @staticmethod
     def delete_trace(trace_id: str) -> Call[TraceDeleted]:
@@ -447,7 +455,6 @@ def _client_options(base_url: str, timeout: float | httpx.Timeout | None) -> dic
         "timeout": timeout,
         "headers": {"User-Agent": _USER_AGENT},
     }
-
 
 
 class Client:

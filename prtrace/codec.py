@@ -41,14 +41,50 @@ def split_msgspec_error(exc: msgspec.MsgspecError) -> FormatError:
     return FormatError(message, path or None)
 
 
+def is_utf8_error(exc: BaseException) -> bool:
+    """True when decoding failed because the bytes are not UTF-8.
+
+    msgspec up to 0.19 let Python's ``UnicodeDecodeError`` through; 0.23 turns
+    it into a plain ``DecodeError("Invalid UTF-8 encoded string")``, with no
+    position and nothing else to tell it from malformed JSON but its text.
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return True
+    return (
+        isinstance(exc, msgspec.DecodeError)
+        and not isinstance(exc, msgspec.ValidationError)
+        and "UTF-8" in str(exc)
+    )
+
+
+def utf8_error(data: bytes | bytearray | memoryview | str, field: str | None = None) -> FormatError:
+    """The 400 for a body that is not UTF-8, naming the first bad byte and its offset.
+
+    msgspec no longer says where the bad byte is, so it is found here, on the
+    error path only (one more pass over a body that is being refused anyway).
+    """
+    if isinstance(data, str):  # a str cannot hold bad UTF-8 bytes, only lone surrogates
+        data = data.encode("utf-8", "surrogatepass")
+    try:
+        bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        shown = " ".join(f"0x{byte:02x}" for byte in bad)
+        where = f"byte{'s' if len(bad) > 1 else ''} {shown} at offset {exc.start}"
+        return FormatError(f"body is not valid UTF-8: {where}", field, syntax=True)
+    return FormatError("body is not valid UTF-8", field, syntax=True)
+
+
 def decode(data: bytes | str, type_: type[T]) -> T:
     """Decode JSON into ``type_``, raising :class:`FormatError` on any problem."""
     try:
         return msgspec.json.decode(data, type=type_)
+    except UnicodeDecodeError:  # msgspec before 0.23
+        raise utf8_error(data) from None
     except msgspec.MsgspecError as exc:
+        if is_utf8_error(exc):
+            raise utf8_error(data) from None
         raise split_msgspec_error(exc) from None
-    except UnicodeDecodeError:
-        raise FormatError("body is not valid UTF-8", syntax=True) from None
 
 
 def convert(obj: Any, type_: type[T]) -> T:

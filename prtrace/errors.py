@@ -253,8 +253,14 @@ class PathRefused(PrtraceError, ValueError):
 class ReplayError(PrtraceError):
     """An event did not replay: the message names the event (index and id)."""
 
-    def __init__(self, message: str, *, index: int | None = None, event_id: str | None = None,
-                 path: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        index: int | None = None,
+        event_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.index = index
         self.event_id = event_id

@@ -271,9 +271,7 @@ Event: TypeAlias = (
     | PrOpened
 )
 
-EVENT_TYPES: dict[str, type[_Event]] = {
-    cls.__struct_config__.tag: cls for cls in get_args(Event)
-}
+EVENT_TYPES: dict[str, type[_Event]] = {cls.__struct_config__.tag: cls for cls in get_args(Event)}
 
 # Fields large enough to go to the blob store when over the threshold.
 LARGE_TEXT_FIELDS: tuple[str, ...] = ("stdout", "stderr", "patch_unified")

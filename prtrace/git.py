@@ -75,20 +75,22 @@ _CONFIG = {
 }
 _BATCH_SSH = "ssh -o BatchMode=yes"
 
-INHERITED = frozenset({
-    "GIT_CEILING_DIRECTORIES",
-    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_SSH_VARIANT",
-    "GIT_SSL_CAINFO",
-    "GIT_SSL_CAPATH",
-    "GIT_TRACE",
-    "GIT_TRACE2",
-    "GIT_TRACE2_EVENT",
-    "GIT_TRACE_PACKET",
-    "GIT_TRACE_CURL",
-})
+INHERITED = frozenset(
+    {
+        "GIT_CEILING_DIRECTORIES",
+        "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_SSH_VARIANT",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_CAPATH",
+        "GIT_TRACE",
+        "GIT_TRACE2",
+        "GIT_TRACE2_EVENT",
+        "GIT_TRACE_PACKET",
+        "GIT_TRACE_CURL",
+    }
+)
 """The caller's ``GIT_*`` variables that are kept: how to reach servers, where
 repository discovery stops, and git's own tracing (for debugging)."""
 
@@ -169,7 +171,9 @@ def run(
     except OSError as exc:
         raise GitError(shown, None, str(exc), cwd=where) from None
     result = Result(
-        shown, proc.returncode, proc.stdout.decode("utf-8", errors),
+        shown,
+        proc.returncode,
+        proc.stdout.decode("utf-8", errors),
         proc.stderr.decode("utf-8", "replace"),
     )
     if check and not result.ok:
@@ -184,8 +188,16 @@ def user_excludes_file(cwd: str | os.PathLike[str] | None = None) -> str | None:
     anyway: only a path set in the user's configuration needs passing on.)
     """
     try:
-        found = run("config", "--path", "--get", "core.excludesFile", cwd=cwd, check=False,
-                    user_config=True, timeout=30)
+        found = run(
+            "config",
+            "--path",
+            "--get",
+            "core.excludesFile",
+            cwd=cwd,
+            check=False,
+            user_config=True,
+            timeout=30,
+        )
     except GitError:
         return None
     return found.stdout.strip() or None if found.ok else None
@@ -252,29 +264,43 @@ def working_tree_patch(
     """
     settings = dict(config or {})
     top = run("rev-parse", "--show-toplevel", cwd=root, config=settings).stdout.strip()
-    found = run("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", cwd=top,
-                config=settings, check=False)
+    found = run(
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        f"{base}^{{commit}}",
+        cwd=top,
+        config=settings,
+        check=False,
+    )
     if not found.ok:
-        raise GitError(["git", "rev-parse", "--verify", base], found.returncode,
-                       f"{base!r} is not a commit of the repository at {top}", cwd=top)
+        raise GitError(
+            ["git", "rev-parse", "--verify", base],
+            found.returncode,
+            f"{base!r} is not a commit of the repository at {top}",
+            cwd=top,
+        )
     commit = found.stdout.strip()
     if user_ignores:
         excludes = user_excludes_file(top)
         if excludes:
             settings.setdefault("core.excludesFile", excludes)
-    own_index = Path(top, run("rev-parse", "--git-path", "index", cwd=top,
-                              config=settings).stdout.strip())
+    own_index = Path(
+        top, run("rev-parse", "--git-path", "index", cwd=top, config=settings).stdout.strip()
+    )
     with tempfile.TemporaryDirectory(prefix="prtrace-index-") as tmp:
         index = Path(tmp) / "index"
         env = {"GIT_INDEX_FILE": str(index)}
         seeded = False
         if own_index.is_file():
             shutil.copy2(own_index, index)  # with its mtime: git's racy-file check needs it
-            seeded = run("read-tree", "-m", commit, cwd=top, env=env, config=settings,
-                         check=False).ok
+            seeded = run(
+                "read-tree", "-m", commit, cwd=top, env=env, config=settings, check=False
+            ).ok
         if not seeded:
             index.unlink(missing_ok=True)
             run("read-tree", commit, cwd=top, env=env, config=settings)
         run("add", "--all", "--", ":/", cwd=top, env=env, config=settings)
-        return run("diff", "--cached", *DIFF_OPTIONS, commit, "--", cwd=top, env=env,
-                   config=settings).stdout
+        return run(
+            "diff", "--cached", *DIFF_OPTIONS, commit, "--", cwd=top, env=env, config=settings
+        ).stdout

@@ -258,8 +258,9 @@ def checkout(repository: str, commit: str, target: Path) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         git("clone", "--quiet", "--no-checkout", repository_source(repository), str(target))
-        found = git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", cwd=target,
-                    check=False)
+        found = git(
+            "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", cwd=target, check=False
+        )
         if not found.ok:
             # A commit no branch advertises: ask the server for it by id.
             git("fetch", "--quiet", "origin", commit, cwd=target)
@@ -300,13 +301,18 @@ def replay(
         step = Step(index=index, event=event)
         result.steps.append(step)
         try:
-            step.changed = apply_event(result.workspace, event, _where(index, event), observe=observe)
+            step.changed = apply_event(
+                result.workspace, event, _where(index, event), observe=observe
+            )
         except (ReplayError, PathRefused) as exc:
             step.error = str(exc)
             if result.disagreement is None:
                 result.disagreement = Disagreement(
-                    index=index, event_id=event.id, type=step.type,
-                    path=getattr(event, "path", None), message=str(exc),
+                    index=index,
+                    event_id=event.id,
+                    type=step.type,
+                    path=getattr(event, "path", None),
+                    message=str(exc),
                 )
             if not keep_going:
                 break
@@ -350,8 +356,14 @@ def events_until(trace: Trace, until: str | None = None, at: datetime | None = N
     return chosen
 
 
-def reupload(trace: Trace, client: Any, *, until: str | None = None,
-             at: datetime | None = None, batch_size: int | None = None) -> str:
+def reupload(
+    trace: Trace,
+    client: Any,
+    *,
+    until: str | None = None,
+    at: datetime | None = None,
+    batch_size: int | None = None,
+) -> str:
     """Send a trace to a (another) backend as a new trace; the new trace's id.
 
     The events go in batches under the server's limit and the trace is
@@ -364,10 +376,16 @@ def reupload(trace: Trace, client: Any, *, until: str | None = None,
     size = min(batch_size or MAX_BATCH_EVENTS, MAX_BATCH_EVENTS)
     created = client.create_trace(trace.developer, trace.task, trace.environment)
     for seq, start in enumerate(range(0, len(events), size)):
-        client.upload_events(created.trace_id, seq, events[start : start + size],
-                             token=created.upload_token)
+        client.upload_events(
+            created.trace_id, seq, events[start : start + size], token=created.upload_token
+        )
     whole = len(events) == len(trace.events)
-    has_artifacts = trace.artifacts.final_patch is not None or trace.artifacts.test_results is not None
-    client.finalize(created.trace_id, trace.artifacts if whole and has_artifacts else None,
-                    token=created.upload_token)
+    has_artifacts = (
+        trace.artifacts.final_patch is not None or trace.artifacts.test_results is not None
+    )
+    client.finalize(
+        created.trace_id,
+        trace.artifacts if whole and has_artifacts else None,
+        token=created.upload_token,
+    )
     return created.trace_id

@@ -62,11 +62,37 @@ class TestCounts(Struct, omit_defaults=True):
     exit_code: int | None = None
 
 
+class HunkResult(Struct, omit_defaults=True):
+    """One hunk of the final patch on the rung that applied it (or on the last rung tried)."""
+
+    path: str
+    hunk: int
+    """1-based, within its file."""
+    header: str
+    """The ``@@ … @@`` header as the patch wrote it."""
+    applied: bool = False
+    line: int | None = None
+    """Where it applied in the old file (the header's line unless moved)."""
+    offset: int = 0
+    fuzz: int = 0
+    recounted: str | None = None
+    """The header counted from the hunk's body, when the written counts were wrong."""
+    problem: str | None = None
+    """Why it did not apply, naming the line."""
+
+
 class PatchApplication(Struct, omit_defaults=True):
     method: str | None = None
     applied: bool = False
     rejected_hunks: int = 0
     detail: str | None = None
+    strip: int | None = None
+    """The ``-p`` level used: 1 for ``a/``/``b/`` names, 0 for bare ones."""
+    tried: list[str] = msgspec.field(default_factory=list)
+    """The rungs tried, in order, the last one the one that applied it (if any)."""
+    hunks: list[HunkResult] = msgspec.field(default_factory=list)
+    normalized: list[str] = msgspec.field(default_factory=list)
+    """What the rung changed to read the patch besides counts (line endings, markers)."""
 
 
 class QAError(Struct, omit_defaults=True):

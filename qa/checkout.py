@@ -43,11 +43,17 @@ QA_CONFIG = {
 """The ``-c`` settings QA adds to every git command it runs."""
 
 
-def git(*args: str, cwd: Path | None = None, check: bool = True,
-        input: str | None = None, timeout: float = 600) -> _git.Result:  # noqa: A002 - subprocess.run's name
+def git(
+    *args: str,
+    cwd: Path | None = None,
+    check: bool = True,
+    input: str | None = None,  # noqa: A002 - subprocess.run's name
+    timeout: float = 600,
+) -> _git.Result:
     """:func:`prtrace.git.run` with QA's identity and ``safe.directory``; GitError on failure."""
-    return _git.run(*args, cwd=cwd, check=check, input=input, timeout=timeout, env=QA_ENV,
-                    config=QA_CONFIG)
+    return _git.run(
+        *args, cwd=cwd, check=check, input=input, timeout=timeout, env=QA_ENV, config=QA_CONFIG
+    )
 
 
 @contextlib.contextmanager
@@ -141,8 +147,9 @@ class Worktree:
 
 
 @contextlib.contextmanager
-def checkout(repository: str, commit: str, *, mirrors_dir: Path,
-             work_dir: Path, name: str = "job") -> Iterator[Worktree]:
+def checkout(
+    repository: str, commit: str, *, mirrors_dir: Path, work_dir: Path, name: str = "job"
+) -> Iterator[Worktree]:
     """A fresh worktree of ``repository`` at ``commit``, removed on exit."""
     cache = MirrorCache(mirrors_dir)
     mirror, full = cache.ensure(repository, commit)

@@ -75,8 +75,9 @@ def instrument(command: str, mount: str = "/repo") -> Instrumented:
     return Instrumented("command", command, {})
 
 
-def parse(inst: Instrumented, worktree: Path, stdout: str, stderr: str,
-          exit_code: int | None) -> Parsed:
+def parse(
+    inst: Instrumented, worktree: Path, stdout: str, stderr: str, exit_code: int | None
+) -> Parsed:
     """Per-test results of one run, cross-checked against ``exit_code``."""
     result: Parsed | None = None
     if inst.runner == "pytest" and inst.junit_path:
@@ -89,8 +90,12 @@ def parse(inst: Instrumented, worktree: Path, stdout: str, stderr: str,
         result = parse_summary(stdout + "\n" + stderr)
     if result is None:
         ok = exit_code == 0
-        result = Parsed("exit-code", {"<command>": "passed" if ok else "failed"},
-                        passed=int(ok), failed=int(not ok))
+        result = Parsed(
+            "exit-code",
+            {"<command>": "passed" if ok else "failed"},
+            passed=int(ok),
+            failed=int(not ok),
+        )
     result.consistent = _consistent(result, exit_code, inst.runner)
     return result
 
@@ -107,8 +112,11 @@ def _consistent(p: Parsed, exit_code: int | None, runner: str) -> bool:
 
 def _count(p: Parsed) -> Parsed:
     values = list(p.tests.values())
-    p.passed, p.failed, p.skipped = (values.count("passed"), values.count("failed"),
-                                     values.count("skipped"))
+    p.passed, p.failed, p.skipped = (
+        values.count("passed"),
+        values.count("failed"),
+        values.count("skipped"),
+    )
     p.no_tests = p.no_tests or not values
     return p
 
@@ -138,7 +146,11 @@ def parse_junit(path: Path) -> Parsed | None:
         if file:
             # xunit1: classname is dotted module + class; keep only the class part.
             module = file[:-3].replace("/", ".") if file.endswith(".py") else ""
-            cls = classname[len(module) + 1:] if module and classname.startswith(module + ".") else ""
+            cls = (
+                classname[len(module) + 1 :]
+                if module and classname.startswith(module + ".")
+                else ""
+            )
             test_id = "::".join(x for x in (file, cls, name) if x)
         else:
             test_id = f"{classname}::{name}" if classname else name
@@ -210,10 +222,12 @@ def parse_summary(output: str) -> Parsed | None:
         counts: dict[str, int] = {}
         for n, word in re.findall(r"(\d+) (\w+)", matches[-1]):
             counts[word] = int(n)
-        return Parsed("summary", passed=counts.get("passed", 0),
-                      failed=counts.get("failed", 0) + counts.get("error", 0)
-                      + counts.get("errors", 0),
-                      skipped=counts.get("skipped", 0))
+        return Parsed(
+            "summary",
+            passed=counts.get("passed", 0),
+            failed=counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0),
+            skipped=counts.get("skipped", 0),
+        )
     ran = _UNITTEST_RAN.findall(output)
     if ran:
         total = int(ran[-1])
@@ -224,8 +238,13 @@ def parse_summary(output: str) -> Parsed | None:
         sm = _UNITTEST_SKIPPED.findall(output)
         if sm:
             skipped = int(sm[-1])
-        return Parsed("summary", passed=total - failed - skipped, failed=failed,
-                      skipped=skipped, no_tests=total == 0)
+        return Parsed(
+            "summary",
+            passed=total - failed - skipped,
+            failed=failed,
+            skipped=skipped,
+            no_tests=total == 0,
+        )
     go = re.findall(r"^(ok|FAIL|---\s+FAIL)\s", output, re.M)
     if go:
         failed = sum(1 for g in go if g != "ok")

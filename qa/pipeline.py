@@ -27,7 +27,7 @@ import docker
 from prtrace.errors import CheckoutError, GitError, PathRefused, PrtraceError, ReplayError
 from prtrace.qa.checkout import Worktree, checkout
 from prtrace.qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
-from prtrace.qa.patching import PatchFailed, apply_patch, check_patch
+from prtrace.qa.patching import MalformedPatch, PatchFailed, apply_patch, check_patch
 from prtrace.qa.replay import rebuild_patch
 from prtrace.qa.runner import (
     MOUNT,
@@ -87,15 +87,25 @@ class QAReport:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def run_qa(trace: Trace, *, settings: QASettings, job_id: str | None = None,
-           cancel: threading.Event | None = None) -> TestsResult:
+def run_qa(
+    trace: Trace,
+    *,
+    settings: QASettings,
+    job_id: str | None = None,
+    cancel: threading.Event | None = None,
+) -> TestsResult:
     """QA the trace; see :func:`run_qa_report` for the whole outputs as well."""
     return run_qa_report(trace, settings=settings, job_id=job_id, cancel=cancel).result
 
 
-def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = None,
-                  cancel: threading.Event | None = None,
-                  client: docker.DockerClient | None = None) -> QAReport:
+def run_qa_report(
+    trace: Trace,
+    *,
+    settings: QASettings,
+    job_id: str | None = None,
+    cancel: threading.Event | None = None,
+    client: docker.DockerClient | None = None,
+) -> QAReport:
     """QA the trace: the verdict and everything the trace document's ``qa.tests`` holds."""
     task = trace.task
     image = task.test_image or settings.default_image
@@ -119,12 +129,20 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
         client = client or settings.client()
     except RunnerError as exc:
         return fail("infrastructure", str(exc))
-    labels = {"prtrace.job": job_id or "", "prtrace.trace": trace.trace_id,
-              "prtrace.worker": settings.worker_id}
+    labels = {
+        "prtrace.job": job_id or "",
+        "prtrace.trace": trace.trace_id,
+        "prtrace.worker": settings.worker_id,
+    }
     try:
         clock.start("checkout")
-        with checkout(task.repository, task.commit, mirrors_dir=settings.mirrors_dir,
-                      work_dir=settings.work_dir, name=job_id or trace.trace_id) as tree:
+        with checkout(
+            task.repository,
+            task.commit,
+            mirrors_dir=settings.mirrors_dir,
+            work_dir=settings.work_dir,
+            name=job_id or trace.trace_id,
+        ) as tree:
             clock.stop("checkout")
             # The patch first: refusing it needs no container.
             try:
@@ -134,16 +152,25 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
                     if patch is None:
                         patch = rebuild_patch(tree, trace.events)
                     check_patch(patch, tree.path)
-            except (PathRefused, ReplayError) as exc:
-                what = "replaying the edits failed" if isinstance(exc, ReplayError) else "refused"
-                res.patch = PatchApplication(method="replay" if patch is None else None,
-                                             applied=False, detail=str(exc))
+            except (PathRefused, ReplayError, MalformedPatch) as exc:
+                what = (
+                    "replaying the edits failed"
+                    if isinstance(exc, ReplayError)
+                    else "unreadable"
+                    if isinstance(exc, MalformedPatch)
+                    else "refused"
+                )
+                res.patch = PatchApplication(
+                    method="replay" if patch is None else None, applied=False, detail=str(exc)
+                )
                 return fail("patch_failed", f"patch {what}: {exc}")
 
-            base, base_parsed = _run(client, tree, inst, image, settings, labels, "base",
-                                     report, cancel, clock)
-            res.baseline = TestCounts(passed=base_parsed.passed, failed=base_parsed.failed,
-                                      exit_code=base.exit_code)
+            base, base_parsed = _run(
+                client, tree, inst, image, settings, labels, "base", report, cancel, clock
+            )
+            res.baseline = TestCounts(
+                passed=base_parsed.passed, failed=base_parsed.failed, exit_code=base.exit_code
+            )
             problem = _run_problem(base, "at base", settings.limits, base_parsed)
             if problem:
                 _fill_run(res, base, base_parsed)
@@ -156,11 +183,15 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
                 except PatchFailed as exc:
                     res.patch = exc.application
                     return fail("patch_failed", str(exc))
+                except (PathRefused, MalformedPatch) as exc:  # git's own parse saw more
+                    res.patch = PatchApplication(applied=False, detail=str(exc))
+                    return fail("patch_failed", f"patch refused: {exc}")
                 if rebuilt:
                     res.patch.method = f"replay + {res.patch.method}"
 
-            after, after_parsed = _run(client, tree, inst, image, settings, labels, "patched",
-                                       report, cancel, clock)
+            after, after_parsed = _run(
+                client, tree, inst, image, settings, labels, "patched", report, cancel, clock
+            )
             _fill_run(res, after, after_parsed)
             problem = _run_problem(after, "with the patch", settings.limits, after_parsed)
             if problem:
@@ -170,7 +201,10 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
                 cmp = compare(base_parsed, after_parsed, list(task.fail_to_pass))
             res.verdict = cmp.verdict
             res.fail_to_pass, res.pass_to_pass, res.pass_to_fail = (
-                cmp.fail_to_pass, cmp.pass_to_pass, cmp.pass_to_fail)
+                cmp.fail_to_pass,
+                cmp.pass_to_pass,
+                cmp.pass_to_fail,
+            )
             res.ok = cmp.verdict == "resolved"
             clock.start("cleanup")
         clock.stop("cleanup")
@@ -184,14 +218,30 @@ def run_qa_report(trace: Trace, *, settings: QASettings, job_id: str | None = No
     return report
 
 
-def _run(client, tree: Worktree, inst: Instrumented, image: str, settings: QASettings,
-         labels: dict[str, str], phase: str, report: QAReport,
-         cancel: threading.Event | None, clock: _Clock) -> tuple[RunResult, Parsed]:
+def _run(
+    client,
+    tree: Worktree,
+    inst: Instrumented,
+    image: str,
+    settings: QASettings,
+    labels: dict[str, str],
+    phase: str,
+    report: QAReport,
+    cancel: threading.Event | None,
+    clock: _Clock,
+) -> tuple[RunResult, Parsed]:
     with clock(f"{phase}_prepare"):
         (tree.path / JUNIT_DIR).mkdir(exist_ok=True)
-    run = run_in_container(client, image=image, command=inst.command, worktree=tree.path,
-                           limits=settings.limits, env=inst.env,
-                           labels={**labels, "prtrace.phase": phase}, cancel=cancel)
+    run = run_in_container(
+        client,
+        image=image,
+        command=inst.command,
+        worktree=tree.path,
+        limits=settings.limits,
+        env=inst.env,
+        labels={**labels, "prtrace.phase": phase},
+        cancel=cancel,
+    )
     report.timings_ms[f"{phase}_container"] = run.duration_ms
     report.timings_ms[f"{phase}_command"] = run.container_ms
     if run.cancelled:
@@ -206,18 +256,23 @@ def _run(client, tree: Worktree, inst: Instrumented, image: str, settings: QASet
 _SHELL_CANNOT_RUN = {126: "not executable", 127: "command not found"}
 
 
-def _run_problem(run: RunResult, when: str, limits: Limits,
-                 parsed: Parsed | None = None) -> tuple[str, str] | None:
+def _run_problem(
+    run: RunResult, when: str, limits: Limits, parsed: Parsed | None = None
+) -> tuple[str, str] | None:
     if run.oom_killed:
         return "oom", f"the tests {when} went past the {limits.memory} memory limit (OOM-killed)"
     if run.timed_out:
         return "timeout", f"the tests {when} ran past the {limits.timeout_s:g}s limit"
-    ran_no_test = parsed is None or parsed.source == "exit-code" or parsed.passed + parsed.failed == 0
+    ran_no_test = (
+        parsed is None or parsed.source == "exit-code" or parsed.passed + parsed.failed == 0
+    )
     if run.exit_code in _SHELL_CANNOT_RUN and ran_no_test:
         # The shell could not start the test command: a broken task or image, not a failing test.
         reason = _SHELL_CANNOT_RUN[run.exit_code]
-        return "infrastructure", (f"the test command could not run {when} (exit {run.exit_code}: "
-                                  f"{reason}): {run.stderr.strip()[-300:]}")
+        return "infrastructure", (
+            f"the test command could not run {when} (exit {run.exit_code}: "
+            f"{reason}): {run.stderr.strip()[-300:]}"
+        )
     return None
 
 
@@ -231,7 +286,7 @@ def _fill_run(res: TestsResult, run: RunResult, parsed: Parsed) -> None:
 def _capped(text: str, fallback: str) -> str:
     # go test -json: show the human output, no longer than what was kept of stdout.
     cap = max(len(fallback), 1)
-    return text if len(text) <= cap else text[: cap // 4] + "\n...\n" + text[-(cap - cap // 4):]
+    return text if len(text) <= cap else text[: cap // 4] + "\n...\n" + text[-(cap - cap // 4) :]
 
 
 class _Clock:
@@ -246,7 +301,9 @@ class _Clock:
 
     def stop(self, name: str) -> None:
         if name in self._open:
-            self.into[name] = self.into.get(name, 0.0) + (time.monotonic() - self._open.pop(name)) * 1000
+            self.into[name] = (
+                self.into.get(name, 0.0) + (time.monotonic() - self._open.pop(name)) * 1000
+            )
 
     def __call__(self, name: str) -> _Span:
         return _Span(self, name)
@@ -263,9 +320,9 @@ class _Span:
         self.clock.stop(self.name)
 
 
-
-def sweep_leftovers(settings: QASettings, *, grace_s: float = 3600.0,
-                    client: docker.DockerClient | None = None) -> dict[str, int]:
+def sweep_leftovers(
+    settings: QASettings, *, grace_s: float = 3600.0, client: docker.DockerClient | None = None
+) -> dict[str, int]:
     """What a worker killed mid-job left: labelled containers and old worktrees.
 
     Call it when a worker starts (and now and then). Containers go by their

@@ -80,8 +80,10 @@ def client_from_env(timeout: int = 120) -> docker.DockerClient:
     try:
         return docker.from_env(timeout=timeout)
     except docker.errors.DockerException as exc:
-        raise RunnerError(f"no Docker engine reachable at "
-                          f"{os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}: {exc}") from exc
+        raise RunnerError(
+            f"no Docker engine reachable at "
+            f"{os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}: {exc}"
+        ) from exc
 
 
 def ensure_image(client: docker.DockerClient, image: str) -> str:
@@ -95,7 +97,9 @@ def ensure_image(client: docker.DockerClient, image: str) -> str:
     except docker.errors.APIError as exc:
         raise RunnerError(f"engine error looking up image {name}: {exc}") from exc
     try:
-        repo, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "latest")
+        repo, _, tag = (
+            name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "latest")
+        )
         client.images.pull(repo, tag=tag or "latest")
         return name
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
@@ -112,8 +116,11 @@ def _cap(data: bytes, cap: int) -> tuple[str, bool]:
         return text, False
     head = cap // 4
     tail = cap - head
-    return (text[:head] + f"\n... [{len(text) - cap} characters cut; whole output kept apart] ...\n"
-            + text[-tail:]), True
+    return (
+        text[:head]
+        + f"\n... [{len(text) - cap} characters cut; whole output kept apart] ...\n"
+        + text[-tail:]
+    ), True
 
 
 def prepare_worktree(path: Path) -> str:
@@ -148,8 +155,11 @@ def run_in_container(
     user = prepare_worktree(worktree)
     started = time.monotonic()
     deadline = started + limits.timeout_s
-    all_labels = {LABEL: "1", "prtrace.deadline": str(int(time.time() + limits.timeout_s)),
-                  **(labels or {})}
+    all_labels = {
+        LABEL: "1",
+        "prtrace.deadline": str(int(time.time() + limits.timeout_s)),
+        **(labels or {}),
+    }
     try:
         container = client.containers.create(
             name,
@@ -171,8 +181,9 @@ def run_in_container(
             tty=False,
             stdin_open=False,
             labels=all_labels,
-            log_config=LogConfig(type="json-file",
-                                 config={"max-size": limits.log_max, "max-file": "1"}),
+            log_config=LogConfig(
+                type="json-file", config={"max-size": limits.log_max, "max-file": "1"}
+            ),
         )
     except docker.errors.ImageNotFound as exc:
         raise ImageMissing(f"test image {image!r} disappeared: {exc}") from exc
@@ -221,9 +232,18 @@ def run_in_container(
     stdout, cut_out = _cap(out, limits.output_cap)
     stderr, cut_err = _cap(err, limits.output_cap)
     return RunResult(
-        image=name, command=command, exit_code=exit_code, stdout=stdout, stderr=stderr,
-        full_stdout=out, full_stderr=err, duration_ms=duration_ms, timed_out=timed_out,
-        oom_killed=oom, cancelled=cancelled, truncated=cut_out or cut_err,
+        image=name,
+        command=command,
+        exit_code=exit_code,
+        stdout=stdout,
+        stderr=stderr,
+        full_stdout=out,
+        full_stderr=err,
+        duration_ms=duration_ms,
+        timed_out=timed_out,
+        oom_killed=oom,
+        cancelled=cancelled,
+        truncated=cut_out or cut_err,
         container_ms=container_ms,
     )
 
@@ -243,8 +263,9 @@ def _engine_runtime_ms(state: Mapping) -> float:
     return (end - start).total_seconds() * 1000 if start and end else 0.0
 
 
-def sweep(client: docker.DockerClient, *, grace_s: float = 60.0,
-          labels: Mapping[str, str] | None = None) -> list[str]:
+def sweep(
+    client: docker.DockerClient, *, grace_s: float = 60.0, labels: Mapping[str, str] | None = None
+) -> list[str]:
     """Remove QA containers a crashed worker left behind; return their ids.
 
     Removed: those matching ``labels`` (e.g. a dead worker's id), those past

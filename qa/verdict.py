@@ -46,7 +46,9 @@ def _compare_named(base: Parsed, after: Parsed, expected: list[str]) -> Comparis
     b, a = base.tests, after.tests
     fail_to_pass = sorted(t for t, s in a.items() if s == "passed" and b.get(t) in (None, "failed"))
     pass_to_pass = sorted(t for t, s in a.items() if s == "passed" and b.get(t) == "passed")
-    pass_to_fail = sorted(t for t, s in b.items() if s == "passed" and a.get(t, "failed") == "failed")
+    pass_to_fail = sorted(
+        t for t, s in b.items() if s == "passed" and a.get(t, "failed") == "failed"
+    )
     if expected:
         targets = expected
     else:

@@ -37,7 +37,9 @@ _encode = msgspec.json.Encoder().encode
 log = logging.getLogger("prtrace.judge")
 
 
-def judge_settings(services: Any, request: JudgeRequest | None = None):  # -> prtrace.qa.judge.JudgeSettings
+def judge_settings(
+    services: Any, request: JudgeRequest | None = None
+):  # -> prtrace.qa.judge.JudgeSettings
     from prtrace.qa.judge import JudgeSettings
 
     request = request or JudgeRequest()

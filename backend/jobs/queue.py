@@ -184,8 +184,10 @@ class JobQueue:
         )
 
     def _owned(self, job_id: str, worker_id: str) -> Any:
-        return (jobs.c.job_id == job_id) & (jobs.c.lease_owner == worker_id) & (
-            jobs.c.status == "running"
+        return (
+            (jobs.c.job_id == job_id)
+            & (jobs.c.lease_owner == worker_id)
+            & (jobs.c.status == "running")
         )
 
     async def renew(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
@@ -227,7 +229,9 @@ class JobQueue:
         else:
             values.update(status="error")
         async with self.db.write() as conn:
-            result = await conn.execute(update(jobs).where(self._owned(job.job_id, worker_id)).values(**values))
+            result = await conn.execute(
+                update(jobs).where(self._owned(job.job_id, worker_id)).values(**values)
+            )
         return result.rowcount == 1
 
     async def get(self, job_id: str) -> Any:

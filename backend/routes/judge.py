@@ -12,7 +12,11 @@ from prtrace.backend.routes.common import JSON, decode_body, require_api_token
 _encode = msgspec.json.Encoder().encode
 
 
-@post("/traces/{trace_id:str}/judge", status_code=202, summary="Queue a (re-)judgement by the LLM judge")
+@post(
+    "/traces/{trace_id:str}/judge",
+    status_code=202,
+    summary="Queue a (re-)judgement by the LLM judge",
+)
 async def request_judge(request: Request, trace_id: str) -> Response:
     svc = await require_api_token(request)
     body = await decode_body(request, JudgeRequest, optional=True)

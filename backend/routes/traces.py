@@ -98,7 +98,9 @@ async def list_events(
     return Response(content=body, media_type=JSON)
 
 
-@delete("/traces/{trace_id:str}", status_code=200, summary="Delete a trace, its events and its blobs")
+@delete(
+    "/traces/{trace_id:str}", status_code=200, summary="Delete a trace, its events and its blobs"
+)
 async def delete_trace(request: Request, trace_id: str) -> Response:
     from prtrace.backend.storage.deletion import delete_trace as remove
 

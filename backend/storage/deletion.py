@@ -80,8 +80,6 @@ async def _referenced(db: Database, key: str) -> bool:
         else:
             contains = func.strpos(func.encode(events.c.blob_fields, "escape"), key) > 0
         found = await conn.execute(
-            select(events.c.trace_id)
-            .where(events.c.blob_fields.is_not(None), contains)
-            .limit(1)
+            select(events.c.trace_id).where(events.c.blob_fields.is_not(None), contains).limit(1)
         )
         return found.first() is not None

@@ -57,7 +57,9 @@ def parse_score_ranges(values: list[str] | None) -> list[ScoreRange] | None:
         parts = value.split(":")
         if len(parts) != 3 or not _DIMENSION.match(parts[0]) or not (parts[1] or parts[2]):
             raise ApiError(
-                400, f"score must be DIMENSION:MIN:MAX with at least one bound, not {value!r}", "score"
+                400,
+                f"score must be DIMENSION:MIN:MAX with at least one bound, not {value!r}",
+                "score",
             )
         try:
             low, high = (float(p) if p else None for p in parts[1:])
@@ -175,9 +177,7 @@ def decode_cursor(cursor: str, sort: TraceSort) -> tuple[float, str]:
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise ApiError(422, "not a cursor from a previous page's next_cursor", "cursor") from None
     if made_for != sort:
-        raise ApiError(
-            422, f"this cursor was made for sort={made_for}, not sort={sort}", "cursor"
-        )
+        raise ApiError(422, f"this cursor was made for sort={made_for}, not sort={sort}", "cursor")
     return value, trace_id
 
 
@@ -235,7 +235,6 @@ def apply_events(query: Select, filters: EventFilters, *, is_sqlite: bool) -> Se
             )
         )
     return query
-
 
 
 # --- from the query string ---------------------------------------------------------

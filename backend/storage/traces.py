@@ -169,7 +169,11 @@ class TraceStore:
             raise conflict(f"trace {trace_id} is sealed: no more events can be added")
         conn.execute(
             batches.insert().values(
-                trace_id=trace_id, seq=seq, body_hash=body_hash, count=len(rows), created_at=time.time()
+                trace_id=trace_id,
+                seq=seq,
+                body_hash=body_hash,
+                count=len(rows),
+                created_at=time.time(),
             )
         )
         if rows:
@@ -242,7 +246,6 @@ class TraceStore:
         stored = [_event_decoder.decode(await self._restore(b, f)) for b, f in rows]
         return stored == list(batch.events)
 
-
     async def _after_integrity_error(
         self, trace_id: str, batch: DecodedBatch, body_hash: str
     ) -> BatchAccepted:
@@ -294,7 +297,9 @@ class TraceStore:
                 raise not_found(f"trace {trace_id}")
             if row.status == "sealed":
                 if new_artifacts is not None and new_artifacts != row.artifacts:
-                    raise conflict(f"trace {trace_id} is already sealed with other artifacts", "artifacts")
+                    raise conflict(
+                        f"trace {trace_id} is already sealed with other artifacts", "artifacts"
+                    )
                 sealed_before = True
             else:
                 sealed_before = False
@@ -370,9 +375,7 @@ class TraceStore:
         self, conn: AsyncConnection, row: Any, shape: EventShaper | None = None
     ) -> bytes:
         meta = msgspec.json.decode(row.meta, type=_RawMap)
-        query = select(events.c.body, events.c.blob_fields).where(
-            events.c.trace_id == row.trace_id
-        )
+        query = select(events.c.body, events.c.blob_fields).where(events.c.trace_id == row.trace_id)
         if shape is not None and shape.types:
             query = query.where(events.c.type.in_(shape.types))
         result = await conn.execute(query.order_by(events.c.seq, events.c.idx))
@@ -494,7 +497,9 @@ def _splice_qa(body: bytes, row: Any) -> bytes:
 
 async def _enqueue_qa(conn: AsyncConnection, trace_id: str) -> str:
     job_id = await enqueue(conn, "qa", trace_id=trace_id)
-    await conn.execute(update(traces).where(traces.c.trace_id == trace_id).values(qa_status="queued"))
+    await conn.execute(
+        update(traces).where(traces.c.trace_id == trace_id).values(qa_status="queued")
+    )
     return job_id
 
 
@@ -534,4 +539,3 @@ def _check_unique_ids(ids: Sequence[str]) -> None:
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-

@@ -70,7 +70,10 @@ def add_wait_options(parser: argparse.ArgumentParser, what: str) -> None:
     """``--wait`` and ``--timeout`` for commands that queue a job."""
     parser.add_argument("--wait", action="store_true", help=f"wait for the job and show {what}")
     parser.add_argument(
-        "--timeout", type=float, default=900.0, metavar="SECONDS",
+        "--timeout",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
         help="how long --wait waits (default: %(default)s)",
     )
 

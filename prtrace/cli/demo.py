@@ -174,8 +174,10 @@ def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path
         trace = api.get_trace(created.trace_id)
 
     check_round_trip(trace, events, final_patch)
-    out = Path(args.out) if args.out else Path(tempfile.gettempdir()) / (
-        f"prtrace-demo-{trace.trace_id}.json"
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(tempfile.gettempdir()) / (f"prtrace-demo-{trace.trace_id}.json")
     )
     out.write_bytes(msgspec.json.format(msgspec.json.encode(trace), indent=2) + b"\n")
     return trace, out
@@ -230,7 +232,8 @@ def _require_docker() -> None:
     except Exception:  # noqa: BLE001
         raise PrtraceError(
             f"QA needs the test image {TEST_IMAGE}, which the engine does not have. "
-            "Build it with `python -m prtrace.qa.images build --all` (no registry needed). " + advice
+            "Build it with `python -m prtrace.qa.images build --all` (no registry needed). "
+            + advice
         ) from None
 
 

@@ -105,13 +105,11 @@ def trace_summary(trace: Any, events: int = 10) -> list[str]:
     who = dev.id + (f" ({dev.name})" if dev.name else "")
     lines = [
         f"trace       {trace.trace_id}  [{trace.status}]",
-        f"created     {when(trace.created_at)}" + (
-            f"   sealed {when(trace.sealed_at)}" if trace.sealed_at else ""
-        ),
+        f"created     {when(trace.created_at)}"
+        + (f"   sealed {when(trace.sealed_at)}" if trace.sealed_at else ""),
         f"developer   {who}",
-        f"task        {task.repository} @ {task.commit}" + (
-            f" ({task.branch})" if task.branch else ""
-        ),
+        f"task        {task.repository} @ {task.commit}"
+        + (f" ({task.branch})" if task.branch else ""),
     ]
     if task.title:
         lines.append(f"title       {task.title}")

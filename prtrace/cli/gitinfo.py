@@ -10,15 +10,17 @@ import os
 from pathlib import Path
 
 
-def git(*args: str, cwd: str | os.PathLike[str] | None = None,
-        user_config: bool = False) -> str | None:
+def git(
+    *args: str, cwd: str | os.PathLike[str] | None = None, user_config: bool = False
+) -> str | None:
     """Output of ``git ARGS`` stripped, or None if git fails or is missing
     (run by :func:`prtrace.git.run`; ``user_config`` for the developer's settings)."""
     from prtrace.git import GitError, run
 
     try:
-        result = run(*args, cwd=cwd, check=False, timeout=10, user_config=user_config,
-                     errors="replace")
+        result = run(
+            *args, cwd=cwd, check=False, timeout=10, user_config=user_config, errors="replace"
+        )
     except GitError:
         return None
     out = result.stdout.strip()

@@ -14,7 +14,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "Print an rc-file snippet: after each command the shell appends its command "
             "line, cwd, exit code and times to .prtrace/hook/ of the recorded workspace it "
             "is in (no process forked, nothing sent). The session's daemon turns them into "
-            "terminal_command events. bash: eval \"$(prtrace hook bash)\" in ~/.bashrc; "
+            'terminal_command events. bash: eval "$(prtrace hook bash)" in ~/.bashrc; '
             "zsh: the same in ~/.zshrc; fish: prtrace hook fish | source in config.fish."
         ),
     )

@@ -21,7 +21,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("text", nargs="+", help="the note (several words are joined)")
     parser.add_argument(
-        "--tag", "-t", action="append", default=[], metavar="TAG",
+        "--tag",
+        "-t",
+        action="append",
+        default=[],
+        metavar="TAG",
         help="a tag (repeat for several), e.g. hypothesis, dead-end",
     )
     parser.add_argument("--workspace", metavar="DIR", help="default: the git top-level of the cwd")

@@ -45,7 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("--test-command", metavar="CMD", help="e.g. 'pytest -q'")
     start.add_argument("--editor", metavar="NAME", help="the editor, for the trace's environment")
     start.add_argument(
-        "--no-daemon", action="store_true",
+        "--no-daemon",
+        action="store_true",
         help="do not start the background recorder (file watcher, git, shell hooks)",
     )
     common.add_json_option(start)
@@ -67,7 +68,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--no-patch", action="store_true", help="finalize without artifacts.final_patch"
     )
     stop.add_argument(
-        "--timeout", type=float, default=60.0, metavar="S",
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
         help="give up uploading after S seconds (default: %(default)s)",
     )
     common.add_json_option(stop)
@@ -88,7 +92,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_workspace(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--workspace", metavar="DIR",
+        "--workspace",
+        metavar="DIR",
         help="the workspace (default: $PRTRACE_WORKSPACE, else the git top-level of the cwd)",
     )
 

@@ -81,7 +81,9 @@ def run_preview(args: argparse.Namespace) -> int:
     elif result.trace_id is None:
         out.write("no session: nothing is sent until `prtrace record start`\n")
     else:
-        out.write(f"next upload: batch {result.seq} of trace {result.trace_id} to {result.destination}\n")
+        out.write(
+            f"next upload: batch {result.seq} of trace {result.trace_id} to {result.destination}\n"
+        )
     out.write(f"{len(result.events)} event(s) in it, {result.waiting} unsent in all:\n")
     for body in result.events:
         out.write(body.decode("utf-8", "replace") + "\n")

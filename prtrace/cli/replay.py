@@ -34,25 +34,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     common.add_connection_options(parser)
     parser.add_argument("trace", metavar="TRACE", help="a trace file (JSON or JSONL) or a trace id")
     parser.add_argument(
-        "-w", "--workspace", metavar="DIR",
+        "-w",
+        "--workspace",
+        metavar="DIR",
         help="where to check out and replay (absent or empty; default ./replay-<trace id>)",
     )
     parser.add_argument(
-        "--repository", metavar="PATH|URL",
+        "--repository",
+        metavar="PATH|URL",
         help="clone from here instead of the task's repository (a local mirror)",
     )
     stop = parser.add_mutually_exclusive_group()
     stop.add_argument("--until", metavar="EVENT_ID", help="stop after this event")
     stop.add_argument(
-        "--at", metavar="TIME",
+        "--at",
+        metavar="TIME",
         help="stop at this time: RFC 3339, or +90s/+5m/+1h after the first event",
     )
     parser.add_argument(
-        "--keep-going", action="store_true",
+        "--keep-going",
+        action="store_true",
         help="go on after a disagreement (later events report their own)",
     )
     parser.add_argument(
-        "--no-observe", action="store_true",
+        "--no-observe",
+        action="store_true",
         help="do not check the hashes of opened and saved files, only of changes",
     )
     parser.add_argument("--patch-out", metavar="FILE", help="write the workspace's diff to FILE")
@@ -60,7 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--to-server", metavar="URL", help="re-upload the trace to this backend as a new trace"
     )
     parser.add_argument(
-        "--to-token", metavar="TOKEN",
+        "--to-token",
+        metavar="TOKEN",
         help="API token of --to-server (default: the --token / PRTRACE_API_TOKEN in effect)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no timeline, only the summary")
@@ -100,8 +107,13 @@ def run(args: argparse.Namespace) -> int:
 
     workspace = Path(args.workspace or f"replay-{trace.trace_id}")
     result = rp.replay(
-        trace, workspace, repository=args.repository, until=args.until, at=at,
-        observe=not args.no_observe, keep_going=args.keep_going,
+        trace,
+        workspace,
+        repository=args.repository,
+        until=args.until,
+        at=at,
+        observe=not args.no_observe,
+        keep_going=args.keep_going,
     )
     whole = result.stopped_at is None and len(result.steps) == len(trace.events)
     diff = result.diff()
@@ -140,8 +152,9 @@ def _to_server(args: argparse.Namespace, trace: Any, at: datetime | None) -> int
     with Client(args.to_server, token) as target:
         new_id = reupload(trace, target, until=args.until, at=at)
     if args.json:
-        common.print_json({"trace_id": new_id, "from_trace_id": trace.trace_id,
-                           "url": args.to_server})
+        common.print_json(
+            {"trace_id": new_id, "from_trace_id": trace.trace_id, "url": args.to_server}
+        )
     else:
         print(new_id)
         print(f"re-uploaded {trace.trace_id} to {args.to_server} as {new_id}", file=sys.stderr)
@@ -177,7 +190,9 @@ def summary(trace: Any, result: Any, patch_matches: bool | None) -> list[str]:
     if patch_matches is True:
         lines.append("final patch: reproduced exactly")
     elif patch_matches is False:
-        lines.append("final patch: the replayed workspace's diff DIFFERS from artifacts.final_patch")
+        lines.append(
+            "final patch: the replayed workspace's diff DIFFERS from artifacts.final_patch"
+        )
     return lines
 
 
@@ -191,14 +206,25 @@ def _report(trace: Any, result: Any, patch_matches: bool | None) -> dict[str, An
         "events": len(trace.events),
         "changed": result.changed,
         "stopped_at": result.stopped_at,
-        "disagreement": None if d is None else {
-            "index": d.index, "event_id": d.event_id, "type": d.type, "path": d.path,
+        "disagreement": None
+        if d is None
+        else {
+            "index": d.index,
+            "event_id": d.event_id,
+            "type": d.type,
+            "path": d.path,
             "message": d.message,
         },
         "final_patch_matches": patch_matches,
         "timeline": [
-            {"index": s.index, "id": s.event.id, "type": s.type, "t": s.event.t,
-             "changed": s.changed, "error": s.error}
+            {
+                "index": s.index,
+                "id": s.event.id,
+                "type": s.type,
+                "t": s.event.t,
+                "changed": s.changed,
+                "error": s.error,
+            }
             for s in result.steps
         ],
     }

@@ -24,7 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shell", metavar="PATH", help="the shell to run (default: $SHELL)")
     parser.add_argument("--workspace", metavar="DIR", help="default: the git top-level of the cwd")
     parser.add_argument(
-        "--no-upload", action="store_true",
+        "--no-upload",
+        action="store_true",
         help="only spool; leave uploading to the session's daemon",
     )
     parser.set_defaults(handler=run)

@@ -51,21 +51,29 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
         "--until", type=common.parse_time, metavar="TIME", help="created before TIME (same forms)"
     )
     group.add_argument(
-        "--verdict", action="append", metavar="V",
+        "--verdict",
+        action="append",
+        metavar="V",
         help="only traces with this QA verdict (repeat or comma-separate: resolved,not_resolved)",
     )
     group.add_argument(
-        "--qa-status", action="append", metavar="S",
+        "--qa-status",
+        action="append",
+        metavar="S",
         help="only traces whose QA is in this state (none, queued, running, done, error)",
     )
     group.add_argument("--min-score", type=float, metavar="X", help="judge overall score >= X")
     group.add_argument("--max-score", type=float, metavar="X", help="judge overall score <= X")
     group.add_argument(
-        "--score", action="append", metavar="DIM:MIN:MAX",
+        "--score",
+        action="append",
+        metavar="DIM:MIN:MAX",
         help="a judge dimension's score in a range, e.g. use_of_evidence:3: (repeat for more)",
     )
     group.add_argument(
-        "--has-type", action="append", metavar="TYPE",
+        "--has-type",
+        action="append",
+        metavar="TYPE",
         help="only traces with at least one event of TYPE (repeat: all of them)",
     )
 
@@ -132,8 +140,8 @@ def create_request(args: argparse.Namespace) -> tuple[Any, Any, Any]:
             f"{' and '.join(missing)} required: not inside a git repository with a commit"
         )
     assert repository and commit  # narrowed by the check above
-    branch = args.branch if args.branch is not None else (
-        gitinfo.branch() if not args.commit else None
+    branch = (
+        args.branch if args.branch is not None else (gitinfo.branch() if not args.commit else None)
     )
     if args.developer:
         developer = Developer(id=args.developer)
@@ -192,7 +200,9 @@ def _add_list(commands: argparse._SubParsersAction) -> None:
         help="show at most N traces (default: %(default)s)",
     )
     parser.add_argument(
-        "--sort", choices=("created", "-created", "overall", "-overall"), default="-created",
+        "--sort",
+        choices=("created", "-created", "overall", "-overall"),
+        default="-created",
         help="order: by creation or judge score, '-' for descending (default: %(default)s)",
     )
     common.add_json_option(parser)
@@ -399,7 +409,9 @@ def _add_judge(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("trace_id", metavar="ID", help="the trace id (tr_...)")
     parser.add_argument("--model", help="the judge model (default: PRTRACE_JUDGE_MODEL)")
-    parser.add_argument("--rubric", metavar="ID", help="the rubric id (default: PRTRACE_JUDGE_RUBRIC)")
+    parser.add_argument(
+        "--rubric", metavar="ID", help="the rubric id (default: PRTRACE_JUDGE_RUBRIC)"
+    )
     parser.add_argument(
         "--samples", type=common.positive_int, metavar="N", help="ask N times, report the median"
     )
@@ -489,16 +501,18 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         help="write to FILE (atomically: it appears only once complete) instead of stdout",
     )
     parser.add_argument(
-        "--types", action="append", metavar="TYPE",
+        "--types",
+        action="append",
+        metavar="TYPE",
         help="keep only events of these types (repeat or comma-separate: edit,terminal_command)",
     )
     parser.add_argument(
-        "--max-output-bytes", type=int, metavar="N",
+        "--max-output-bytes",
+        type=int,
+        metavar="N",
         help="cap each command's stdout/stderr at N bytes (0 drops them); marked truncated",
     )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar on stderr"
-    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(handler=run_export)
 
 

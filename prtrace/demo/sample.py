@@ -392,7 +392,7 @@ def recorded_session(
         "    try:\n"
         "        cents = Decimal(cleaned) * 100\n"
         "    except InvalidOperation:\n"
-        "        raise ValueError(f\"bad price: {text!r}\") from None\n"
+        '        raise ValueError(f"bad price: {text!r}") from None\n'
         "    # Exact decimal arithmetic: float('19.99') * 100 is 1998.999..., not 1999.\n"
         "    return int(cents.quantize(Decimal(1), rounding=ROUND_HALF_UP))\n",
         41.0,

@@ -90,8 +90,15 @@ class ServerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [*prtrace_command(), "serve", "--host", self.host, "--port", str(self.port),
-                 *self.serve_args],
+                [
+                    *prtrace_command(),
+                    "serve",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.port),
+                    *self.serve_args,
+                ],
                 env=self.environment(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -154,4 +161,3 @@ class ServerProcess:
         """Start again on the same port and home (after :meth:`kill9` or :meth:`stop`)."""
         self.stop()
         return self.start(timeout)
-

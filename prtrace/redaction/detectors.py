@@ -81,9 +81,7 @@ def high_entropy(value: str) -> bool:
     """
     if _HEX.match(value):
         return len(value) >= 32 and shannon_entropy(value) > 3.0
-    classes = sum(
-        bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=_-]")
-    )
+    classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=_-]"))
     return classes >= 3 and shannon_entropy(value) > 4.0
 
 
@@ -140,7 +138,9 @@ PROVIDER_DETECTORS: list[Detector] = [
     Detector("digitalocean-token", re.compile(r"\bdo[pro]_v1_[a-f0-9]{64}")),
     Detector("shopify-token", re.compile(r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}")),
     Detector("huggingface-token", re.compile(r"\bhf_[A-Za-z0-9]{34}")),
-    Detector("gitlab-token", re.compile(r"\bgl(?:pat|dt|ft|soat|rt|cbt|ptt|agent)-[A-Za-z0-9_-]{20,}")),
+    Detector(
+        "gitlab-token", re.compile(r"\bgl(?:pat|dt|ft|soat|rt|cbt|ptt|agent)-[A-Za-z0-9_-]{20,}")
+    ),
     Detector("slack-token", re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{10,}")),
     Detector("prtrace-token", re.compile(r"\bpt[au]_[A-Za-z0-9_-]{20,}")),
     Detector(
@@ -170,7 +170,8 @@ GENERIC_DETECTORS: list[Detector] = [
     Detector(
         "aws-secret-key",
         re.compile(
-            r"(?i)aws.{0,20}?(?:secret|sk).{0,20}?[=:]\s*[\"']?(" + _NOT_PLACEHOLDER
+            r"(?i)aws.{0,20}?(?:secret|sk).{0,20}?[=:]\s*[\"']?("
+            + _NOT_PLACEHOLDER
             + r"[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
         ),
     ),
@@ -181,7 +182,9 @@ GENERIC_DETECTORS: list[Detector] = [
     ),
     Detector(
         "basic-auth",
-        re.compile(r"(?i)\bauthorization:\s*basic\s+(" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/]{8,}=*)"),
+        re.compile(
+            r"(?i)\bauthorization:\s*basic\s+(" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/]{8,}=*)"
+        ),
     ),
     # KEY=value / key: "value" / "key": "value" / --password=value for secret names.
     # A value must look like a secret, not like code or prose: no interpolation
@@ -191,7 +194,10 @@ GENERIC_DETECTORS: list[Detector] = [
         "secret-assignment",
         re.compile(
             r"(?i)" + _SECRET_NAME + r"[\"']?\]?\s*(?::=|=>|[:=])\s*"
-            r"(?:\"(" + _NOT_PLACEHOLDER + r"[^\"\s]{3,})\"|'(" + _NOT_PLACEHOLDER
+            r"(?:\"("
+            + _NOT_PLACEHOLDER
+            + r"[^\"\s]{3,})\"|'("
+            + _NOT_PLACEHOLDER
             + r"[^'\s]{3,})')"
         ),
         _looks_secret,
@@ -200,22 +206,29 @@ GENERIC_DETECTORS: list[Detector] = [
         "secret-assignment",
         re.compile(
             r"(?i)(?:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]*"
-            r"[\"']?\]?\s*(?::=|=>|[:=])\s*(?:\"(" + _NOT_PLACEHOLDER + r"[^\"\n{}()]{3,64})\"|'("
-            + _NOT_PLACEHOLDER + r"[^'\n{}()]{3,64})')"
+            r"[\"']?\]?\s*(?::=|=>|[:=])\s*(?:\"("
+            + _NOT_PLACEHOLDER
+            + r"[^\"\n{}()]{3,64})\"|'("
+            + _NOT_PLACEHOLDER
+            + r"[^'\n{}()]{3,64})')"
         ),
     ),
     Detector(
         "secret-assignment",
         re.compile(
             r"(?:(?:PASSWORD|PASSWD|PASSPHRASE|PWD|SECRET|TOKEN|API_?KEY"
-            r"|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_?KEY)[A-Z0-9_]*)=(" + _NOT_PLACEHOLDER
+            r"|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_?KEY)[A-Z0-9_]*)=("
+            + _NOT_PLACEHOLDER
             + r"(?![{$])(?![a-z_][A-Za-z0-9_]*[.(\[])[^\s\"'`;&|,)]{3,})"
         ),
     ),
     Detector(
         "secret-assignment",
         re.compile(
-            r"(?i)" + _SECRET_NAME + r"\s*(?:=|:)\s*(" + _NOT_PLACEHOLDER
+            r"(?i)"
+            + _SECRET_NAME
+            + r"\s*(?:=|:)\s*("
+            + _NOT_PLACEHOLDER
             + r"(?![{$])(?=[^\s\"'`;,)(]*[A-Za-z])(?=[^\s\"'`;,)(]*[0-9!@#%^*~+/])"
             r"(?![A-Za-z_][A-Za-z0-9_]*[.(\[])[^\s\"'`;,)(<>]{4,})"
         ),
@@ -223,27 +236,31 @@ GENERIC_DETECTORS: list[Detector] = [
     Detector(
         "secret-assignment",
         re.compile(
-            r"(?im)(?:^|;)\s*(?:password|pwd|passwd)=(" + _NOT_PLACEHOLDER + r"[^;\s\"']{1,})(?=;|$)"
+            r"(?im)(?:^|;)\s*(?:password|pwd|passwd)=("
+            + _NOT_PLACEHOLDER
+            + r"[^;\s\"']{1,})(?=;|$)"
         ),
     ),
     # Random-looking strings assigned to anything.
     Detector(
         "high-entropy-string",
-        re.compile(
-            r"(?:[:=]|=>)\s*[\"'`](" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/=_-]{20,})[\"'`]"
-        ),
+        re.compile(r"(?:[:=]|=>)\s*[\"'`](" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/=_-]{20,})[\"'`]"),
         high_entropy,
     ),
     Detector(
         "high-entropy-string",
-        re.compile(r"\b[A-Z][A-Z0-9_]*=(" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/=_.-]{20,})(?![^\s;&|])"),
+        re.compile(
+            r"\b[A-Z][A-Z0-9_]*=(" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/=_.-]{20,})(?![^\s;&|])"
+        ),
         high_entropy,
     ),
 ]
 
 EMAIL = Detector(
     "email",
-    re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+    re.compile(
+        r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
+    ),
 )
 HOME_USER = Detector(
     "user",
@@ -274,7 +291,9 @@ def plugin_detectors() -> list[Detector]:
     try:
         from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     except ImportError:  # pragma: no cover - an install without the dependency
-        sys.stderr.write("prtrace: detect-secrets is not installed; using built-in detectors only\n")
+        sys.stderr.write(
+            "prtrace: detect-secrets is not installed; using built-in detectors only\n"
+        )
         return []
     found: list[Detector] = []
     plugins: dict[str, Any] = get_mapping_from_secret_type_to_class()
@@ -323,7 +342,17 @@ GATES: dict[str, tuple[str, ...]] = {
     "azure-storage-account-access-key": ("accountkey",),
     "bearer-token": ("bearer", "token"),
     "basic-auth": ("basic",),
-    "secret-assignment": ("pass", "pwd", "secret", "token", "key", "cred", "auth", "cookie", "session"),
+    "secret-assignment": (
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "cred",
+        "auth",
+        "cookie",
+        "session",
+    ),
     "mailchimp-access-key": ("-us",),
     "sendgrid-api-key": ("sg.",),
     "square-oauth-secret": ("sq0csp-",),

@@ -69,10 +69,14 @@ class Redactor:
         self.detectors = detectors
         self.allow = [re.compile(p) for p in self.config.allowlist]
         self._subs = [(d.regex.sub, self._replacer(d), d.gate) for d in detectors]
-        self.literals = tuple(lit.encode() for lit in PRECHECK_LITERALS) if self.config.redact_secrets else ()
+        self.literals = (
+            tuple(lit.encode() for lit in PRECHECK_LITERALS) if self.config.redact_secrets else ()
+        )
         self.marks = ASSIGNMENT_MARKS if self.config.redact_secrets else ()
         self.runs = self.config.redact_secrets
-        self._names = re.compile(b"|".join(map(re.escape, self.literals))) if self.literals else None
+        self._names = (
+            re.compile(b"|".join(map(re.escape, self.literals))) if self.literals else None
+        )
         personal: list[str] = []
         if self.config.redact_emails:
             personal.append("@")
@@ -88,7 +92,9 @@ class Redactor:
         """Could any detector match? False means :meth:`text` would return it as is."""
         return self.suspicious_bytes(text.encode("utf-8", "surrogatepass"))
 
-    def suspicious_bytes(self, data: bytes, skip_run: Callable[[int, int], bool] | None = None) -> bool:
+    def suspicious_bytes(
+        self, data: bytes, skip_run: Callable[[int, int], bool] | None = None
+    ) -> bool:
         """The fast pre-check (C-speed scans, no regex): a run of 20+ token characters
         (unless ``skip_run(start, end)`` says it is structure: an id, a hash), or a
         secret name where an assignment can be, or ``://``; personal-data literals when

@@ -44,6 +44,8 @@ STRUCTURAL_KEYS = frozenset(
 """Keys whose string values are never redacted (structure, not content)."""
 
 _STRUCTURAL_BYTES = frozenset(k.encode() for k in STRUCTURAL_KEYS)
+
+
 def suspicious_json(raw: bytes, redactor: Redactor) -> bool:
     """Could any detector match a string of this event? (The fast pre-check.)
 

@@ -101,8 +101,12 @@ IMAGES: dict[str, ImageSpec] = {
             name="prtrace-test/go:bookworm",
             packages=("golang-go", "git", "ca-certificates"),
             env=_BASE_ENV
-            + (("GOCACHE", "/tmp/go-build"), ("GOPROXY", "off"), ("GOTOOLCHAIN", "local"),
-               ("CGO_ENABLED", "0")),
+            + (
+                ("GOCACHE", "/tmp/go-build"),
+                ("GOPROXY", "off"),
+                ("GOTOOLCHAIN", "local"),
+                ("CGO_ENABLED", "0"),
+            ),
             description="Go (Debian's golang) with git",
         ),
     )
@@ -170,10 +174,17 @@ def build_rootfs_tarball(spec: ImageSpec, cache_dir: Path, mirror: str = DEFAULT
     debs.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="prtrace-rootfs-", dir=cache_dir) as tmp:
         root = Path(tmp) / "root"
-        _run([
-            "debootstrap", "--variant=minbase", f"--cache-dir={debs}",
-            f"--include={','.join(spec.packages)}", SUITE, str(root), mirror,
-        ])
+        _run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--cache-dir={debs}",
+                f"--include={','.join(spec.packages)}",
+                SUITE,
+                str(root),
+                mirror,
+            ]
+        )
         _add_user(root)
         for rel in spec.prune:
             target = root / rel

@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         start = time.monotonic()
         try:
-            built = build_image(name, cache_dir=args.cache_dir, mirror=args.mirror,
-                                force=args.force)
+            built = build_image(
+                name, cache_dir=args.cache_dir, mirror=args.mirror, force=args.force
+            )
         except (ImageBuildError, KeyError) as exc:
             print(f"prtrace.qa.images: {name}: {exc}", file=sys.stderr)
             return 1

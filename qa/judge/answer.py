@@ -114,7 +114,9 @@ def check_answer(data: Any, rubric: Rubric, known_ids: frozenset[str] | set[str]
             continue
         score = entry.get("score")
         if isinstance(score, bool) or not isinstance(score, (int, float)) or score != int(score):
-            problems.append(f"{name}.score must be an integer from {SCORE_MIN} to {SCORE_MAX}, got {score!r}")
+            problems.append(
+                f"{name}.score must be an integer from {SCORE_MIN} to {SCORE_MAX}, got {score!r}"
+            )
             continue
         if not SCORE_MIN <= score <= SCORE_MAX:
             problems.append(f"{name}.score {score!r} is outside {SCORE_MIN}-{SCORE_MAX}")
@@ -123,7 +125,11 @@ def check_answer(data: Any, rubric: Rubric, known_ids: frozenset[str] | set[str]
         cited = entry.get("evidence") or []
         if isinstance(cited, (str, int)):
             cited = [cited]
-        ids = [c for c in (_citation(v) for v in cited if v is not None) if c] if isinstance(cited, list) else []
+        ids = (
+            [c for c in (_citation(v) for v in cited if v is not None) if c]
+            if isinstance(cited, list)
+            else []
+        )
         evidence[name] = list(dict.fromkeys(i for i in ids if i in known_ids))
         missing = list(dict.fromkeys(i for i in ids if i not in known_ids))
         if missing:

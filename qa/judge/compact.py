@@ -157,6 +157,7 @@ def _run_phase(
     if target is None and priority == 0:
         order = candidates  # the oldest must-keeps go first
     else:
+
         def saving(entry: Entry) -> int:
             if target is None:
                 return entry.tokens()
@@ -219,7 +220,9 @@ def build_entries(events: Sequence[Any]) -> list[Entry]:
                 renderings.append(f"[{event.id}] {first}{note}")
             else:
                 renderings.append(head + first + note + newline + rest)
-        entries.append(Entry(event_id=event.id, kind=kind, priority=priority, renderings=renderings))
+        entries.append(
+            Entry(event_id=event.id, kind=kind, priority=priority, renderings=renderings)
+        )
     return entries
 
 
@@ -292,7 +295,9 @@ def _excerpt(text: str, head: int, tail: int) -> list[str]:
     else:
         shown = redact("\n".join(lines)).splitlines()
     return [
-        line if len(line) <= LINE_WIDTH else line[:LINE_WIDTH] + f"… [+{len(line) - LINE_WIDTH} chars]"
+        line
+        if len(line) <= LINE_WIDTH
+        else line[:LINE_WIDTH] + f"… [+{len(line) - LINE_WIDTH} chars]"
         for line in shown
     ]
 
@@ -410,7 +415,9 @@ def _render_references(e: ev.FindReferences) -> tuple[int, list[str]]:
 
 
 def _render_rename(e: ev.Rename) -> tuple[int, list[str]]:
-    return 1, [f"RENAME {e.symbol or '?'} → {e.new_name} ({e.edits} edit(s) in {len(e.files)} file(s))"]
+    return 1, [
+        f"RENAME {e.symbol or '?'} → {e.new_name} ({e.edits} edit(s) in {len(e.files)} file(s))"
+    ]
 
 
 def _render_code_action(e: ev.CodeAction) -> tuple[int, list[str]]:
@@ -444,7 +451,9 @@ def _render_other(e: Any) -> tuple[int, list[str]]:
     fields = msgspec.structs.asdict(e)
     for name in ("id", "t", "session_id", "source"):
         fields.pop(name, None)
-    parts = [f"{k}={redact(_cut(str(v), 120))}" for k, v in fields.items() if v not in (None, "", [])]
+    parts = [
+        f"{k}={redact(_cut(str(v), 120))}" for k, v in fields.items() if v not in (None, "", [])
+    ]
     return 1, [f"{type(e).__struct_config__.tag.upper()} " + " ".join(parts)]
 
 

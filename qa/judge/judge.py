@@ -177,7 +177,11 @@ class _Run:
                 self.client = endpoint.client()
             try:
                 sample = ask_sample(
-                    self.client, endpoint, self.view.messages, schema, self.rubric,
+                    self.client,
+                    endpoint,
+                    self.view.messages,
+                    schema,
+                    self.rubric,
                     self.view.trace.all_ids,
                 )
             except JudgeCallError as exc:
@@ -206,7 +210,9 @@ class _Run:
         )
 
 
-def aggregate(samples: list[Sample], rubric: Rubric, base: JudgeResult, usage: JudgeUsage) -> JudgeResult:
+def aggregate(
+    samples: list[Sample], rubric: Rubric, base: JudgeResult, usage: JudgeUsage
+) -> JudgeResult:
     scores: dict[str, float] = {}
     spread: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}

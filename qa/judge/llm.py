@@ -129,7 +129,10 @@ def ask_sample(
 
 
 def _ask(
-    client: openai.OpenAI, endpoint: Endpoint, messages: list[dict[str, str]], schema: dict[str, Any]
+    client: openai.OpenAI,
+    endpoint: Endpoint,
+    messages: list[dict[str, str]],
+    schema: dict[str, Any],
 ) -> tuple[str, str, tuple[int, int, int]]:
     """The answer's text, the rung that gave it, and (prompt, completion tokens, calls)."""
     with _mode_lock:

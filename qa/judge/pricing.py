@@ -36,7 +36,9 @@ def parse_prices(text: str) -> dict[str, tuple[float, float]]:
                 raise ValueError
             table[model.strip()] = (float(inp), float(out))
         except ValueError:
-            raise PriceError(f"judge price {item!r}: expected model=input/output (USD per 1M tokens)") from None
+            raise PriceError(
+                f"judge price {item!r}: expected model=input/output (USD per 1M tokens)"
+            ) from None
     return table
 
 

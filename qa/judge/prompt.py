@@ -73,14 +73,24 @@ with exactly these dimensions: {names}."""
 def task_block(trace: Trace) -> str:
     t = trace.task
     lines = [f"repository: {redact(t.repository)}", f"commit: {t.commit}"]
-    for label, value in (("branch", t.branch), ("title", t.title), ("test command", t.test_command)):
+    for label, value in (
+        ("branch", t.branch),
+        ("title", t.title),
+        ("test command", t.test_command),
+    ):
         if value:
             lines.append(f"{label}: {redact(value)}")
     if t.fail_to_pass:
-        lines.append("tests that must go from failing to passing: " + ", ".join(t.fail_to_pass[:20]))
+        lines.append(
+            "tests that must go from failing to passing: " + ", ".join(t.fail_to_pass[:20])
+        )
     if t.description:
-        text = t.description if len(t.description) <= _TASK_CHARS else (
-            t.description[:_TASK_CHARS] + f"… [{len(t.description) - _TASK_CHARS} chars elided]"
+        text = (
+            t.description
+            if len(t.description) <= _TASK_CHARS
+            else (
+                t.description[:_TASK_CHARS] + f"… [{len(t.description) - _TASK_CHARS} chars elided]"
+            )
         )
         lines.append("description:\n" + redact(text))
     return "\n".join(lines)
@@ -102,7 +112,12 @@ def outcome_block(trace: Trace, tests: TestsResult | None) -> str:
             "error": msgspec.to_builtins(tests.error) if tests.error else None,
             "patch_applied": tests.patch.applied if tests.patch else None,
         }
-        parts.append("tests: " + msgspec.json.encode({k: v for k, v in summary.items() if v not in (None, [])}).decode())
+        parts.append(
+            "tests: "
+            + msgspec.json.encode(
+                {k: v for k, v in summary.items() if v not in (None, [])}
+            ).decode()
+        )
         output = (tests.stdout or "") + ("\n" + tests.stderr if tests.stderr else "")
         if output.strip():
             tail = output.strip().splitlines()[-30:]
@@ -110,7 +125,9 @@ def outcome_block(trace: Trace, tests: TestsResult | None) -> str:
     patch = trace.artifacts.final_patch
     if patch:
         lines = patch.splitlines()
-        shown = "\n".join(lines[:80]) + (f"\n… [{len(lines) - 80} lines elided]" if len(lines) > 80 else "")
+        shown = "\n".join(lines[:80]) + (
+            f"\n… [{len(lines) - 80} lines elided]" if len(lines) > 80 else ""
+        )
         parts.append("final patch:\n" + redact(shown))
     text = "\n".join(parts)
     limit = int(_EVIDENCE_TOKENS * 3.3)

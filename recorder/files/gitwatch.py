@@ -115,8 +115,6 @@ class GitTracker:
             branch = self.branch or (
                 _git(self.root, "symbolic-ref", "--short", "-q", "HEAD").strip() or None
             )
-            self.emitter.emit(
-                ev.CommitMade, t, hash=new, message=body, files=files, branch=branch
-            )
+            self.emitter.emit(ev.CommitMade, t, hash=new, message=body, files=files, branch=branch)
             return 1
         return 0

@@ -86,7 +86,8 @@ class IgnoreRules:
                 self.load_folder(rel_folder)
             prefix = rel_folder + "/" if rel_folder else ""
             dirs[:] = [
-                d for d in dirs
+                d
+                for d in dirs
                 if not os.path.islink(os.path.join(folder, d))
                 and not self.ignored(prefix + d, is_dir=True)
             ]

@@ -25,10 +25,21 @@ diff for text files, :func:`prtrace.patches.make_patch`), ``file_deleted`` and
   watcher looks up the path's last known hash in the spool (written by the LSP
   recorder with its ``edit``/``file_saved`` events, see
   :class:`prtrace.recorder.pipeline.emitter.EventEmitter`). If the file on disk has that hash
-  the change is already in the trace: the baseline moves on silently. If the
-  file is open in an editor (its last hash came from the proxy) and differs,
-  the watcher waits :data:`LSP_GRACE` more seconds for the proxy's event
-  before deciding it was someone else.
+  the change is already in the trace: the baseline moves on silently.
+* **Waiting for the editors' recorders.** An LSP recorder may be seconds
+  behind its editor (a cold start, a lower priority, a burst that is an
+  ``edit`` only when it ends), so "not in the spool" does not yet mean "not
+  the editor". Each running recorder says in the spool how far it got
+  (``lsp_progress``, see :mod:`prtrace.recorder.lsp.main`): a state of a file
+  noticed at time *n* is judged only once every live recorder has recorded
+  everything its editor sent before *n* — plus :data:`LSP_GRACE` if the file
+  is open in an editor (its last hash came from the proxy), for editors that
+  send the change after writing the file — and has no edit of that file still
+  open. Until then the states the watcher saw are kept (:class:`_Seen`), in
+  order, so that a save the recorder confirms later still moves the baseline
+  to the text that was saved, and a later change is diffed from it. The wait
+  is on the recorders' progress, not on a clock; only a recorder that reports
+  nothing for :data:`RECORDER_STALL` seconds while asked is no longer waited for.
 """
 
 from __future__ import annotations
@@ -60,6 +71,12 @@ if TYPE_CHECKING:
 DEBOUNCE = 0.3
 MAX_DELAY = 2.0
 LSP_GRACE = 2.0
+"""Seconds of the editor's stream (not of the watcher's clock) a change to a file open in
+an editor waits for the editor's own account of it."""
+LSP_POLL = 0.1
+"""How often the spool is looked at while waiting for the LSP recorders."""
+RECORDER_STALL = 30.0
+"""A live recorder that reports nothing this long while asked is taken to be stuck."""
 
 
 @dataclass(slots=True)
@@ -83,6 +100,24 @@ class _Change:
         return self.after
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A state of a file the watcher saw and has not yet recorded or set aside."""
+
+    snap: Snapshot | None
+    """None: the file was gone."""
+    t: float
+    """Wall-clock time of the notice: the event's time."""
+    noticed: float
+    """``time.monotonic()`` of the notice: compared with the LSP recorders' progress."""
+
+
+def _same(a: Snapshot | None, b: Snapshot | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.hash == b.hash and a.size == b.size
+
+
 class FileWatcher:
     def __init__(
         self,
@@ -104,12 +139,14 @@ class FileWatcher:
         self.rules = IgnoreRules(root)
         self.baseline: dict[str, Snapshot] = {}
         self._cond = threading.Condition()
-        self._dirty: dict[str, float] = {}
+        self._dirty: dict[str, tuple[float, float]] = {}
+        """path → (wall-clock, monotonic) time of its latest notice."""
         self._first = self._last = 0.0
-        self._deferred: dict[str, tuple[float, float]] = {}
-        """path → (due monotonic time, event time): waiting for the LSP proxy."""
-        self._graced: set[str] = set()
-        """Paths that already waited once (recording thread only)."""
+        self._pending: dict[str, list[_Seen]] = {}
+        """States seen but not settled, waiting for the LSP recorders (recording thread)."""
+        self._recheck: float | None = None
+        """When to look at the LSP recorders' progress again (monotonic)."""
+        self._waiting_since: float | None = None
         self._stopping = False
         self._observer: BaseObserver | None = None
         self._thread: threading.Thread | None = None
@@ -187,7 +224,7 @@ class FileWatcher:
             if not self._dirty:
                 self._first = now
             self._last = now
-            self._dirty[rel] = time.time()
+            self._dirty[rel] = (time.time(), now)
             self._cond.notify()
 
     # --- the recording thread ---------------------------------------------------------
@@ -204,49 +241,47 @@ class FileWatcher:
                     self._process(batch, emitter, spool)
                     emitter.flush()
                 except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one bad file
+                    self._pending.clear()
+                    self._recheck = None
                     sys.stderr.write(f"prtrace watch: {exc!r}\n")
             # Stopping: record what is still dirty or waiting for the editor.
             with self._cond:
-                rest = {**{p: t for p, (_, t) in self._deferred.items()}, **self._dirty}
-                self._dirty, self._deferred = {}, {}
-            if rest:
+                rest, self._dirty = self._dirty, {}
+            if rest or self._pending:
                 self._process(rest, emitter, spool, final=True)
                 emitter.flush()
         finally:
             spool.close()
 
-    def _next_batch(self) -> dict[str, float] | None:
-        """Wait until dirty paths have been quiet for ``debounce``; take them."""
+    def _next_batch(self) -> dict[str, tuple[float, float]] | None:
+        """Wait until dirty paths have been quiet for ``debounce``, and take them; or
+        until it is time to look at the LSP recorders again (then maybe no paths)."""
         with self._cond:
             while True:
                 if self._stopping:
                     return None
                 now = time.monotonic()
-                due = {p: t for p, (d, t) in self._deferred.items() if d <= now}
+                recheck = self._recheck
                 if self._dirty:
                     quiet = now - self._last >= self.debounce
                     late = now - self._first >= self.max_delay
                     if quiet or late:
-                        batch = {**due, **self._dirty}
-                        self._dirty = {}
-                        for p in due:
-                            self._deferred.pop(p, None)
+                        batch, self._dirty = self._dirty, {}
+                        self._recheck = None
                         return batch
                     wait = min(self.debounce - (now - self._last), self.max_delay)
-                elif due:
-                    for p in due:
-                        self._deferred.pop(p, None)
-                    return due
+                elif recheck is not None and recheck <= now:
+                    self._recheck = None
+                    return {}
                 else:
                     wait = None
-                if self._deferred:
-                    next_due = min(d for d, _ in self._deferred.values()) - now
-                    wait = next_due if wait is None else min(wait, next_due)
+                if recheck is not None and wait is None:  # (a batch to come rechecks too)
+                    wait = recheck - now
                 self._cond.wait(None if wait is None else max(wait, 0.01))
 
-    def _expand(self, batch: dict[str, float]) -> dict[str, float]:
+    def _expand(self, batch: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
         """Folders in the batch become the files in (and formerly in) them."""
-        out: dict[str, float] = {}
+        out: dict[str, tuple[float, float]] = {}
         for rel, t in batch.items():
             full = self.root / rel
             if full.is_dir() and not full.is_symlink():
@@ -265,32 +300,112 @@ class FileWatcher:
         return out
 
     def _process(
-        self, batch: dict[str, float], emitter: EventEmitter, spool: Spool, *, final: bool = False
+        self,
+        batch: dict[str, tuple[float, float]],
+        emitter: EventEmitter,
+        spool: Spool,
+        *,
+        final: bool = False,
     ) -> None:
+        """Read what the batch's files hold now; record the states that can be judged.
+
+        All pending states are settled together or not at all, so that a move
+        (a file gone, one new with its content) is still one round.
+        """
+        for rel, (t, noticed) in sorted(self._expand(batch).items(), key=lambda i: (i[1], i[0])):
+            self._observe(rel, self._snapshot(rel), t, noticed)
+        if not self._pending:
+            self._waiting_since = None
+            return
+        known = {rel: spool.known_hash(rel) for rel in self._pending}
+        if not final and self._must_wait(spool, known):
+            self._recheck = time.monotonic() + LSP_POLL
+            return
+        self._waiting_since = None
         changes: list[_Change] = []
-        for rel, t in sorted(self._expand(batch).items(), key=lambda item: (item[1], item[0])):
-            before = self.baseline.get(rel)
-            after = self._snapshot(rel)
+        settled = {
+            rel: self._settle(rel, seen, known[rel], changes) for rel, seen in self._pending.items()
+        }
+        self._pending.clear()
+        for rel, snap in settled.items():
+            if snap is None:
+                self.baseline.pop(rel, None)
+            else:
+                self.baseline[rel] = snap
+        changes.sort(key=lambda c: (c.t, c.path))
+        self._emit(changes, emitter)
+
+    def _observe(self, rel: str, snap: Snapshot | None, t: float, noticed: float) -> None:
+        """Keep ``snap`` as the file's next state, unless it is the one it had."""
+        seen = self._pending.get(rel)
+        if _same(seen[-1].snap if seen else self.baseline.get(rel), snap):
+            return
+        self._pending.setdefault(rel, []).append(_Seen(snap, t, noticed))
+
+    @staticmethod
+    def _unconfirmed(seen: list[_Seen], known: tuple[str | None, str | None] | None) -> int:
+        """Index of the first state after the last one the trace holds already."""
+        if known is not None and known[0] is not None:
+            for i in range(len(seen) - 1, -1, -1):
+                snap = seen[i].snap
+                if snap is not None and snap.hash == known[0]:
+                    return i + 1
+        return 0
+
+    def _must_wait(
+        self, spool: Spool, known: dict[str, tuple[str | None, str | None] | None]
+    ) -> bool:
+        """Could an LSP recorder that has not caught up yet still claim a pending state?"""
+        now = time.monotonic()
+        since = self._waiting_since if self._waiting_since is not None else now
+        recorders = [
+            r
+            for r in spool.lsp_progress()
+            if r.alive() and now - max(r.updated_at, since) < RECORDER_STALL
+        ]
+        if not recorders:
+            return False
+        wanted = 0.0
+        for rel, seen in self._pending.items():
+            last = known[rel]
+            states = [s for s in seen[self._unconfirmed(seen, last) :] if s.snap is not None]
+            if not states:
+                continue  # the trace holds it already, or it is gone (no recorder says so)
+            in_editor = last is not None and last[1] == "lsp"
+            need = states[-1].noticed + (self.lsp_grace if in_editor else 0.0)
+            if any(r.seen < need or r.editing == rel for r in recorders):
+                wanted = max(wanted, need, now)
+        if not wanted:
+            return False
+        spool.want_progress(wanted)  # the recorders report while they are behind it
+        self._waiting_since = since
+        return True
+
+    def _settle(
+        self,
+        rel: str,
+        seen: list[_Seen],
+        known: tuple[str | None, str | None] | None,
+        changes: list[_Change],
+    ) -> Snapshot | None:
+        """Add the changes of one file's pending states, in order; return its new baseline.
+
+        The states up to the last one the trace holds already (the editor's
+        saves) are passed over; the rest are someone else's changes, each from
+        the state before it.
+        """
+        start = self._unconfirmed(seen, known)
+        before = seen[start - 1].snap if start else self.baseline.get(rel)
+        for state in seen[start:]:
+            after = state.snap
             if after is None:
                 if before is not None:
-                    changes.append(_Change("deleted", rel, t, before))
-                continue
-            if before is not None and before.hash == after.hash and before.size == after.size:
-                continue
-            known = spool.known_hash(rel)
-            if known is not None and known[0] is not None and known[0] == after.hash:
-                self.baseline[rel] = after  # the editor's edit is in the trace already
-                continue
-            graced = rel in self._graced
-            self._graced.discard(rel)
-            if known is not None and known[1] == "lsp" and not final and not graced:
-                self._graced.add(rel)
-                with self._cond:
-                    self._deferred[rel] = (time.monotonic() + self.lsp_grace, t)
-                    self._cond.notify()
-                continue
-            changes.append(_Change("changed" if before else "created", rel, t, before, after))
-        self._emit(changes, emitter)
+                    changes.append(_Change("deleted", rel, state.t, before))
+            else:
+                kind = "changed" if before is not None else "created"
+                changes.append(_Change(kind, rel, state.t, before, after))
+            before = after
+        return before
 
     def _emit(self, changes: list[_Change], emitter: EventEmitter) -> None:
         created = {c.new.hash: c for c in changes if c.kind == "created" and c.new.hash}
@@ -304,33 +419,40 @@ class FileWatcher:
             if change.kind == "deleted":
                 if any(m is change for m in moved_from.values()):
                     continue
-                del self.baseline[path]
                 emitter.emit(ev.FileDeleted, change.t, path=path, before_hash=change.old.hash)
             elif path in moved_from:
                 source = moved_from[path]
-                self.baseline.pop(source.path, None)
-                self.baseline[path] = change.new
                 emitter.emit(
-                    ev.FileMoved, change.t, path=path, from_path=source.path,
+                    ev.FileMoved,
+                    change.t,
+                    path=path,
+                    from_path=source.path,
                     hash=change.new.hash,
                 )
             elif change.kind == "created":
                 after = change.new
-                self.baseline[path] = after
                 emitter.emit(
-                    ev.FileCreated, change.t, path=path, hash=after.hash, size=after.size,
+                    ev.FileCreated,
+                    change.t,
+                    path=path,
+                    hash=after.hash,
+                    size=after.size,
                     binary=after.binary,
                     patch_unified=None if after.text is None else make_patch("", after.text, path),
                 )
             else:
                 before, after = change.old, change.new
-                self.baseline[path] = after
                 patch = None
                 if before.text is not None and after.text is not None:
                     patch = make_patch(before.text, after.text, path)
                 emitter.emit(
-                    ev.FileChanged, change.t, path=path, before_hash=before.hash,
-                    after_hash=after.hash, size=after.size, binary=after.binary,
+                    ev.FileChanged,
+                    change.t,
+                    path=path,
+                    before_hash=before.hash,
+                    after_hash=after.hash,
+                    size=after.size,
+                    binary=after.binary,
                     patch_unified=patch,
                 )
 

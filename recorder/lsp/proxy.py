@@ -10,6 +10,13 @@ recording thread (:mod:`prtrace.recorder.lsp.recorder`), which may lag behind wi
 ever holding up a message. Proxies that parse and re-serialise on the
 forwarding path add ~0.5 ms per round trip; this one adds a thread hop.
 
+The editor-to-server pump also *ticks*: whenever the editor's pipe is found
+empty (and at least every :data:`TICK` seconds while it stays quiet) it queues
+``("tick", time.monotonic(), b"")``, which says that every byte the editor
+sent before that time is queued ahead of it. The recording side turns ticks
+into its progress in the spool, which is how the file watcher knows that a
+save on disk the recorder has not recorded yet is not someone else's.
+
 The server's stderr is inherited, so it reaches the editor untouched. When the
 server exits the proxy exits with its code; when the editor closes our stdin,
 the server's stdin is closed and the server gets a few seconds to exit.
@@ -17,7 +24,9 @@ the server's stdin is closed and the server gets a few seconds to exit.
 
 from __future__ import annotations
 
+import math
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -27,8 +36,9 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, Literal, TypeAlias
 
-Direction = Literal["c2s", "s2c"]
-"""``c2s``: editor (client) to server; ``s2c``: server to editor."""
+Direction = Literal["c2s", "s2c", "tick"]
+"""``c2s``: editor (client) to server; ``s2c``: server to editor; ``tick``: no bytes,
+a monotonic time before which everything the editor sent is queued."""
 
 Tap = Callable[[tuple[Direction, float, bytes]], None]
 """Receives ``(direction, time read, bytes)`` just before the bytes go on.
@@ -39,6 +49,11 @@ peer can react to it, so a request is always recorded before its answer and an
 answer before the edits the editor made after seeing it."""
 
 READ_SIZE = 256 * 1024
+TICK = 0.25
+"""Seconds between ticks while the editor is quiet (the file watcher's wait for an
+editor's recorder is at most about this much longer than its debounce)."""
+EDITOR_GONE = math.inf
+"""The last tick's time: after the editor closed its end nothing more can come."""
 SERVER_EXIT_GRACE = 5.0
 """Seconds a server gets to exit on its own after the editor closed stdin."""
 SWITCH_INTERVAL = 0.0002
@@ -52,17 +67,38 @@ def _write_all(fd: int, data: memoryview) -> None:
         data = data[n:]
 
 
-def _pump(src: int, dst: int, direction: Direction, tap: Tap | None) -> None:
-    """Copy ``src`` to ``dst`` until EOF; a failed write stops forwarding only."""
+def _pump(
+    src: int, dst: int, direction: Direction, tap: Tap | None, *, ticks: bool = False
+) -> None:
+    """Copy ``src`` to ``dst`` until EOF; a failed write stops forwarding only.
+
+    With ``ticks`` (the editor's side) a tick is queued whenever one is due and
+    nothing is waiting to be read: the time is taken *before* looking, so any
+    byte written before it is either queued already (this thread queued it) or
+    still unread, and then the tick waits until after that chunk.
+    """
     buf = bytearray(READ_SIZE)
     view = memoryview(buf)
     forwarding = True
+    ticker = tap if ticks else None
+    poller = select.poll()
+    poller.register(src, select.POLLIN)
+    due = 0.0
     while True:
+        if ticker is not None:
+            now = time.monotonic()
+            if now >= due and not poller.poll(0):
+                ticker(("tick", now, b""))
+                due = now + TICK
+            if not poller.poll(max(0, math.ceil((due - time.monotonic()) * 1000))):
+                continue  # quiet until the next tick is due
         try:
             n = os.readv(src, [buf])
         except OSError:
             n = 0
         if n == 0:
+            if ticker is not None:
+                ticker(("tick", EDITOR_GONE, b""))
             return
         chunk = view[:n]
         if tap is not None:
@@ -85,6 +121,7 @@ class Proxy:
         stdin_fd: int = 0,
         stdout_fd: int = 1,
         env: dict[str, str] | None = None,
+        ticks: bool = False,
     ) -> None:
         if not argv:
             raise ValueError("no server command given (prtrace lsp -- SERVER ARGS…)")
@@ -93,6 +130,8 @@ class Proxy:
         self.stdin_fd = stdin_fd
         self.stdout_fd = stdout_fd
         self.env = env
+        self.ticks = ticks
+        """Queue ticks from the editor's side (see the module docstring)."""
         self.process: subprocess.Popen[bytes] | None = None
         self._editor_closed = threading.Event()
 
@@ -110,7 +149,7 @@ class Proxy:
         from_server = self.process.stdout.fileno()
 
         def editor_to_server() -> None:
-            _pump(self.stdin_fd, to_server, "c2s", self.tap)
+            _pump(self.stdin_fd, to_server, "c2s", self.tap, ticks=self.ticks)
             self._editor_closed.set()
             try:
                 self.process.stdin.close()  # type: ignore[union-attr]

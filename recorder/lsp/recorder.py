@@ -187,6 +187,13 @@ class LspRecorder:
         else:
             self._respond(early[0], pending, early[1])
 
+    @property
+    def editing(self) -> str | None:
+        """The path whose edit burst is open (changed, but not yet an ``edit``)."""
+        burst = self.burst
+        doc = None if burst is None else self.docs.get(burst.uri)
+        return None if doc is None else doc.path
+
     def tick(self, now: float) -> None:
         """Called when the stream is quiet: end a burst that has gone idle."""
         if self.burst is not None and now - self.burst.last_t >= self.idle_gap:
@@ -334,7 +341,9 @@ class LspRecorder:
             files[self.path(uri) or uri] = None
             count += len(edits)
         for change in edit.documentChanges or ():
-            doc_uri = change.textDocument.uri if change.textDocument else change.uri or change.newUri
+            doc_uri = (
+                change.textDocument.uri if change.textDocument else change.uri or change.newUri
+            )
             if doc_uri:
                 files[self.path(doc_uri) or doc_uri] = None
             count += len(change.edits)
@@ -342,7 +351,9 @@ class LspRecorder:
 
     # --- requests -----------------------------------------------------------
 
-    def _request(self, direction: str, t: float, msg_id: Any, method: str, params: msgspec.Raw) -> None:
+    def _request(
+        self, direction: str, t: float, msg_id: Any, method: str, params: msgspec.Raw
+    ) -> None:
         if method == "initialize":
             self._initialize(params)
             self._expect((direction, msg_id), Pending(method, t))

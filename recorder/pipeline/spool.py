@@ -26,6 +26,17 @@ Two small tables ride along in the same transactions as the events:
   command log, git's reflogs). Stored in the transaction that spools the events
   made from it, so a ``kill -9`` between the two can neither lose nor repeat.
 
+And one that says how far each LSP recorder got, for the same file watcher:
+
+* ``lsp_progress`` — one row per running ``prtrace lsp`` worker: every message
+  the editor sent before ``seen`` has been recorded and its events are in the
+  spool; ``editing`` is the file whose edit burst is still open (not yet an
+  ``edit``). The proxy process writes the row before it forwards anything, so
+  no save can come before it; the worker keeps it up to date while the watcher
+  asks (``wanted``) and deletes it when it exits. Times are
+  ``time.monotonic()``: the system-wide clock since boot on Linux and macOS,
+  so two processes compare it, and wall-clock steps do not matter.
+
 A batch the server will never take (the trace was sealed: 409) is
 ``dissolved``: its events go back to the unsent pool for the next session, and
 its ``seq`` stays used. A batch the server rejects as invalid (400/413/422) is
@@ -34,6 +45,7 @@ its ``seq`` stays used. A batch the server rejects as invalid (400/413/422) is
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -76,6 +88,14 @@ CREATE TABLE IF NOT EXISTS cursors (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS lsp_progress (
+    session_id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    seen REAL NOT NULL,
+    editing TEXT,
+    updated_at REAL NOT NULL,
+    wanted REAL NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS closed_traces (
     trace_id TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
@@ -100,6 +120,31 @@ class SpoolCounts:
     """In a batch that is assigned a seq but not yet acknowledged."""
     delivered: int
     failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class LspProgress:
+    """How far one LSP recorder got (see the module docstring; times are monotonic)."""
+
+    session_id: str
+    pid: int
+    seen: float
+    """Every message the editor sent before this has been recorded and spooled."""
+    editing: str | None
+    """The path whose edit burst is open: changes made but not yet an ``edit``."""
+    updated_at: float
+    wanted: float
+    """The ``seen`` a file watcher waits for (the recorder reports while it is ahead)."""
+
+    def alive(self) -> bool:
+        """Is the recorder's process still running? (A ``kill -9`` leaves its row behind.)"""
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
 
 def spool_path(root: Path) -> Path:
@@ -153,9 +198,7 @@ class Spool:
         if rows or hashes or cursors:
             with self._transaction():
                 if rows:
-                    self.db.executemany(
-                        "INSERT INTO events (body, created_at) VALUES (?, ?)", rows
-                    )
+                    self.db.executemany("INSERT INTO events (body, created_at) VALUES (?, ?)", rows)
                 if hashes:
                     self.db.executemany(
                         "INSERT OR REPLACE INTO file_hashes (path, hash, source, updated_at) "
@@ -181,6 +224,49 @@ class Spool:
     def cursor(self, name: str) -> str | None:
         row = self.db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
         return None if row is None else row[0]
+
+    # --- LSP recorders' progress (for the file watcher) ----------------------
+
+    def put_progress(
+        self, session_id: str, pid: int, seen: float, editing: str | None = None
+    ) -> None:
+        """Say how far the LSP recorder ``session_id`` got (keeps what a watcher wants)."""
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO lsp_progress (session_id, pid, seen, editing, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET "
+                "pid = excluded.pid, seen = excluded.seen, editing = excluded.editing, "
+                "updated_at = excluded.updated_at",
+                (session_id, pid, seen, editing, time.monotonic()),
+            )
+
+    def drop_progress(self, session_ids: Iterable[str]) -> None:
+        """The recorders are gone: no watcher should wait for them."""
+        ids = [(session_id,) for session_id in session_ids]
+        if ids:
+            with self._transaction():
+                self.db.executemany("DELETE FROM lsp_progress WHERE session_id = ?", ids)
+
+    def lsp_progress(self) -> list[LspProgress]:
+        rows = self.db.execute(
+            "SELECT session_id, pid, seen, editing, updated_at, wanted FROM lsp_progress"
+        ).fetchall()
+        return [LspProgress(*row) for row in rows]
+
+    def progress_wanted(self, session_id: str) -> float:
+        """The ``seen`` a file watcher is waiting for from this recorder (0: none)."""
+        row = self.db.execute(
+            "SELECT wanted FROM lsp_progress WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        return 0.0 if row is None else row[0]
+
+    def want_progress(self, until: float) -> None:
+        """Ask every LSP recorder to report until its ``seen`` reaches ``until``."""
+        with self._transaction():
+            self.db.execute(
+                "UPDATE lsp_progress SET wanted = MAX(wanted, ?) WHERE wanted < ?",
+                (until, until),
+            )
 
     # --- uploading ----------------------------------------------------------
 

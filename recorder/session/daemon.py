@@ -81,8 +81,13 @@ def spawn(root: Path, *, timeout: float = READY_TIMEOUT) -> int:
     with open(folder / LOG_FILE, "ab") as log:
         first = subprocess.Popen(
             [sys.executable, "-m", "prtrace.recorder.session.daemon", str(root)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-            start_new_session=True, env=env, cwd=root, close_fds=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+            env=env,
+            cwd=root,
+            close_fds=True,
         )
     code = first.wait(timeout)  # the first child forks the daemon and exits at once
     if code != 0:
@@ -93,9 +98,7 @@ def spawn(root: Path, *, timeout: float = READY_TIMEOUT) -> int:
         if pid and pid > 0:
             return pid
         time.sleep(0.05)
-    raise DaemonError(
-        f"the recorder daemon did not become ready (see {folder / LOG_FILE}){_RETRY}"
-    )
+    raise DaemonError(f"the recorder daemon did not become ready (see {folder / LOG_FILE}){_RETRY}")
 
 
 def stop(root: Path, *, timeout: float = 30.0) -> bool:

@@ -70,8 +70,7 @@ def start(
     current = load_session(root)
     if current is not None:
         raise SessionError(
-            f"already recording trace {current.trace_id} in {root}; "
-            "run `prtrace record stop` first"
+            f"already recording trace {current.trace_id} in {root}; run `prtrace record stop` first"
         )
     from prtrace.recorder.pipeline.privacy import Privacy
 

@@ -200,7 +200,9 @@ def run_shell(
     return os.waitstatus_to_exitcode(status)
 
 
-def _pump(master: int, stdin_fd: int, stdout_fd: int, tap: _Tap, pid: int, child_r: int) -> int | None:
+def _pump(
+    master: int, stdin_fd: int, stdout_fd: int, tap: _Tap, pid: int, child_r: int
+) -> int | None:
     """Copy until the shell's side of the PTY is closed, or the shell has exited
     (a background job may keep the PTY open: its later output is not ours).
     Returns the shell's wait status if it was reaped here."""

@@ -85,8 +85,14 @@ def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
             emitter,
             root,
             CommandRecord(
-                cmdline=shlex.join(argv), start=start, end=end, exit_code=exit_code, cwd=cwd,
-                stdout=streams["stdout"], stderr=streams["stderr"], args=list(argv),
+                cmdline=shlex.join(argv),
+                start=start,
+                end=end,
+                exit_code=exit_code,
+                cwd=cwd,
+                stdout=streams["stdout"],
+                stderr=streams["stderr"],
+                args=list(argv),
             ),
         )
         emitter.flush()

@@ -108,10 +108,9 @@ preexec_functions+=(__prtrace_preexec)
 def _zsh_file(name: str, ours: Path, hooks: str = "") -> str:
     return (
         f"# prtrace shell integration (zsh): {name}\n"
-        'ZDOTDIR=${PRTRACE_USER_ZDOTDIR:-$HOME}\n'
+        "ZDOTDIR=${PRTRACE_USER_ZDOTDIR:-$HOME}\n"
         f'[[ -r "$ZDOTDIR/{name}" ]] && source "$ZDOTDIR/{name}"\n'
-        'PRTRACE_USER_ZDOTDIR=$ZDOTDIR\n'
-        + (hooks if hooks else f"ZDOTDIR={_quote(str(ours))}\n")
+        "PRTRACE_USER_ZDOTDIR=$ZDOTDIR\n" + (hooks if hooks else f"ZDOTDIR={_quote(str(ours))}\n")
     )
 
 

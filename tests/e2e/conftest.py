@@ -30,5 +30,7 @@ def docker_client():
         try:
             client.images.get(image)
         except docker.errors.ImageNotFound:
-            service_required(f"test image {image} missing; run python -m prtrace.qa.images build --all")
+            service_required(
+                f"test image {image} missing; run python -m prtrace.qa.images build --all"
+            )
     return client

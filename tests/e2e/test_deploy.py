@@ -37,7 +37,10 @@ def compose_config() -> dict:
         service_required("docker-compose is not installed (./dev test installs it)")
     done = subprocess.run(
         [compose, "--env-file", ".env.example", "-f", "docker-compose.yml", "config"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return yaml.safe_load(done.stdout)
@@ -52,9 +55,14 @@ def test_the_compose_file_is_valid_and_has_the_whole_stack() -> None:
     assert services["worker"]["environment"]["DOCKER_HOST"] == "tcp://dind:2375"
     for name in ("api", "worker", "postgres", "minio", "dind"):
         assert "healthcheck" in services[name], name
+
     # Worker and engine see QA checkouts at the same path (bind mounts).
     def mounts(service: str) -> set[str]:
-        return {volume.split(":")[1] for volume in services[service]["volumes"] if volume.startswith("qa-work:")}
+        return {
+            volume.split(":")[1]
+            for volume in services[service]["volumes"]
+            if volume.startswith("qa-work:")
+        }
 
     assert mounts("worker") == mounts("dind") == {"/var/lib/prtrace"}
     assert config["networks"]["qa"]["internal"] is True
@@ -63,7 +71,10 @@ def test_the_compose_file_is_valid_and_has_the_whole_stack() -> None:
 @pytest.fixture(scope="module")
 def built_image(docker_client) -> str:
     done = subprocess.run(
-        [str(ROOT / "scripts/build-image.sh"), IMAGE], cwd=ROOT, capture_output=True, text=True,
+        [str(ROOT / "scripts/build-image.sh"), IMAGE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
@@ -72,7 +83,10 @@ def built_image(docker_client) -> str:
 
 def run_container(client, image: str, *command: str):
     return client.containers.run(
-        image, list(command) or None, detach=True, network_mode="none",
+        image,
+        list(command) or None,
+        detach=True,
+        network_mode="none",
         environment={"PRTRACE_API_TOKEN": "pta_image-test"},
     )
 

@@ -86,9 +86,24 @@ def test_neovim_session_with_shipped_config(tmp_path: Path) -> None:
     )
     rtp = ROOT / "editor-configs" / "neovim"
     done = subprocess.run(
-        [nvim, "--headless", "-u", "NONE", "-i", "NONE", "--cmd", f"set rtp^={rtp}",
-         "-c", f"luafile {driver}"],
-        cwd=ws, env=env, capture_output=True, text=True, timeout=180, check=False,
+        [
+            nvim,
+            "--headless",
+            "-u",
+            "NONE",
+            "-i",
+            "NONE",
+            "--cmd",
+            f"set rtp^={rtp}",
+            "-c",
+            f"luafile {driver}",
+        ],
+        cwd=ws,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     error = tmp_path / "nvim-error.txt"
     assert done.returncode == 0, (error.read_text() if error.exists() else "") + done.stderr
@@ -105,8 +120,11 @@ def test_neovim_session_with_shipped_config(tmp_path: Path) -> None:
     types = [e["type"] for e in events if e["type"] != "diagnostics"]
     assert types[:3] == ["file_opened", "go_to_definition", "file_opened"], types
     assert types[-1] == "file_saved" and set(types[3:-1]) == {"edit"}, types
-    opened, nav, opened_util = events[0], events[1], next(
-        e for e in events if e["type"] == "file_opened" and e["path"] == "pkg/util.py")
+    opened, nav, opened_util = (
+        events[0],
+        events[1],
+        next(e for e in events if e["type"] == "file_opened" and e["path"] == "pkg/util.py"),
+    )
     assert opened["path"] == "main.py" and opened["hash"] == text_hash(MAIN)
     assert nav["symbol"] == "helper" and nav["path"] == "main.py"
     assert nav["targets"][0]["path"] == "pkg/util.py" and nav["targets"][0]["line"] == 1
@@ -117,7 +135,9 @@ def test_neovim_session_with_shipped_config(tmp_path: Path) -> None:
     edits = [e for e in events if e["type"] == "edit"]
     saved = next(e for e in events if e["type"] == "file_saved")
     chain = [opened["hash"]] + [h for e in edits for h in (e["before_hash"], e["after_hash"])]
-    assert chain[0] == chain[1] and all(chain[i] == chain[i + 1] for i in range(2, len(chain) - 1, 2))
+    assert chain[0] == chain[1] and all(
+        chain[i] == chain[i + 1] for i in range(2, len(chain) - 1, 2)
+    )
     assert edits[-1]["after_hash"] == saved["hash"] == text_hash(saved_bytes.decode())
     replayed = git_apply(MAIN, [e["patch_unified"] for e in edits], tmp_path, "main.py")
     assert replayed.encode() == saved_bytes

@@ -13,7 +13,9 @@ from tests.support.privacy_corpus import CORPUS, needles
 from tests.support.terminal_support import Tmux, need, spooled, wait_for
 
 # One-line secrets (a private key block cannot be typed as one command line).
-TYPED = [(kind, secret, line.format(s=secret)) for kind, secret, line in CORPUS if "\n" not in secret][:20]
+TYPED = [
+    (kind, secret, line.format(s=secret)) for kind, secret, line in CORPUS if "\n" not in secret
+][:20]
 
 
 def leaks(ws: Path) -> list[str]:
@@ -21,7 +23,9 @@ def leaks(ws: Path) -> list[str]:
     for path in (ws / ".prtrace").rglob("*"):
         if path.is_file():
             data = path.read_bytes()
-            found += [f"{path.name}: {n}" for _, s, _ in TYPED for n in needles(s) if n.encode() in data]
+            found += [
+                f"{path.name}: {n}" for _, s, _ in TYPED for n in needles(s) if n.encode() in data
+            ]
     return found
 
 
@@ -32,16 +36,25 @@ def test_secrets_typed_into_prtrace_shell_never_reach_the_spool(tmp_path: Path) 
     home.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
     (home / ".bashrc").write_text("PS1='user-prompt\\$ '\n")
-    env = {"HOME": str(home), "PRTRACE_WORKSPACE": str(ws), "SHELL": path,
-           "PATH": os.environ["PATH"], "TERM": "tmux-256color", "LANG": "C.UTF-8"}
+    env = {
+        "HOME": str(home),
+        "PRTRACE_WORKSPACE": str(ws),
+        "SHELL": path,
+        "PATH": os.environ["PATH"],
+        "TERM": "tmux-256color",
+        "LANG": "C.UTF-8",
+    }
     term = Tmux([*prtrace_cmd(), "shell", "--no-upload"], cwd=ws, env=env)
     try:
         wait_for(lambda: "user-prompt" in term.screen(), what="the prompt")
         for _, _, line in TYPED:  # each secret in the command line and in its output
             term.line(f"echo {shlex.quote(line)}")
         commands = wait_for(
-            lambda: (lambda c: c if len(c) >= len(TYPED) else None)(spooled(ws, "terminal_command")),
-            timeout=90, what="every command spooled",
+            lambda: (lambda c: c if len(c) >= len(TYPED) else None)(
+                spooled(ws, "terminal_command")
+            ),
+            timeout=90,
+            what="every command spooled",
         )
         term.line("exit")
         wait_for(lambda: not term.alive(), what="the shell to exit")
@@ -70,13 +83,24 @@ def test_hooked_commands_reach_the_spool_redacted_and_never_touch_the_disk(tmp_p
     (ws / ".prtrace.toml").write_text("")
     listener = HookListener(hook_dir(ws, create=True)).start()
     rc = tmp_path / "bashrc"
-    rc.write_text(subprocess.run([*prtrace_cmd(), "hook", "bash"], capture_output=True, text=True,
-                                 check=True).stdout)
+    rc.write_text(
+        subprocess.run(
+            [*prtrace_cmd(), "hook", "bash"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     script = "\n".join(f"true {shlex.quote(line)}" for _, _, line in TYPED) + "\n"
     env = {**os.environ, "PRTRACE_WORKSPACE": str(ws), "HOME": str(tmp_path)}
     try:
-        subprocess.run([path, "--rcfile", str(rc), "-i"], input=script, cwd=ws, env=env, text=True,
-                       capture_output=True, timeout=120, check=False)
+        subprocess.run(
+            [path, "--rcfile", str(rc), "-i"],
+            input=script,
+            cwd=ws,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         received: list = []
 
         def all_received() -> bool:

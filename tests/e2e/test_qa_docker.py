@@ -15,14 +15,14 @@ from prtrace.qa.pipeline import QASettings, run_qa, run_qa_report
 from prtrace.qa.runner import LABEL, Limits, sweep
 from tests.support.qa_support import GO_IMAGE, diff_of, make_repo, make_trace
 
-CALC = '''def add(a, b):
+CALC = """def add(a, b):
     return a - b
 
 
 def mul(a, b):
     return a * b
-'''
-TESTS = '''from calc import add, mul
+"""
+TESTS = """from calc import add, mul
 
 
 def test_add():
@@ -31,7 +31,7 @@ def test_add():
 
 def test_mul():
     assert mul(2, 3) == 6
-'''
+"""
 
 
 @pytest.fixture
@@ -92,8 +92,9 @@ def test_task_fail_to_pass_is_the_target(calc, settings):
 
 def test_needs_fuzz(tmp_path, settings):
     body = "".join(f"# filler {i}\n" for i in range(30))
-    repo, commit = make_repo(tmp_path / "fz", {"calc.py": "# header\n" * 3 + body + CALC,
-                                                "tests/test_calc.py": TESTS})
+    repo, commit = make_repo(
+        tmp_path / "fz", {"calc.py": "# header\n" * 3 + body + CALC, "tests/test_calc.py": TESTS}
+    )
     # The developer's copy had other comments above the function and fewer lines.
     theirs = body.replace("# filler 29\n", "# changed 29\n") + CALC
     patch = make_patch(theirs, theirs.replace("a - b", "a + b"), "calc.py")
@@ -103,14 +104,60 @@ def test_needs_fuzz(tmp_path, settings):
     assert res.verdict == "resolved"
 
 
+def test_model_written_patch_wrong_counts_no_prefixes(calc, settings):
+    # Bare paths (-p0) and a header claiming 2 lines where the body has 4: unidiff
+    # refused it before any apply; the ladder's --recount rung applies it.
+    patch = (
+        "--- calc.py\n+++ calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n"
+        "-    return a - b\n+    return a + b\n \n \n"
+    )
+    repo, commit = calc
+    res = run_qa(make_trace(repo, commit, patch=patch), settings=settings)
+    assert res.verdict == "resolved" and res.ok, (res.error, res.patch)
+    assert res.patch.method == "git apply --recount" and res.patch.strip == 0
+    assert res.patch.tried == ["git apply", "git apply --recount"]
+    [hunk] = res.patch.hunks
+    assert hunk.applied and (hunk.header, hunk.recounted) == ("@@ -1,2 +1,2 @@", "@@ -1,4 +1,4 @@")
+    assert res.fail_to_pass == ["tests/test_calc.py::test_add"]
+
+
+def test_crlf_patch_without_prefixes_through_patch(calc, settings):
+    patch = (
+        "--- calc.py\n+++ calc.py\n@@ -1,9 +1,9 @@\n def add(a, b):\n"
+        "-    return a - b\n+    return a + b\n"
+    ).replace("\n", "\r\n")
+    repo, commit = calc
+    res = run_qa(make_trace(repo, commit, patch=patch), settings=settings)
+    assert res.verdict == "resolved", (res.error, res.patch)
+    assert res.patch.method == "patch --fuzz=3" and res.patch.strip == 0
+    assert any("changed to the file's LF" in n for n in res.patch.normalized)
+    assert res.patch.hunks[0].recounted == "@@ -1,2 +1,2 @@"
+
+
+def test_malformed_patch_that_cannot_apply_names_the_hunk(calc, settings):
+    patch = "--- calc.py\n+++ calc.py\n@@ -5,1 +5,1 @@\n def mul(a, b):\n-    return a / b\n+    return b * a\n"
+    repo, commit = calc
+    res = run_qa(make_trace(repo, commit, patch=patch), settings=settings)
+    assert res.verdict == "error" and res.error.kind == "patch_failed"
+    assert (
+        "hunk 1 of calc.py (@@ -5,1 +5,1 @@): a removed line does not match the file at line 6"
+        in res.error.message
+    ), res.error.message
+    assert res.patch.hunks[0].problem and not res.patch.applied
+
+
 def test_cannot_apply(calc, settings):
     repo, commit = calc
-    patch = make_patch("def sub(a, b):\n    return a + b\n", "def sub(a, b):\n    return a - b\n",
-                       "calc.py")
+    patch = make_patch(
+        "def sub(a, b):\n    return a + b\n", "def sub(a, b):\n    return a - b\n", "calc.py"
+    )
     res = run_qa(make_trace(repo, commit, patch=patch), settings=settings)
     assert res.verdict == "error" and res.error.kind == "patch_failed"
     assert res.patch.applied is False and res.patch.rejected_hunks == 1
     assert "git apply" in res.patch.detail and "patch --fuzz=3" in res.patch.detail
+    message = res.error.message
+    assert "hunk 1 of calc.py (@@ -1,2 +1,2 @@): context does not match" in message
+    assert "already has what the patch adds" in message and res.patch.hunks[0].problem
     assert res.baseline.failed == 1  # the tests ran at base before the patch failed
 
 
@@ -120,21 +167,42 @@ def test_no_final_patch_is_rebuilt_from_edits(calc, settings):
     fixed = CALC.replace("a - b", "a + b")
     new_test = TESTS + "\n\ndef test_add_zero():\n    assert add(0, 0) == 0\n"
     events = [
-        Edit(id="e1", t=now, session_id="s", path="calc.py", op="replace",
-             patch_unified=make_patch(CALC, fixed, "calc.py"), before_hash=text_hash(CALC),
-             after_hash=text_hash(fixed)),
-        Edit(id="e2", t=now, session_id="s", path="tests/test_calc.py", op="insert",
-             patch_unified=make_patch(TESTS, new_test, "tests/test_calc.py"),
-             before_hash=text_hash(TESTS), after_hash=text_hash(new_test)),
+        Edit(
+            id="e1",
+            t=now,
+            session_id="s",
+            path="calc.py",
+            op="replace",
+            patch_unified=make_patch(CALC, fixed, "calc.py"),
+            before_hash=text_hash(CALC),
+            after_hash=text_hash(fixed),
+        ),
+        Edit(
+            id="e2",
+            t=now,
+            session_id="s",
+            path="tests/test_calc.py",
+            op="insert",
+            patch_unified=make_patch(TESTS, new_test, "tests/test_calc.py"),
+            before_hash=text_hash(TESTS),
+            after_hash=text_hash(new_test),
+        ),
     ]
     res = run_qa(make_trace(repo, commit, patch=None, events=events), settings=settings)
     assert res.verdict == "resolved", (res.error, res.stdout)
     assert res.patch.method == "replay + git apply"
-    assert res.fail_to_pass == ["tests/test_calc.py::test_add",
-                                "tests/test_calc.py::test_add_zero"]
+    assert res.fail_to_pass == ["tests/test_calc.py::test_add", "tests/test_calc.py::test_add_zero"]
     # A trace whose edits do not match the repository is a patch failure naming the event.
-    events[1] = Edit(id="e2", t=now, session_id="s", path="calc.py", op="replace",
-                     patch_unified="", before_hash=text_hash("other"), after_hash=text_hash("x"))
+    events[1] = Edit(
+        id="e2",
+        t=now,
+        session_id="s",
+        path="calc.py",
+        op="replace",
+        patch_unified="",
+        before_hash=text_hash("other"),
+        after_hash=text_hash("x"),
+    )
     res = run_qa(make_trace(repo, commit, patch=None, events=events), settings=settings)
     assert res.verdict == "error" and res.error.kind == "patch_failed"
     assert "id e2" in res.error.message
@@ -161,11 +229,14 @@ func TestZero(t *testing.T) {
 
 
 def test_go_repository(tmp_path, settings):
-    repo, commit = make_repo(tmp_path / "go", {"go.mod": GO_MOD, "calc.go": GO_SRC,
-                                               "calc_test.go": GO_TEST})
+    repo, commit = make_repo(
+        tmp_path / "go", {"go.mod": GO_MOD, "calc.go": GO_SRC, "calc_test.go": GO_TEST}
+    )
     patch = diff_of(repo, {"calc.go": GO_SRC.replace("a - b", "a + b")})
-    res = run_qa(make_trace(repo, commit, patch=patch, image=GO_IMAGE,
-                            command="go test ./..."), settings=settings)
+    res = run_qa(
+        make_trace(repo, commit, patch=patch, image=GO_IMAGE, command="go test ./..."),
+        settings=settings,
+    )
     assert res.runner == "go" and res.command == "go test ./..."
     assert res.verdict == "resolved", (res.stdout, res.stderr, res.error)
     assert res.fail_to_pass == ["example.com/calc/TestAdd"]
@@ -195,9 +266,15 @@ def test_summary_line_and_exit_code_runners(tmp_path, settings):
     res = run_qa(make_trace(repo, commit, patch=patch, command=unittest_cmd), settings=settings)
     assert res.runner == "command" and res.verdict == "resolved"
     assert (res.baseline.failed, res.failed, res.passed) == (1, 0, 2)
-    res = run_qa(make_trace(repo, commit, patch=patch,
-                            command="python3 -c 'import calc; assert calc.add(1, 1) == 2'"),
-                 settings=settings)
+    res = run_qa(
+        make_trace(
+            repo,
+            commit,
+            patch=patch,
+            command="python3 -c 'import calc; assert calc.add(1, 1) == 2'",
+        ),
+        settings=settings,
+    )
     assert res.verdict == "resolved" and res.fail_to_pass == []
     assert (res.baseline.exit_code, res.exit_code) == (1, 0)
 
@@ -219,12 +296,16 @@ def test_no_tests(tmp_path, settings):
 
 def test_sweep_removes_leftovers_only(docker_client):
     image = "prtrace-test/python:bookworm"
-    left = docker_client.containers.create(image, ["sleep", "60"],
-                                           labels={LABEL: "1", "prtrace.worker": "dead-1",
-                                                   "prtrace.deadline": "0"})
-    live = docker_client.containers.create(image, ["sleep", "60"],
-                                           labels={LABEL: "1", "prtrace.worker": "live",
-                                                   "prtrace.deadline": "9999999999"})
+    left = docker_client.containers.create(
+        image,
+        ["sleep", "60"],
+        labels={LABEL: "1", "prtrace.worker": "dead-1", "prtrace.deadline": "0"},
+    )
+    live = docker_client.containers.create(
+        image,
+        ["sleep", "60"],
+        labels={LABEL: "1", "prtrace.worker": "live", "prtrace.deadline": "9999999999"},
+    )
     other = docker_client.containers.create(image, ["sleep", "60"])  # not ours
     try:
         removed = sweep(docker_client)
@@ -245,17 +326,22 @@ def test_standard_images_are_found_not_rebuilt(docker_client, tmp_path):
     spec = IMAGES["prtrace-test/go:bookworm"]
     assert spec.key("http://a") != spec.key("http://b")  # the mirror is part of the recipe
     # Present in the engine: nothing is built, even with an empty cache directory.
-    assert build_image("prtrace/python:3.11", client=docker_client,
-                       cache_dir=tmp_path / "empty") == "prtrace-test/python:bookworm"
+    assert (
+        build_image("prtrace/python:3.11", client=docker_client, cache_dir=tmp_path / "empty")
+        == "prtrace-test/python:bookworm"
+    )
     assert not (tmp_path / "empty").exists()
-    user = docker_client.containers.run("prtrace-test/python:bookworm", ["id", "-u"],
-                                        remove=True, network_mode="none")
+    user = docker_client.containers.run(
+        "prtrace-test/python:bookworm", ["id", "-u"], remove=True, network_mode="none"
+    )
     assert user.strip() == b"1000"
 
 
 def test_command_not_found_is_an_infrastructure_error(calc, settings):
     repo, commit = calc
     patch = diff_of(repo, {"calc.py": CALC.replace("a - b", "a + b")})
-    res = run_qa(make_trace(repo, commit, patch=patch, command="no-such-test-runner -q"), settings=settings)
+    res = run_qa(
+        make_trace(repo, commit, patch=patch, command="no-such-test-runner -q"), settings=settings
+    )
     assert res.verdict == "error" and not res.ok
     assert res.error.kind == "infrastructure" and "exit 127: command not found" in res.error.message

@@ -18,32 +18,40 @@ from prtrace.qa.pipeline import QACancelled, QASettings, run_qa, run_qa_report
 from prtrace.qa.runner import LABEL, Limits
 from tests.support.qa_support import make_repo, make_trace
 
-BASE = {"app.py": "VALUE = 1\n", "tests/test_app.py": "from app import VALUE\n\n\n"
-        "def test_value():\n    assert VALUE == 1\n"}
+BASE = {
+    "app.py": "VALUE = 1\n",
+    "tests/test_app.py": "from app import VALUE\n\n\ndef test_value():\n    assert VALUE == 1\n",
+}
 
 
 def _hostile(tmp_path: Path, test_body: str):
     """A repository and a trace whose patch adds ``tests/test_hostile.py``."""
     repo, commit = make_repo(tmp_path / "repo", BASE)
     lines = test_body.strip("\n").splitlines()
-    patch = ("--- /dev/null\n+++ b/tests/test_hostile.py\n"
-             f"@@ -0,0 +1,{len(lines)} @@\n" + "".join(f"+{ln}\n" for ln in lines))
+    patch = f"--- /dev/null\n+++ b/tests/test_hostile.py\n@@ -0,0 +1,{len(lines)} @@\n" + "".join(
+        f"+{ln}\n" for ln in lines
+    )
     return make_trace(repo, commit, patch=patch)
 
 
 def _settings(tmp_path: Path, **limits) -> QASettings:
-    return QASettings(cache_dir=tmp_path / "cache",
-                      limits=Limits(**{"timeout_s": 30, "memory": "256m", "pids": 64, **limits}))
+    return QASettings(
+        cache_dir=tmp_path / "cache",
+        limits=Limits(**{"timeout_s": 30, "memory": "256m", "pids": 64, **limits}),
+    )
 
 
 def _no_leftovers(client, trace_id: str) -> None:
-    left = client.containers.list(all=True, filters={"label": [f"{LABEL}=1",
-                                                               f"prtrace.trace={trace_id}"]})
+    left = client.containers.list(
+        all=True, filters={"label": [f"{LABEL}=1", f"prtrace.trace={trace_id}"]}
+    )
     assert left == []
 
 
 def test_network_is_unreachable(tmp_path, docker_client):
-    trace = _hostile(tmp_path, '''
+    trace = _hostile(
+        tmp_path,
+        """
 import os
 import socket
 
@@ -52,18 +60,23 @@ def test_network():
     assert sorted(os.listdir("/sys/class/net")) == ["lo"]
     # A package registry the host itself reaches: from the container it must not be.
     socket.create_connection(("deb.debian.org", 80), timeout=5).close()
-''')
+""",
+    )
     res = run_qa(trace, settings=_settings(tmp_path))
     assert res.verdict == "not_resolved" and res.failed == 1
     assert "tests/test_hostile.py::test_network" not in res.fail_to_pass
-    assert any(s in res.stdout for s in ("gaierror", "unreachable", "Temporary failure",
-                                         "Name or service not known"))
+    assert any(
+        s in res.stdout
+        for s in ("gaierror", "unreachable", "Temporary failure", "Name or service not known")
+    )
     assert "assert [" not in res.stdout  # the failure is the connection, not the interfaces
     _no_leftovers(docker_client, trace.trace_id)
 
 
 def test_fork_bomb_is_bounded(tmp_path, docker_client):
-    trace = _hostile(tmp_path, '''
+    trace = _hostile(
+        tmp_path,
+        """
 import os
 
 
@@ -73,7 +86,8 @@ def test_fork_bomb():
             os.fork()
         except OSError:
             pass
-''')
+""",
+    )
     res = run_qa(trace, settings=_settings(tmp_path, timeout_s=5, cpus=0.5, pids=32))
     assert res.verdict == "error" and res.error.kind == "timeout", res.error
     assert res.baseline.passed == 1  # the base run was unaffected
@@ -81,7 +95,9 @@ def test_fork_bomb():
 
 
 def test_pids_limit_stops_forks(tmp_path, docker_client):
-    trace = _hostile(tmp_path, '''
+    trace = _hostile(
+        tmp_path,
+        """
 import os
 import signal
 import time
@@ -103,19 +119,23 @@ def test_forks_hit_the_limit():
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
     assert refused and len(children) < 64
-''')
+""",
+    )
     res = run_qa(trace, settings=_settings(tmp_path, pids=48))
     assert res.verdict == "resolved", res.stdout
     assert res.fail_to_pass == ["tests/test_hostile.py::test_forks_hit_the_limit"]
 
 
 def test_memory_past_the_limit_is_oom(tmp_path, docker_client):
-    trace = _hostile(tmp_path, '''
+    trace = _hostile(
+        tmp_path,
+        """
 def test_hog():
     chunks = []
     for _ in range(64):
         chunks.append(bytearray(32 * 1024 * 1024))  # 2 GiB in all, touched
-''')
+""",
+    )
     res = run_qa(trace, settings=_settings(tmp_path, memory="128m"))
     assert res.verdict == "error" and res.error.kind == "oom", (res.error, res.stdout)
     assert "128m" in res.error.message
@@ -123,11 +143,14 @@ def test_hog():
 
 
 def test_endless_loop_times_out(tmp_path, docker_client):
-    trace = _hostile(tmp_path, '''
+    trace = _hostile(
+        tmp_path,
+        """
 def test_spin():
     while True:
         pass
-''')
+""",
+    )
     started = time.monotonic()
     res = run_qa(trace, settings=_settings(tmp_path, timeout_s=3))
     assert res.verdict == "error" and res.error.kind == "timeout"
@@ -137,7 +160,9 @@ def test_spin():
 
 
 def test_writes_outside_the_worktree_fail(tmp_path, docker_client):
-    trace = _hostile(tmp_path, '''
+    trace = _hostile(
+        tmp_path,
+        """
 import os
 
 import pytest
@@ -156,7 +181,8 @@ def test_not_root_and_no_caps():
     status = open("/proc/self/status").read()
     assert "CapEff:\\t0000000000000000" in status
     assert "NoNewPrivs:\\t1" in status
-''')
+""",
+    )
     settings = _settings(tmp_path)
     res = run_qa(trace, settings=settings)
     assert res.verdict == "resolved", res.stdout
@@ -189,7 +215,7 @@ def test_cancel_stops_the_run(tmp_path, docker_client):
     _no_leftovers(docker_client, trace.trace_id)
 
 
-HIJACK = '''import os
+HIJACK = """import os
 import subprocess
 
 # Runs at collection, in both runs: point the worktree's .git at a git
@@ -199,7 +225,7 @@ subprocess.run(["git", "--git-dir=/repo/evil.git", "config", "core.worktree",
                 os.environ["VICTIM"]], check=True)
 with open("/repo/.git", "w") as f:
     f.write("gitdir: evil.git\\n")
-'''
+"""
 
 
 def test_git_hijack_through_the_worktree_is_ignored(tmp_path, docker_client):
@@ -207,9 +233,8 @@ def test_git_hijack_through_the_worktree_is_ignored(tmp_path, docker_client):
     victim.mkdir()
     (victim / "precious.txt").write_text("keep me\n")
     repo, commit = make_repo(tmp_path / "repo", {**BASE, "conftest.py": HIJACK})
-    patch = ("--- a/app.py\n+++ b/app.py\n@@ -1 +1,2 @@\n VALUE = 1\n+OTHER = 2\n")
-    trace = make_trace(repo, commit, patch=patch,
-                       command=f"VICTIM={victim} python3 -m pytest -q")
+    patch = "--- a/app.py\n+++ b/app.py\n@@ -1 +1,2 @@\n VALUE = 1\n+OTHER = 2\n"
+    trace = make_trace(repo, commit, patch=patch, command=f"VICTIM={victim} python3 -m pytest -q")
     res = run_qa(trace, settings=_settings(tmp_path))
     # Had the worker's `git clean -fdx` followed the planted .git, precious.txt
     # would be gone, or the reset would have failed as an infrastructure error.
@@ -229,8 +254,9 @@ def test_sweep_leftovers_after_a_crash(tmp_path, docker_client):
     os.utime(stale, (old, old))
     fresh = settings.work_dir / "job-running"
     fresh.mkdir()
-    left = docker_client.containers.create("prtrace-test/python:bookworm", ["true"],
-                                           labels={LABEL: "1", "prtrace.deadline": "0"})
+    left = docker_client.containers.create(
+        "prtrace-test/python:bookworm", ["true"], labels={LABEL: "1", "prtrace.deadline": "0"}
+    )
     counts = sweep_leftovers(settings, client=docker_client)
     assert counts["worktrees"] == 1 and counts["containers"] >= 1
     assert not stale.exists() and fresh.exists()

@@ -25,20 +25,43 @@ def start_worker(server: ServerProcess, log: Path) -> subprocess.Popen:
     env.update(PRTRACE_JOB_LEASE_SECONDS="3")
     return subprocess.Popen(
         [*prtrace_command(), "worker", "--concurrency", "1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
     )
 
 
-def create_and_finalize(server: ServerProcess, repo: Path, commit: str, patch: str) -> tuple[str, str]:
+def create_and_finalize(
+    server: ServerProcess, repo: Path, commit: str, patch: str
+) -> tuple[str, str]:
     api = {"Authorization": f"Bearer {server.api_token}"}
-    created = httpx.post(f"{server.url}/traces", headers=api, json={
-        "developer": {"id": "qa-crash"},
-        "task": {"repository": str(repo), "commit": commit, "test_image": PY_IMAGE,
-                 "test_command": "python3 -m pytest -q"},
-    }).raise_for_status().json()
+    created = (
+        httpx.post(
+            f"{server.url}/traces",
+            headers=api,
+            json={
+                "developer": {"id": "qa-crash"},
+                "task": {
+                    "repository": str(repo),
+                    "commit": commit,
+                    "test_image": PY_IMAGE,
+                    "test_command": "python3 -m pytest -q",
+                },
+            },
+        )
+        .raise_for_status()
+        .json()
+    )
     upload = {"Authorization": f"Bearer {created['upload_token']}"}
-    sealed = httpx.post(f"{server.url}/traces/{created['trace_id']}/finalize", headers=upload,
-                        json={"artifacts": {"final_patch": patch}}).raise_for_status().json()
+    sealed = (
+        httpx.post(
+            f"{server.url}/traces/{created['trace_id']}/finalize",
+            headers=upload,
+            json={"artifacts": {"final_patch": patch}},
+        )
+        .raise_for_status()
+        .json()
+    )
     return created["trace_id"], sealed["qa_job_id"]
 
 
@@ -57,9 +80,13 @@ def wait_until(predicate, timeout: float, what: str) -> None:
 
 
 def test_worker_killed_mid_qa_job_completes_once_on_the_next(tmp_path: Path, docker_client) -> None:
-    repo, commit = make_repo(tmp_path / "calc", {"calc.py": SLOW_CALC, "tests/test_calc.py": SLOW_TESTS})
+    repo, commit = make_repo(
+        tmp_path / "calc", {"calc.py": SLOW_CALC, "tests/test_calc.py": SLOW_TESTS}
+    )
     patch = diff_of(repo, {"calc.py": SLOW_CALC.replace("a - b", "a + b")})
-    server = ServerProcess(tmp_path / "home", env={"PRTRACE_WORKERS": "0", "PRTRACE_QA_ON_FINALIZE": "true"})
+    server = ServerProcess(
+        tmp_path / "home", env={"PRTRACE_WORKERS": "0", "PRTRACE_QA_ON_FINALIZE": "true"}
+    )
     server.start()
     first = second = None
     try:
@@ -67,16 +94,23 @@ def test_worker_killed_mid_qa_job_completes_once_on_the_next(tmp_path: Path, doc
         assert job_id, "finalize did not queue QA"
         first = start_worker(server, tmp_path / "worker1.log")
         # Kill it while its container runs the tests at the base commit.
-        wait_until(lambda: docker_client.containers.list(filters={"label": f"prtrace.job={job_id}"}),
-                   90, "the first worker's test container")
+        wait_until(
+            lambda: docker_client.containers.list(filters={"label": f"prtrace.job={job_id}"}),
+            90,
+            "the first worker's test container",
+        )
         first.send_signal(signal.SIGKILL)
         first.wait()
         assert job(server, job_id)["status"] == "running"
         second = start_worker(server, tmp_path / "worker2.log")
-        wait_until(lambda: job(server, job_id)["status"] in ("done", "error"), 180, "the job to finish")
+        wait_until(
+            lambda: job(server, job_id)["status"] in ("done", "error"), 180, "the job to finish"
+        )
         final = job(server, job_id)
-        trace = httpx.get(f"{server.url}/traces/{trace_id}",
-                          headers={"Authorization": f"Bearer {server.api_token}"}).json()
+        trace = httpx.get(
+            f"{server.url}/traces/{trace_id}",
+            headers={"Authorization": f"Bearer {server.api_token}"},
+        ).json()
     finally:
         for proc in (first, second):
             if proc and proc.poll() is None:
@@ -102,11 +136,13 @@ def test_trace_qa_wait_prints_the_verdict(tmp_path: Path, docker_client) -> None
         env = server.environment()
         done = subprocess.run(
             [*prtrace_command(), "trace", "qa", trace_id, "--wait", "--timeout", "180"],
-            env=env, capture_output=True, text=True, timeout=240,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
         )
     finally:
         server.stop()
     assert done.returncode == 0, done.stderr
     assert "verdict resolved" in done.stdout
     assert "fixed     tests/test_calc.py::test_add" in done.stdout
-

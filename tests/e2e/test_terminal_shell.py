@@ -18,9 +18,11 @@ from tests.support.terminal_support import Tmux, need, spooled, wait_for
 RC = {
     "bash": (".bashrc", "alias hi='echo hi-from-rc'\nPS1='user-prompt\\$ '\n"),
     "zsh": (".zshrc", "alias hi='echo hi-from-rc'\nPROMPT='user-prompt%# '\n"),
-    "fish": (".config/fish/config.fish",
-             "alias hi='echo hi-from-rc'\nfunction fish_prompt; echo -n 'user-prompt> '; end\n"
-             "set -g fish_greeting\n"),
+    "fish": (
+        ".config/fish/config.fish",
+        "alias hi='echo hi-from-rc'\nfunction fish_prompt; echo -n 'user-prompt> '; end\n"
+        "set -g fish_greeting\n",
+    ),
 }
 
 
@@ -33,7 +35,8 @@ def _commands(ws: Path, n: int) -> list[dict]:
     """The first ``n`` commands after the warm-up, once they are spooled."""
     return wait_for(
         lambda: (lambda c: c[1:] if len(c) > n else None)(spooled(ws, "terminal_command")),
-        timeout=60, what=f"{n} terminal_command events",
+        timeout=60,
+        what=f"{n} terminal_command events",
     )  # type: ignore[return-value]
 
 
@@ -55,8 +58,12 @@ def test_shell_records_commands_like_a_terminal(tmp_path: Path, shell: str) -> N
     (home / name).parent.mkdir(parents=True, exist_ok=True)
     (home / name).write_text(text)
     env = {
-        "HOME": str(home), "PRTRACE_WORKSPACE": str(ws), "SHELL": path,
-        "PATH": os.environ["PATH"], "TERM": "tmux-256color", "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "PRTRACE_WORKSPACE": str(ws),
+        "SHELL": path,
+        "PATH": os.environ["PATH"],
+        "TERM": "tmux-256color",
+        "LANG": "C.UTF-8",
     }
     term = Tmux([*prtrace_cmd(), "shell", "--no-upload"], cwd=ws, env=env)
     try:
@@ -72,8 +79,20 @@ def test_shell_records_commands_like_a_terminal(tmp_path: Path, shell: str) -> N
         assert cmds[0]["output_merged"] is True and cmds[0]["cwd"] == "."
         assert cmds[1]["exit_code"] == 2 and "No such file" in cmds[1]["stdout"]
         big = cmds[2]
-        assert big["args"] == ["head", "-c", "3000000", "/dev/zero", "|", "tr", "\\0", "x",
-                               "|", "fold", "-w", "100"]
+        assert big["args"] == [
+            "head",
+            "-c",
+            "3000000",
+            "/dev/zero",
+            "|",
+            "tr",
+            "\\0",
+            "x",
+            "|",
+            "fold",
+            "-w",
+            "100",
+        ]
         assert big["exit_code"] == 0 and big["truncated"] is True
         assert big["output_bytes"] == 3_029_999
         assert "characters omitted" in big["stdout"] and len(big["stdout"]) < 1_100_000
@@ -115,9 +134,17 @@ def test_shell_records_commands_like_a_terminal(tmp_path: Path, shell: str) -> N
         term.close()
     cmds = spooled(ws, "terminal_command")
     assert [c["cmd"] for c in cmds] == [
-        WARM_UP, "hi", "ls /nonexistent-dir", "head -c 3000000 /dev/zero | tr '\\0' x | fold -w 100",
-        "mkdir sub && cd sub", "pwd", "vim -u NONE notes.txt", "sleep 30",
-        ALIVE.get(shell, ALIVE["bash"]), "stty size", "exit",
+        WARM_UP,
+        "hi",
+        "ls /nonexistent-dir",
+        "head -c 3000000 /dev/zero | tr '\\0' x | fold -w 100",
+        "mkdir sub && cd sub",
+        "pwd",
+        "vim -u NONE notes.txt",
+        "sleep 30",
+        ALIVE.get(shell, ALIVE["bash"]),
+        "stty size",
+        "exit",
     ]  # each once, in order
     if shell != "fish":  # fish still runs its end-of-command event for `exit`
         assert "exit_code" not in cmds[-1]  # the shell ended before it could say

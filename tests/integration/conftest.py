@@ -146,7 +146,9 @@ async def services(
     tmp_path: Path, database_url: str, blob_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Services]:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    settings = make_settings(tmp_path / "home", database_url, blob_env, PRTRACE_QA_ON_FINALIZE="false")
+    settings = make_settings(
+        tmp_path / "home", database_url, blob_env, PRTRACE_QA_ON_FINALIZE="false"
+    )
     svc = await Services.open(settings)
     try:
         yield svc

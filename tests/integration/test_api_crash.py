@@ -39,16 +39,40 @@ def batch_events(seq: int, n: int, *, big: bool = False) -> list[ev.Event]:
             out.append(ev.Thought(id=eid, t=t, session_id="ses_crash", raw=f"note {seq}/{i}"))
         elif i % 3 == 1:
             before, after = f"v = {i}\n", f"v = {i + 1}\n"
-            out.append(ev.Edit(id=eid, t=t, session_id="ses_crash", path="m.py", op="replace",
-                               patch_unified=f"@@ -1 +1 @@\n-{before}+{after}",
-                               before_hash=text_hash(before), after_hash=text_hash(after)))
+            out.append(
+                ev.Edit(
+                    id=eid,
+                    t=t,
+                    session_id="ses_crash",
+                    path="m.py",
+                    op="replace",
+                    patch_unified=f"@@ -1 +1 @@\n-{before}+{after}",
+                    before_hash=text_hash(before),
+                    after_hash=text_hash(after),
+                )
+            )
         else:
-            out.append(ev.TerminalCommand(id=eid, t=t, session_id="ses_crash", cmd="pytest -q",
-                                          exit_code=i % 2, stdout=f"{seq}/{i} passed\n"))
+            out.append(
+                ev.TerminalCommand(
+                    id=eid,
+                    t=t,
+                    session_id="ses_crash",
+                    cmd="pytest -q",
+                    exit_code=i % 2,
+                    stdout=f"{seq}/{i} passed\n",
+                )
+            )
     if big:
         stdout = "".join(f"line {k} of seq {seq}: ✓ ok\n" for k in range(6000))  # > 64 KiB
-        out.append(ev.TerminalCommand(id=f"b{seq:04d}-big", t=START + timedelta(seconds=seq * 1000 + n),
-                                      session_id="ses_crash", cmd="pytest -v", stdout=stdout))
+        out.append(
+            ev.TerminalCommand(
+                id=f"b{seq:04d}-big",
+                t=START + timedelta(seconds=seq * 1000 + n),
+                session_id="ses_crash",
+                cmd="pytest -v",
+                stdout=stdout,
+            )
+        )
     return out
 
 
@@ -69,18 +93,24 @@ def create(server: ServerProcess) -> tuple[str, str]:
     return created.trace_id, created.upload_token
 
 
-def post_batch(server: ServerProcess, trace_id: str, token: str, seq: int, events: list[Any]) -> httpx.Response:
-    return httpx.post(f"{server.url}/traces/{trace_id}/events",
-                      content=msgspec.json.encode({"seq": seq, "events": events}),
-                      headers={"Authorization": f"Bearer {token}"}, timeout=60)
+def post_batch(
+    server: ServerProcess, trace_id: str, token: str, seq: int, events: list[Any]
+) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/traces/{trace_id}/events",
+        content=msgspec.json.encode({"seq": seq, "events": events}),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
 
 
 def all_events(server: ServerProcess, trace_id: str, page: int = 500) -> list[dict[str, Any]]:
     """Every stored event, following ``next_after`` page by page."""
     out: list[dict[str, Any]] = []
     after = None
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.api_token}"},
-                      timeout=60) as http:
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.api_token}"}, timeout=60
+    ) as http:
         while True:
             params: dict[str, Any] = {"limit": page}
             if after:
@@ -94,7 +124,9 @@ def all_events(server: ServerProcess, trace_id: str, page: int = 500) -> list[di
 
 def summary_count(server: ServerProcess, trace_id: str) -> int:
     with Client(server.url, server.api_token) as client:
-        return next(s.events for s in client.iter_traces(developer="crash") if s.trace_id == trace_id)
+        return next(
+            s.events for s in client.iter_traces(developer="crash") if s.trace_id == trace_id
+        )
 
 
 def assert_dead(server: ServerProcess) -> None:
@@ -106,7 +138,9 @@ def assert_dead(server: ServerProcess) -> None:
 # --- crash after acknowledged batches ----------------------------------------------------
 
 
-def test_kill9_after_acknowledged_batches_keeps_every_event_once(prtrace_server: ServerProcess) -> None:
+def test_kill9_after_acknowledged_batches_keeps_every_event_once(
+    prtrace_server: ServerProcess,
+) -> None:
     server = prtrace_server
     trace_id, token = create(server)
     batches = [batch_events(0, 40), batch_events(1, 60, big=True), batch_events(2, 25)]
@@ -122,7 +156,7 @@ def test_kill9_after_acknowledged_batches_keeps_every_event_once(prtrace_server:
 
     stored = all_events(server, trace_id, page=37)
     assert ids(stored) == ids(acknowledged)  # all there, in order, none twice
-    assert stored == as_json(acknowledged)   # and whole (the big stdout from the blob store)
+    assert stored == as_json(acknowledged)  # and whole (the big stdout from the blob store)
     assert summary_count(server, trace_id) == len(acknowledged)
 
     # A retry of the last acknowledged batch is a duplicate no-op...
@@ -138,7 +172,9 @@ def test_kill9_after_acknowledged_batches_keeps_every_event_once(prtrace_server:
 
     # The trace goes on as if nothing happened, and seals whole.
     assert post_batch(server, trace_id, token, 3, batch_events(3, 5)).status_code == 200
-    final = httpx.post(f"{server.url}/traces/{trace_id}/finalize", headers={"Authorization": f"Bearer {token}"})
+    final = httpx.post(
+        f"{server.url}/traces/{trace_id}/finalize", headers={"Authorization": f"Bearer {token}"}
+    )
     assert final.status_code == 200 and final.json()["events"] == len(acknowledged) + 5
     with Client(server.url, server.api_token) as client:
         trace = client.get_trace(trace_id)
@@ -153,7 +189,11 @@ def test_kill9_after_finalize_keeps_the_trace_sealed(prtrace_server: ServerProce
     assert post_batch(server, trace_id, token, 0, events).status_code == 200
     patch = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-v = 1\n+v = 2\n"
     auth = {"Authorization": f"Bearer {token}"}
-    final = httpx.post(f"{server.url}/traces/{trace_id}/finalize", json={"artifacts": {"final_patch": patch}}, headers=auth)
+    final = httpx.post(
+        f"{server.url}/traces/{trace_id}/finalize",
+        json={"artifacts": {"final_patch": patch}},
+        headers=auth,
+    )
     assert final.status_code == 200
 
     server.kill9()
@@ -166,7 +206,11 @@ def test_kill9_after_finalize_keeps_the_trace_sealed(prtrace_server: ServerProce
     assert document["artifacts"] == {"final_patch": patch}
     assert document["events"] == as_json(events)
     assert post_batch(server, trace_id, token, 1, batch_events(1, 2)).status_code == 409
-    again = httpx.post(f"{server.url}/traces/{trace_id}/finalize", json={"artifacts": {"final_patch": patch}}, headers=auth)
+    again = httpx.post(
+        f"{server.url}/traces/{trace_id}/finalize",
+        json={"artifacts": {"final_patch": patch}},
+        headers=auth,
+    )
     assert again.status_code == 200
     assert again.json()["sealed_at"] == final.json()["sealed_at"]
     assert again.json()["events"] == len(events)
@@ -192,9 +236,9 @@ class Uploader(threading.Thread):
 
     def wait_for(self, n: int) -> None:
         with self.progress:
-            assert self.progress.wait_for(lambda: len(self.acked) >= n or self.fatal is not None, WAIT), (
-                f"only {len(self.acked)} batches acknowledged"
-            )
+            assert self.progress.wait_for(
+                lambda: len(self.acked) >= n or self.fatal is not None, WAIT
+            ), f"only {len(self.acked)} batches acknowledged"
         assert self.fatal is None, self.fatal
 
     def run(self) -> None:
@@ -205,7 +249,9 @@ class Uploader(threading.Thread):
                     events = batch_events(seq, self.size)
                     while True:
                         try:
-                            answer = client.upload_events(self.trace_id, seq, events, token=self.token)
+                            answer = client.upload_events(
+                                self.trace_id, seq, events, token=self.token
+                            )
                             break
                         except APIError as exc:
                             if not exc.retryable:

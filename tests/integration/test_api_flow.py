@@ -70,7 +70,9 @@ def unique_repository() -> str:
     return f"https://example.com/flow-{uuid.uuid4().hex[:10]}.git"
 
 
-def create(api: httpx.Client, *, repository: str | None = None, developer: str = "dana") -> tuple[str, str]:
+def create(
+    api: httpx.Client, *, repository: str | None = None, developer: str = "dana"
+) -> tuple[str, str]:
     body = {
         "developer": {"id": developer, "name": "Dana Developer"},
         "task": {
@@ -96,7 +98,9 @@ def encode_batch(seq: int, events: list[Any]) -> bytes:
     return msgspec.json.encode({"seq": seq, "events": events})
 
 
-def upload(server: ServerProcess, trace_id: str, token: str, seq: int, events: list[Any]) -> httpx.Response:
+def upload(
+    server: ServerProcess, trace_id: str, token: str, seq: int, events: list[Any]
+) -> httpx.Response:
     return httpx.post(
         f"{server.url}/traces/{trace_id}/events",
         content=encode_batch(seq, events),
@@ -160,32 +164,97 @@ def _extra_events(after: datetime) -> list[ev.Event]:
     old, new = "x = 1\n", "x = 2\n"
     rng = ev.Range(start=ev.Position(line=3, character=4), end=ev.Position(line=3, character=15))
     return [
-        ev.Rename(id=f"{SESSION}-x01", t=t(1), session_id=SESSION, source="lsp",
-                  path="inventory/parsing.py", new_name="parse_price_cents", symbol="parse_price",
-                  range=rng, files=["inventory/parsing.py", "inventory/stock.py"], edits=3),
-        ev.CodeAction(id=f"{SESSION}-x02", t=t(2), session_id=SESSION, source="lsp",
-                      path="inventory/parsing.py", title="Organize imports",
-                      kind="source.organizeImports", range=rng, files=["inventory/parsing.py"]),
-        ev.FileCreated(id=f"{SESSION}-x03", t=t(3), session_id=SESSION, source="fs",
-                       path="tests/test_prices.py", hash=text_hash(old), size=len(old),
-                       patch_unified="--- /dev/null\n+++ b/tests/test_prices.py\n@@ -0,0 +1 @@\n+x = 1\n"),
-        ev.FileChanged(id=f"{SESSION}-x04", t=t(4), session_id=SESSION, source="fs",
-                       path="tests/test_prices.py", before_hash=text_hash(old),
-                       after_hash=text_hash(new), size=len(new),
-                       patch_unified="--- a/tests/test_prices.py\n+++ b/tests/test_prices.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"),
-        ev.FileMoved(id=f"{SESSION}-x05", t=t(5), session_id=SESSION, source="fs",
-                     path="tests/test_price_parsing.py", from_path="tests/test_prices.py",
-                     hash=text_hash(new)),
-        ev.FileDeleted(id=f"{SESSION}-x06", t=t(6), session_id=SESSION, source="fs",
-                       path="tests/test_price_parsing.py", before_hash=text_hash(new)),
-        ev.BranchSwitched(id=f"{SESSION}-x07", t=t(7), session_id=SESSION, source="git",
-                          to_branch="fix/decimal-prices", from_branch="main", hash="3f2a9c1d"),
-        ev.PushRemote(id=f"{SESSION}-x08", t=t(8), session_id=SESSION, source="git",
-                      remote="origin", branch="fix/decimal-prices",
-                      url="https://example.com/inventory.git", exit_code=0),
-        ev.PrOpened(id=f"{SESSION}-x09", t=t(9), session_id=SESSION, source="git",
-                    url="https://example.com/inventory/pull/7", title="Parse prices with Decimal",
-                    number=7, base="main", head="fix/decimal-prices"),
+        ev.Rename(
+            id=f"{SESSION}-x01",
+            t=t(1),
+            session_id=SESSION,
+            source="lsp",
+            path="inventory/parsing.py",
+            new_name="parse_price_cents",
+            symbol="parse_price",
+            range=rng,
+            files=["inventory/parsing.py", "inventory/stock.py"],
+            edits=3,
+        ),
+        ev.CodeAction(
+            id=f"{SESSION}-x02",
+            t=t(2),
+            session_id=SESSION,
+            source="lsp",
+            path="inventory/parsing.py",
+            title="Organize imports",
+            kind="source.organizeImports",
+            range=rng,
+            files=["inventory/parsing.py"],
+        ),
+        ev.FileCreated(
+            id=f"{SESSION}-x03",
+            t=t(3),
+            session_id=SESSION,
+            source="fs",
+            path="tests/test_prices.py",
+            hash=text_hash(old),
+            size=len(old),
+            patch_unified="--- /dev/null\n+++ b/tests/test_prices.py\n@@ -0,0 +1 @@\n+x = 1\n",
+        ),
+        ev.FileChanged(
+            id=f"{SESSION}-x04",
+            t=t(4),
+            session_id=SESSION,
+            source="fs",
+            path="tests/test_prices.py",
+            before_hash=text_hash(old),
+            after_hash=text_hash(new),
+            size=len(new),
+            patch_unified="--- a/tests/test_prices.py\n+++ b/tests/test_prices.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n",
+        ),
+        ev.FileMoved(
+            id=f"{SESSION}-x05",
+            t=t(5),
+            session_id=SESSION,
+            source="fs",
+            path="tests/test_price_parsing.py",
+            from_path="tests/test_prices.py",
+            hash=text_hash(new),
+        ),
+        ev.FileDeleted(
+            id=f"{SESSION}-x06",
+            t=t(6),
+            session_id=SESSION,
+            source="fs",
+            path="tests/test_price_parsing.py",
+            before_hash=text_hash(new),
+        ),
+        ev.BranchSwitched(
+            id=f"{SESSION}-x07",
+            t=t(7),
+            session_id=SESSION,
+            source="git",
+            to_branch="fix/decimal-prices",
+            from_branch="main",
+            hash="3f2a9c1d",
+        ),
+        ev.PushRemote(
+            id=f"{SESSION}-x08",
+            t=t(8),
+            session_id=SESSION,
+            source="git",
+            remote="origin",
+            branch="fix/decimal-prices",
+            url="https://example.com/inventory.git",
+            exit_code=0,
+        ),
+        ev.PrOpened(
+            id=f"{SESSION}-x09",
+            t=t(9),
+            session_id=SESSION,
+            source="git",
+            url="https://example.com/inventory/pull/7",
+            title="Parse prices with Decimal",
+            number=7,
+            base="main",
+            head="fix/decimal-prices",
+        ),
     ]
 
 
@@ -206,10 +275,18 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     big_stdout = _big_output()
     assert len(big_stdout.encode()) > 3 * BLOB_THRESHOLD
     big = ev.TerminalCommand(
-        id=f"{SESSION}-big", t=recorded[-1].t + timedelta(seconds=1), session_id=SESSION,
-        source="shell", cmd="python -m pytest -q -x tests", args=["python", "-m", "pytest"],
-        cwd="/work/inventory", exit_code=1, duration_ms=5210.5, stdout=big_stdout,
-        stderr="warning: deprecated\n", output_bytes=len(big_stdout.encode()),
+        id=f"{SESSION}-big",
+        t=recorded[-1].t + timedelta(seconds=1),
+        session_id=SESSION,
+        source="shell",
+        cmd="python -m pytest -q -x tests",
+        args=["python", "-m", "pytest"],
+        cwd="/work/inventory",
+        exit_code=1,
+        duration_ms=5210.5,
+        stdout=big_stdout,
+        stderr="warning: deprecated\n",
+        output_bytes=len(big_stdout.encode()),
     )
     extras = _extra_events(big.t)
     middle = len(recorded) // 2
@@ -252,7 +329,10 @@ def test_seed_flow_create_three_batches_finalize_get(
         response = upload(server, trace_id, token, seq, batch)
         assert response.status_code == 200, response.text
         assert response.json() == {
-            "trace_id": trace_id, "seq": seq, "accepted": len(batch), "duplicate": False,
+            "trace_id": trace_id,
+            "seq": seq,
+            "accepted": len(batch),
+            "duplicate": False,
         }
 
     final = httpx.post(
@@ -327,7 +407,13 @@ def test_large_stdout_goes_to_blob_store_and_comes_back_whole(
 
     # The output is in the blob store, byte for byte, and not in the database.
     data = session.big_stdout.encode("utf-8")
-    blob = server.home / "blobs" / "sha256" / text_hash(session.big_stdout)[:2] / text_hash(session.big_stdout)
+    blob = (
+        server.home
+        / "blobs"
+        / "sha256"
+        / text_hash(session.big_stdout)[:2]
+        / text_hash(session.big_stdout)
+    )
     assert blob.read_bytes() == data
     marker = session.big_stdout.split("\n", 1)[0].encode()
     for path in database_files(server.home):
@@ -337,7 +423,10 @@ def test_large_stdout_goes_to_blob_store_and_comes_back_whole(
     check_whole()  # sealed: the archived document
     exported = [
         json.loads(line)
-        for line in api.get("/export", params={"repository": api.get(f"/traces/{trace_id}").json()["task"]["repository"]}).content.splitlines()
+        for line in api.get(
+            "/export",
+            params={"repository": api.get(f"/traces/{trace_id}").json()["task"]["repository"]},
+        ).content.splitlines()
     ]
     assert [d["trace_id"] for d in exported] == [trace_id]
     assert exported[0]["events"][1]["stdout"] == session.big_stdout
@@ -346,7 +435,9 @@ def test_large_stdout_goes_to_blob_store_and_comes_back_whole(
 # --- idempotency, conflicts, finalize ---------------------------------------------------
 
 
-def test_retry_same_seq_is_a_duplicate_and_other_events_409(server: ServerProcess, api: httpx.Client) -> None:
+def test_retry_same_seq_is_a_duplicate_and_other_events_409(
+    server: ServerProcess, api: httpx.Client
+) -> None:
     trace_id, token = create(api)
     first, second, other = thoughts("a", 3), thoughts("b", 4), thoughts("c", 2)
     assert upload(server, trace_id, token, 0, first).json()["accepted"] == 3
@@ -374,25 +465,36 @@ def test_retry_same_seq_is_a_duplicate_and_other_events_409(server: ServerProces
     assert upload(server, trace_id, token, 1, changed).status_code == 409
 
     assert stored_events(api, trace_id) == as_json(first + second)
-    summary = api.get("/traces", params={"repository": api.get(f"/traces/{trace_id}").json()["task"]["repository"]}).json()
+    summary = api.get(
+        "/traces",
+        params={"repository": api.get(f"/traces/{trace_id}").json()["task"]["repository"]},
+    ).json()
     assert summary["traces"][0]["events"] == 7
 
     # Batches are ordered by seq, not by arrival.
     assert upload(server, trace_id, token, 7, other[1:]).status_code == 200
     assert upload(server, trace_id, token, 5, other[:1]).status_code == 200
     assert [e["id"] for e in stored_events(api, trace_id)] == [
-        *(e.id for e in first), *(e.id for e in second), other[0].id, other[1].id
+        *(e.id for e in first),
+        *(e.id for e in second),
+        other[0].id,
+        other[1].id,
     ]
 
 
-def test_finalize_seals_later_events_409_and_retries_are_safe(server: ServerProcess, api: httpx.Client) -> None:
+def test_finalize_seals_later_events_409_and_retries_are_safe(
+    server: ServerProcess, api: httpx.Client
+) -> None:
     trace_id, token = create(api)
     batch = thoughts("f", 3)
     assert upload(server, trace_id, token, 0, batch).status_code == 200
 
     patch = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"
-    first = httpx.post(f"{server.url}/traces/{trace_id}/finalize",
-                       json={"artifacts": {"final_patch": patch}}, headers=bearer(token))
+    first = httpx.post(
+        f"{server.url}/traces/{trace_id}/finalize",
+        json={"artifacts": {"final_patch": patch}},
+        headers=bearer(token),
+    )
     assert first.status_code == 200
     assert first.json()["status"] == "sealed" and first.json()["events"] == 3
 
@@ -406,14 +508,19 @@ def test_finalize_seals_later_events_409_and_retries_are_safe(server: ServerProc
 
     # Finalize again: without a body, or with the same artifacts, is a no-op success.
     for kwargs in ({}, {"json": {"artifacts": {"final_patch": patch}}}, {"json": {}}):
-        retry = httpx.post(f"{server.url}/traces/{trace_id}/finalize", headers=bearer(token), **kwargs)
+        retry = httpx.post(
+            f"{server.url}/traces/{trace_id}/finalize", headers=bearer(token), **kwargs
+        )
         assert retry.status_code == 200, (kwargs, retry.text)
         assert retry.json()["status"] == "sealed"
         assert retry.json()["events"] == 3
         assert retry.json()["sealed_at"] == first.json()["sealed_at"]
     # With other artifacts: 409, and the first patch stays.
-    other = httpx.post(f"{server.url}/traces/{trace_id}/finalize",
-                       json={"artifacts": {"final_patch": patch + "+c\n"}}, headers=bearer(token))
+    other = httpx.post(
+        f"{server.url}/traces/{trace_id}/finalize",
+        json={"artifacts": {"final_patch": patch + "+c\n"}},
+        headers=bearer(token),
+    )
     assert other.status_code == 409
     assert error_of(other)["field"] == "artifacts"
 
@@ -447,12 +554,17 @@ def test_token_rules(server: ServerProcess, api: httpx.Client) -> None:
     assert cross_final.status_code == 403
 
     # No token: 401 and the challenge; a token that is not Bearer: 401.
-    missing = httpx.post(f"{server.url}/traces/{a_id}/events", content=encode_batch(1, thoughts("tc", 1)))
+    missing = httpx.post(
+        f"{server.url}/traces/{a_id}/events", content=encode_batch(1, thoughts("tc", 1))
+    )
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"] == "Bearer"
     assert "Authorization" in error_of(missing)["detail"]
-    basic = httpx.post(f"{server.url}/traces/{a_id}/events", content=encode_batch(1, []),
-                       headers={"Authorization": f"Basic {a_token}"})
+    basic = httpx.post(
+        f"{server.url}/traces/{a_id}/events",
+        content=encode_batch(1, []),
+        headers={"Authorization": f"Basic {a_token}"},
+    )
     assert basic.status_code == 401
     for path in ("/traces", f"/traces/{a_id}", f"/traces/{a_id}/events", "/export"):
         assert httpx.get(server.url + path).status_code == 401, path
@@ -476,8 +588,11 @@ def test_token_rules(server: ServerProcess, api: httpx.Client) -> None:
         response = httpx.request(method, server.url + path, headers=bearer(a_token))
         assert response.status_code == 403, (method, path, response.text)
         assert "upload token" in error_of(response)["detail"]
-    made = httpx.post(f"{server.url}/traces", headers=bearer(a_token),
-                      json={"developer": {"id": "x"}, "task": {"repository": "r", "commit": "abcd"}})
+    made = httpx.post(
+        f"{server.url}/traces",
+        headers=bearer(a_token),
+        json={"developer": {"id": "x"}, "task": {"repository": "r", "commit": "abcd"}},
+    )
     assert made.status_code == 403
 
     # None of that stored or changed anything.
@@ -501,7 +616,12 @@ def test_list_traces_filters_and_paging(server: ServerProcess, api: httpx.Client
         trace_id, token = create(api, repository=repository, developer=developer)
         assert upload(server, trace_id, token, 0, thoughts(f"l{i}", i + 1)).status_code == 200
         if i % 2 == 0:
-            assert httpx.post(f"{server.url}/traces/{trace_id}/finalize", headers=bearer(token)).status_code == 200
+            assert (
+                httpx.post(
+                    f"{server.url}/traces/{trace_id}/finalize", headers=bearer(token)
+                ).status_code
+                == 200
+            )
         made.append(trace_id)
 
     def listed(**params: Any) -> list[str]:
@@ -518,7 +638,10 @@ def test_list_traces_filters_and_paging(server: ServerProcess, api: httpx.Client
     assert listed(developer="nobody") == []
     assert api.get("/traces", params={"repository": repository + "x"}).json()["traces"] == []
 
-    summaries = {s["trace_id"]: s for s in api.get("/traces", params={"repository": repository}).json()["traces"]}
+    summaries = {
+        s["trace_id"]: s
+        for s in api.get("/traces", params={"repository": repository}).json()["traces"]
+    }
     assert [summaries[t]["events"] for t in made] == [1, 2, 3, 4, 5]
     assert [summaries[t]["developer_id"] for t in made] == ["ann", "bob", "ann", "cy", "ann"]
     assert all(summaries[t]["commit"] == "3f2a9c1d" for t in made)
@@ -529,7 +652,11 @@ def test_list_traces_filters_and_paging(server: ServerProcess, api: httpx.Client
     assert created == sorted(created)
     assert listed(created_after=created[2]) == [made[4], made[3], made[2]]
     assert listed(created_before=created[2]) == [made[1], made[0]]
-    assert listed(created_after=created[1], created_before=created[4]) == [made[3], made[2], made[1]]
+    assert listed(created_after=created[1], created_before=created[4]) == [
+        made[3],
+        made[2],
+        made[1],
+    ]
     # At each trace's own shown time exactly (the stored time must be that time).
     for i, trace_id in enumerate(made):
         assert listed(created_after=created[i])[-1] == trace_id
@@ -551,7 +678,9 @@ def test_list_traces_filters_and_paging(server: ServerProcess, api: httpx.Client
     assert [t for page in pages for t in page] == newest_first
 
     with Client(server.url, server.api_token) as client:
-        assert [s.trace_id for s in client.iter_traces(repository=repository, limit=3)] == newest_first
+        assert [
+            s.trace_id for s in client.iter_traces(repository=repository, limit=3)
+        ] == newest_first
 
 
 def test_list_events_by_type_after_and_limit(
@@ -577,7 +706,10 @@ def test_list_events_by_type_after_and_limit(
 
     pivot = everything[7]["id"]
     assert api.get(url, params={"after": pivot}).json()["events"] == everything[8:]
-    assert api.get(url, params={"after": everything[-1]["id"]}).json() == {"events": [], "next_after": None}
+    assert api.get(url, params={"after": everything[-1]["id"]}).json() == {
+        "events": [],
+        "next_after": None,
+    }
     assert api.get(url, params={"after": pivot, "type": "thought"}).json()["events"] == [
         e for e in everything[8:] if e["type"] == "thought"
     ]
@@ -615,7 +747,12 @@ def test_export_streams_jsonl_oldest_first(
         trace_id, token = create(api, repository=repository, developer=f"dev{i}")
         assert upload(server, trace_id, token, 0, thoughts(f"x{i}", i + 2)).status_code == 200
         if i != 1:
-            assert httpx.post(f"{server.url}/traces/{trace_id}/finalize", headers=bearer(token)).status_code == 200
+            assert (
+                httpx.post(
+                    f"{server.url}/traces/{trace_id}/finalize", headers=bearer(token)
+                ).status_code
+                == 200
+            )
         made.append(trace_id)
 
     response = api.get("/export", params={"repository": repository})
@@ -631,13 +768,18 @@ def test_export_streams_jsonl_oldest_first(
     assert [len(d["events"]) for d in documents] == [2, 3, 4]
 
     sealed = api.get("/export", params={"repository": repository, "status": "sealed"})
-    assert [json.loads(line)["trace_id"] for line in sealed.content.splitlines()] == [made[0], made[2]]
+    assert [json.loads(line)["trace_id"] for line in sealed.content.splitlines()] == [
+        made[0],
+        made[2],
+    ]
     one = api.get("/export", params={"repository": repository, "developer": "dev1"})
     assert [json.loads(line)["trace_id"] for line in one.content.splitlines()] == [made[1]]
     assert api.get("/export", params={"repository": repository, "developer": "none"}).content == b""
 
     with Client(server.url, server.api_token) as client:
-        assert [json.loads(line)["trace_id"] for line in client.export(repository=repository)] == made
+        assert [
+            json.loads(line)["trace_id"] for line in client.export(repository=repository)
+        ] == made
 
 
 # --- health, OpenAPI --------------------------------------------------------------------
@@ -646,7 +788,12 @@ def test_export_streams_jsonl_oldest_first(
 def test_healthz_and_openapi_need_no_token(server: ServerProcess) -> None:
     health = httpx.get(f"{server.url}/healthz")
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "version": "0.1.0", "database": "sqlite", "blobs": "file"}
+    assert health.json() == {
+        "status": "ok",
+        "version": "0.1.0",
+        "database": "sqlite",
+        "blobs": "file",
+    }
 
     openapi = httpx.get(f"{server.url}/schema/openapi.json")
     assert openapi.status_code == 200
@@ -655,14 +802,28 @@ def test_healthz_and_openapi_need_no_token(server: ServerProcess) -> None:
     assert spec["info"]["title"] == "prtrace"
     paths = spec["paths"]
     for path, method in [
-        ("/traces", "post"), ("/traces", "get"), ("/traces/{trace_id}/events", "post"),
-        ("/traces/{trace_id}/events", "get"), ("/traces/{trace_id}/finalize", "post"),
-        ("/traces/{trace_id}", "get"), ("/traces/{trace_id}/qa", "post"), ("/export", "get"),
-        ("/healthz", "get"), ("/jobs/{job_id}", "get"),
+        ("/traces", "post"),
+        ("/traces", "get"),
+        ("/traces/{trace_id}/events", "post"),
+        ("/traces/{trace_id}/events", "get"),
+        ("/traces/{trace_id}/finalize", "post"),
+        ("/traces/{trace_id}", "get"),
+        ("/traces/{trace_id}/qa", "post"),
+        ("/export", "get"),
+        ("/healthz", "get"),
+        ("/jobs/{job_id}", "get"),
     ]:
         assert method in paths.get(path, {}), (path, method, sorted(paths))
     list_params = {p["name"] for p in paths["/traces"]["get"]["parameters"]}
-    assert {"status", "developer", "repository", "created_after", "created_before", "limit", "cursor"} <= list_params
+    assert {
+        "status",
+        "developer",
+        "repository",
+        "created_after",
+        "created_before",
+        "limit",
+        "cursor",
+    } <= list_params
 
 
 # --- no plaintext token at rest ------------------------------------------------------------
@@ -673,11 +834,16 @@ def database_files(home: Path) -> list[Path]:
     return [f for f in files if f.exists()]
 
 
-def test_no_plaintext_token_in_database_files_or_log(server: ServerProcess, api: httpx.Client) -> None:
+def test_no_plaintext_token_in_database_files_or_log(
+    server: ServerProcess, api: httpx.Client
+) -> None:
     # Make sure this test has tokens of its own to look for, whatever ran before.
     trace_id, token = create(api)
     assert upload(server, trace_id, token, 0, thoughts("tok", 2)).status_code == 200
-    assert httpx.post(f"{server.url}/traces/{trace_id}/finalize", headers=bearer(token)).status_code == 200
+    assert (
+        httpx.post(f"{server.url}/traces/{trace_id}/finalize", headers=bearer(token)).status_code
+        == 200
+    )
     upload(server, trace_id, token[:-2] + "zz", 1, [])  # a refused attempt, too
     secrets = [server.api_token, *ISSUED_UPLOAD_TOKENS]
     assert len(set(secrets)) == len(secrets)

@@ -65,14 +65,23 @@ def schemathesis(
     (workdir / "schemathesis.toml").write_text(CONFIG + parameters)
     st = Path(sys.executable).with_name("st")
     command = [
-        str(st), "run", f"{server.url}/schema/openapi.json",
-        "--header", f"Authorization: Bearer {token}",
-        "--max-examples", MAX_EXAMPLES, "--seed", "1",
-        "--no-color", "--report-dir", str(workdir), *args,
+        str(st),
+        "run",
+        f"{server.url}/schema/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--seed",
+        "1",
+        "--no-color",
+        "--report-dir",
+        str(workdir),
+        *args,
     ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=workdir, timeout=600)
     out = done.stdout
-    findings = out[out.find("FAILURES"):out.find("SUMMARY")] if "FAILURES" in out else out[-4000:]
+    findings = out[out.find("FAILURES") : out.find("SUMMARY")] if "FAILURES" in out else out[-4000:]
     findings = "\n".join(line[:400] for line in findings.splitlines() if line.strip())
     assert done.returncode == 0, (
         f"schemathesis found problems:\n{findings[:30000]}\n{done.stderr[-3000:]}\n"
@@ -88,15 +97,24 @@ def test_every_operation_with_the_api_token(fuzzed_server: ServerProcess, tmp_pa
 def test_upload_operations_with_an_upload_token(
     fuzzed_server: ServerProcess, tmp_path: Path
 ) -> None:
-    created = httpx.post(
-        f"{fuzzed_server.url}/traces",
-        headers={"Authorization": f"Bearer {fuzzed_server.api_token}"},
-        json={"developer": {"id": "fuzz"}, "task": {"repository": "r", "commit": "abcdef0"}},
-    ).raise_for_status().json()
+    created = (
+        httpx.post(
+            f"{fuzzed_server.url}/traces",
+            headers={"Authorization": f"Bearer {fuzzed_server.api_token}"},
+            json={"developer": {"id": "fuzz"}, "task": {"repository": "r", "commit": "abcdef0"}},
+        )
+        .raise_for_status()
+        .json()
+    )
     # The trace's id for the path (a finalize seals it: later uploads get a documented 409).
     schemathesis(
-        fuzzed_server, tmp_path, created["upload_token"],
-        "--include-path-regex", UPLOAD_OPERATIONS, "--phases", "examples,coverage,fuzzing",
+        fuzzed_server,
+        tmp_path,
+        created["upload_token"],
+        "--include-path-regex",
+        UPLOAD_OPERATIONS,
+        "--phases",
+        "examples,coverage,fuzzing",
         parameters=f'[parameters]\n"path.trace_id" = "{created["trace_id"]}"\n',
     )
 

@@ -57,8 +57,9 @@ def test_unreachable_backend_from_the_command_line(capsys, tmp_path, monkeypatch
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -85,15 +86,28 @@ def test_create_defaults_come_from_git(repo):
     assert task.branch == "fix-bug"
     assert (task.title, task.test_command) == ("Fix it", "pytest -q")
     assert (developer.id, developer.email, developer.name) == (
-        "dev@example.com", "dev@example.com", "Dev Eloper")
+        "dev@example.com",
+        "dev@example.com",
+        "Dev Eloper",
+    )
     git(repo, "remote", "add", "origin", "https://example.com/r.git")
     _, task, _ = trace_cmd.create_request(args)
     assert task.repository == "https://example.com/r.git"
 
 
 def test_flags_override_git(repo):
-    args = parse("trace", "create", "--repository", "R", "--commit", "1234567",
-                 "--developer", "bob", "--branch", "b")
+    args = parse(
+        "trace",
+        "create",
+        "--repository",
+        "R",
+        "--commit",
+        "1234567",
+        "--developer",
+        "bob",
+        "--branch",
+        "b",
+    )
     developer, task, _ = trace_cmd.create_request(args)
     assert (task.repository, task.commit, task.branch, developer.id) == ("R", "1234567", "b", "bob")
     assert developer.email is None

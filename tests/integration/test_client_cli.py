@@ -32,8 +32,11 @@ def events(start: int, count: int) -> list[Any]:
     for i in range(start, start + count):
         t = T0 + timedelta(seconds=i)
         if i % 2:
-            out.append(TerminalCommand(id=f"e{i}", t=t, session_id="s1", cmd=f"echo {i}",
-                                       exit_code=0, stdout=f"{i}\n"))
+            out.append(
+                TerminalCommand(
+                    id=f"e{i}", t=t, session_id="s1", cmd=f"echo {i}", exit_code=0, stdout=f"{i}\n"
+                )
+            )
         else:
             out.append(Thought(id=f"e{i}", t=t, session_id="s1", raw=f"thought {i}"))
     return out
@@ -109,7 +112,8 @@ def test_list_iterate_and_export(api):
     assert page.next_cursor
     assert [s.trace_id for s in api.iter_traces(limit=2)] == ids[::-1]
     assert [s.trace_id for s in api.iter_traces(status="sealed", developer="dev0")] == [
-        ids[2], ids[0]
+        ids[2],
+        ids[0],
     ]
 
     lines = list(api.export(status="sealed"))
@@ -134,8 +138,10 @@ def test_errors_carry_the_servers_status_detail_and_field(api, prtrace_server):
     assert missing.value.status_code == 404 and missing.value.detail
 
     created = api.create_trace(Developer(id="alice"), task())
-    bad = [msgspec.to_builtins(events(0, 1)[0]), {"type": "thought", "id": "x", "t": "noon",
-                                                   "session_id": "s", "raw": "r"}]
+    bad = [
+        msgspec.to_builtins(events(0, 1)[0]),
+        {"type": "thought", "id": "x", "t": "noon", "session_id": "s", "raw": "r"},
+    ]
     with pytest.raises(InvalidRequest) as invalid:
         api.upload_events(created.trace_id, 0, bad)
     assert invalid.value.status_code == 422
@@ -174,19 +180,41 @@ async def test_async_client_round_trip(prtrace_server):
 # --- CLI ------------------------------------------------------------------------------------
 
 
-def prtrace(server, *argv: str, stdin: str | None = None, env: dict[str, str] | None = None,
-            cwd=None) -> subprocess.CompletedProcess[str]:
+def prtrace(
+    server, *argv: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd=None
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``prtrace`` console script as a user configured for ``server``."""
     environment = server.environment()
     environment.update(env or {})
-    return subprocess.run([*prtrace_command(), *argv], input=stdin, capture_output=True,
-                          text=True, env=environment, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [*prtrace_command(), *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=60,
+    )
 
 
 def test_cli_create_list_show_finalize_qa(prtrace_server, tmp_path):
-    created = prtrace(prtrace_server, "trace", "create", "--repository", "https://e.com/r.git",
-                      "--commit", "1234abcd", "--developer", "carol", "--title", "Fix the bug",
-                      "--test-command", "pytest -q", "--json", cwd=tmp_path)
+    created = prtrace(
+        prtrace_server,
+        "trace",
+        "create",
+        "--repository",
+        "https://e.com/r.git",
+        "--commit",
+        "1234abcd",
+        "--developer",
+        "carol",
+        "--title",
+        "Fix the bug",
+        "--test-command",
+        "pytest -q",
+        "--json",
+        cwd=tmp_path,
+    )
     assert created.returncode == 0, created.stderr
     answer = json.loads(created.stdout)
     trace_id, token = answer["trace_id"], answer["upload_token"]
@@ -201,11 +229,13 @@ def test_cli_create_list_show_finalize_qa(prtrace_server, tmp_path):
     assert header.split()[:3] == ["TRACE", "CREATED", "STATUS"]
     assert row.split()[0] == trace_id and "carol" in row and "open" in row
 
-    listed = json.loads(prtrace(prtrace_server, "trace", "list", "--developer", "carol",
-                                "--json").stdout)
+    listed = json.loads(
+        prtrace(prtrace_server, "trace", "list", "--developer", "carol", "--json").stdout
+    )
     assert [t["trace_id"] for t in listed["traces"]] == [trace_id]
-    nobody = json.loads(prtrace(prtrace_server, "trace", "list", "--developer", "zed",
-                                "--json").stdout)
+    nobody = json.loads(
+        prtrace(prtrace_server, "trace", "list", "--developer", "zed", "--json").stdout
+    )
     assert nobody == {"traces": []}
 
     opened = json.loads(prtrace(prtrace_server, "trace", "show", trace_id, "--json").stdout)
@@ -219,8 +249,18 @@ def test_cli_create_list_show_finalize_qa(prtrace_server, tmp_path):
     assert "Fix the bug" in shown.stdout and "events      4" in shown.stdout
     assert "2 more" in shown.stdout
 
-    final = prtrace(prtrace_server, "trace", "finalize", trace_id, "--patch", "-",
-                    "--token", token, "--json", stdin=PATCH)
+    final = prtrace(
+        prtrace_server,
+        "trace",
+        "finalize",
+        trace_id,
+        "--patch",
+        "-",
+        "--token",
+        token,
+        "--json",
+        stdin=PATCH,
+    )
     assert final.returncode == 0, final.stderr
     assert json.loads(final.stdout)["status"] == "sealed"
 
@@ -239,17 +279,22 @@ def test_cli_create_defaults_from_git(prtrace_server, tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     git_env = {"GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1"}
-    for argv in (["init", "-q", "-b", "topic"], ["config", "user.email", "dan@example.com"],
-                 ["commit", "-q", "--allow-empty", "-m", "start"]):
-        subprocess.run(["git", *argv], cwd=repo, check=True, env={**prtrace_server.environment(),
-                                                                   **git_env})
+    for argv in (
+        ["init", "-q", "-b", "topic"],
+        ["config", "user.email", "dan@example.com"],
+        ["commit", "-q", "--allow-empty", "-m", "start"],
+    ):
+        subprocess.run(
+            ["git", *argv], cwd=repo, check=True, env={**prtrace_server.environment(), **git_env}
+        )
     created = prtrace(prtrace_server, "trace", "create", "--json", cwd=repo, env=git_env)
     assert created.returncode == 0, created.stderr
     trace_id = json.loads(created.stdout)["trace_id"]
     with Client(prtrace_server.url, prtrace_server.api_token) as api:
         trace = api.get_trace(trace_id)
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert (trace.task.commit, trace.task.branch) == (head, "topic")
     assert trace.developer.id == "dan@example.com"
 
@@ -310,9 +355,13 @@ def test_cli_worker_claims_jobs_the_api_queued(tmp_path):
             job = api.request_qa(created.trace_id)
             assert api.get_job(job.job_id).status == "queued"
             log = (tmp_path / "worker.log").open("wb")
-            worker = subprocess.Popen([*prtrace_command(), "worker", "--concurrency", "1"],
-                                      env=server.environment(), stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+            worker = subprocess.Popen(
+                [*prtrace_command(), "worker", "--concurrency", "1"],
+                env=server.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             deadline = time.monotonic() + 60
             status = api.get_job(job.job_id)
             while status.status == "queued" and time.monotonic() < deadline:
@@ -340,8 +389,12 @@ def test_cli_export_into_a_reader_that_leaves_early(prtrace_server):
             big = [Thought(id=f"e{i}", t=T0, session_id="s", raw="x" * 100_000) for i in range(3)]
             api.upload_events(created.trace_id, 0, big)
             api.finalize(created.trace_id)
-    process = subprocess.Popen([*prtrace_command(), "trace", "export"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=prtrace_server.environment())
+    process = subprocess.Popen(
+        [*prtrace_command(), "trace", "export"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=prtrace_server.environment(),
+    )
     first = process.stdout.readline()
     process.stdout.close()
     stderr = process.stderr.read().decode()

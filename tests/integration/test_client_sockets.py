@@ -114,7 +114,7 @@ def test_export_error_answer_raises_with_the_server_message(ndjson_server):
     assert info.value.detail == "missing or bad token"
 
 
-CALLERS = '''
+CALLERS = """
 from prtrace.client import AsyncClient, Client
 from prtrace.trace import Trace
 
@@ -128,7 +128,7 @@ async def async_caller(api: AsyncClient) -> str:
     trace: Trace = await api.get_trace("t")
     ids = [s.trace_id async for s in api.iter_traces(status="sealed")]
     return trace.trace_id + ",".join(ids) + (await api.health()).status
-'''
+"""
 
 
 def test_callers_of_both_clients_type_check(tmp_path):
@@ -138,8 +138,18 @@ def test_callers_of_both_clients_type_check(tmp_path):
 
     (tmp_path / "callers.py").write_text(CALLERS)
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--follow-imports=silent",
-         "--cache-dir", str(tmp_path / "cache"), str(tmp_path / "callers.py")],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--ignore-missing-imports",
+            "--follow-imports=silent",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(tmp_path / "callers.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -251,7 +251,8 @@ def test_the_failed_attempt_really_fails(sample: Sample, tmp_path: Path) -> None
     target = repo / first.path
     target.write_text(apply_patch(target.read_text(), first.patch_unified))
     rerun = next(
-        e for e in sample.events
+        e
+        for e in sample.events
         if isinstance(e, ev.TerminalCommand) and e.t > first.t and "pytest" in e.cmd
     )
     result = _pytest(repo, *rerun.args[4:])

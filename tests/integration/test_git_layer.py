@@ -33,7 +33,11 @@ def sh(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     return subprocess.run(
         ["git", "-c", "user.email=t@example.com", "-c", "user.name=T", *args],
-        cwd=repo, env=env, capture_output=True, text=True, check=check,
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
     )
 
 
@@ -72,9 +76,17 @@ def repo(tmp_path: Path) -> tuple[Path, str]:
 
 def change_everything(root: Path) -> None:
     """Every kind of change: modified, renamed, deleted, new, binary, ignored."""
-    write(root, {"a.txt": "one\n2\nthree\n", "fresh.txt": "new file\n",
-                 "data.bin": BINARY[::-1], "img.bin": b"\x89PNG\x00\x01" + BINARY,
-                 "debug.log": "ignored\n", "build/out.o": b"\x00ignored"})
+    write(
+        root,
+        {
+            "a.txt": "one\n2\nthree\n",
+            "fresh.txt": "new file\n",
+            "data.bin": BINARY[::-1],
+            "img.bin": b"\x89PNG\x00\x01" + BINARY,
+            "debug.log": "ignored\n",
+            "build/out.o": b"\x00ignored",
+        },
+    )
     (root / "new").mkdir()
     (root / "old.py").rename(root / "new" / "place.py")
     (root / "gone.txt").unlink()
@@ -88,8 +100,11 @@ def tracked_files(root: Path) -> dict[str, bytes]:
 
 def applied_at(commit_repo: Path, commit: str, patch: str, where: Path) -> Path:
     """A fresh clone at ``commit`` with ``patch`` applied by ``git apply``."""
-    subprocess.run(["git", "clone", "-q", "--no-checkout", str(commit_repo), str(where)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--no-checkout", str(commit_repo), str(where)],
+        check=True,
+        capture_output=True,
+    )
     sh(where, "checkout", "-q", "--detach", commit)
     (where.parent / "p.diff").write_text(patch, errors="surrogateescape")
     sh(where, "apply", "--check", str(where.parent / "p.diff"))
@@ -197,15 +212,21 @@ def test_configuration_does_not_change_the_patch(repo, tmp_path, monkeypatch):
     change_everything(root)
     expected = git.working_tree_patch(root, commit)
     # The repository's own settings that would change how a diff is written...
-    for key, value in [("diff.renames", "copies"), ("diff.noprefix", "true"),
-                       ("diff.mnemonicPrefix", "true"), ("color.ui", "always"),
-                       ("diff.relative", "true"), ("diff.submodule", "log"),
-                       ("diff.external", "false")]:
+    for key, value in [
+        ("diff.renames", "copies"),
+        ("diff.noprefix", "true"),
+        ("diff.mnemonicPrefix", "true"),
+        ("color.ui", "always"),
+        ("diff.relative", "true"),
+        ("diff.submodule", "log"),
+        ("diff.external", "false"),
+    ]:
         sh(root, "config", key, value)
     # ...and the user's global configuration, which is not read at all.
     user = tmp_path / "user.gitconfig"
-    user.write_text("[diff]\n\tnoprefix = true\n[core]\n\texcludesFile = /nonexistent\n"
-                    "[alias]\n\tdiff = log\n")
+    user.write_text(
+        "[diff]\n\tnoprefix = true\n[core]\n\texcludesFile = /nonexistent\n[alias]\n\tdiff = log\n"
+    )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(user))
     assert git.working_tree_patch(root, commit) == expected
 
@@ -238,9 +259,16 @@ def test_not_a_commit_or_not_a_repository(repo, tmp_path):
 
 
 def _edit(i: int, path: str, before: str, after: str) -> Edit:
-    return Edit(id=f"e{i}", t=T0, session_id="s", path=path, op="replace",
-                patch_unified=make_patch(before, after, path), before_hash=text_hash(before),
-                after_hash=text_hash(after))
+    return Edit(
+        id=f"e{i}",
+        t=T0,
+        session_id="s",
+        path=path,
+        op="replace",
+        patch_unified=make_patch(before, after, path),
+        before_hash=text_hash(before),
+        after_hash=text_hash(after),
+    )
 
 
 def test_record_stop_replay_and_qa_make_the_same_patch(repo, tmp_path):
@@ -252,9 +280,14 @@ def test_record_stop_replay_and_qa_make_the_same_patch(repo, tmp_path):
     events = [
         _edit(1, "a.txt", BASE["a.txt"], a_after),
         FileMoved(id="e2", t=T0, session_id="s", path="new/place.py", from_path="old.py"),
-        FileCreated(id="e3", t=T0, session_id="s", path="fresh.txt",
-                    patch_unified=make_patch("", "new file\n", "fresh.txt"),
-                    hash=text_hash("new file\n")),
+        FileCreated(
+            id="e3",
+            t=T0,
+            session_id="s",
+            path="fresh.txt",
+            patch_unified=make_patch("", "new file\n", "fresh.txt"),
+            hash=text_hash("new file\n"),
+        ),
     ]
     # What the developer's tree looked like, as `record stop` sees it.
     write(root, {"a.txt": a_after, "fresh.txt": "new file\n"})
@@ -262,12 +295,18 @@ def test_record_stop_replay_and_qa_make_the_same_patch(repo, tmp_path):
     (root / "old.py").rename(root / "new" / "place.py")
     recorded = git.working_tree_patch(root, commit, user_ignores=True)
 
-    trace = Trace(trace_id="tr_git", created_at=T0, developer=Developer(id="d"),
-                  task=Task(repository=str(root), commit=commit), events=events)
+    trace = Trace(
+        trace_id="tr_git",
+        created_at=T0,
+        developer=Developer(id="d"),
+        task=Task(repository=str(root), commit=commit),
+        events=events,
+    )
     replayed = replay(trace, tmp_path / "ws")
     assert replayed.ok, replayed.disagreement
-    with checkout(str(root), commit, mirrors_dir=tmp_path / "mirrors",
-                  work_dir=tmp_path / "work") as tree:
+    with checkout(
+        str(root), commit, mirrors_dir=tmp_path / "mirrors", work_dir=tmp_path / "work"
+    ) as tree:
         rebuilt = rebuild_patch(tree, events)
     assert recorded == replayed.diff() == rebuilt
     assert "rename from" not in recorded
@@ -332,6 +371,7 @@ def test_messages_are_untranslated_and_nothing_prompts(repo, monkeypatch):
     assert "fatal: Needed a single revision" in err
     # A clone that would ask for credentials fails at once instead of waiting on a prompt.
     if shutil.which("git"):
-        done = git.run("ls-remote", "https://127.0.0.1:9/nothing.git", cwd=root, check=False,
-                       timeout=60)
+        done = git.run(
+            "ls-remote", "https://127.0.0.1:9/nothing.git", cwd=root, check=False, timeout=60
+        )
         assert not done.ok

@@ -47,10 +47,15 @@ def test_hook_without_a_listening_daemon_drops_quietly(tmp_path: Path) -> None:
     (ws / ".prtrace" / "hook" / "endpoint").write_text(endpoint)  # stale: a daemon killed -9
     rc = tmp_path / "bashrc"
     rc.write_text(SNIPPETS["bash"])
-    done = subprocess.run([bash, "--rcfile", str(rc), "-i"], input="echo first\nfalse\necho still-here\n",
-                          cwd=ws, text=True,
-                          capture_output=True, timeout=60,
-                          env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
+    done = subprocess.run(
+        [bash, "--rcfile", str(rc), "-i"],
+        input="echo first\nfalse\necho still-here\n",
+        cwd=ws,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+    )
     assert "first" in done.stdout and "still-here" in done.stdout
     assert "Connection refused" not in done.stderr and "/dev/tcp" not in done.stderr
     assert list((ws / ".prtrace" / "hook").glob("*.log")) == []

@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin"}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("name", ["backend", "qa", "recorder"])
@@ -31,8 +37,15 @@ def test_generic_names_do_not_import(tmp_path: Path, name: str) -> None:
     assert result.returncode != 0 and "ModuleNotFoundError" in result.stderr, result
 
 
-@pytest.mark.parametrize("name", ["prtrace.backend.app", "prtrace.qa.pipeline",
-                                  "prtrace.recorder.lsp.proxy", "prtrace.recorder.session.daemon"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "prtrace.backend.app",
+        "prtrace.qa.pipeline",
+        "prtrace.recorder.lsp.proxy",
+        "prtrace.recorder.session.daemon",
+    ],
+)
 def test_prtrace_names_import(tmp_path: Path, name: str) -> None:
     result = _python(f"import {name}; print({name}.__file__)", tmp_path)
     assert result.returncode == 0, result.stderr
@@ -40,12 +53,23 @@ def test_prtrace_names_import(tmp_path: Path, name: str) -> None:
 
 
 def test_the_core_imports_without_server_or_qa_dependencies(tmp_path: Path) -> None:
-    heavy = ["litestar", "sqlalchemy", "uvicorn", "alembic", "asyncpg", "docker", "openai",
-             "watchdog", "minio"]
+    heavy = [
+        "litestar",
+        "sqlalchemy",
+        "uvicorn",
+        "alembic",
+        "asyncpg",
+        "docker",
+        "openai",
+        "watchdog",
+        "minio",
+    ]
     result = _python(
         "import sys\n"
         "import prtrace.client, prtrace.config, prtrace.trace, prtrace.events, prtrace.schema\n"
-        f"print([m for m in {heavy!r} if m in sys.modules])", tmp_path)
+        f"print([m for m in {heavy!r} if m in sys.modules])",
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -53,14 +77,22 @@ def test_the_core_imports_without_server_or_qa_dependencies(tmp_path: Path) -> N
 def test_the_wheel_holds_the_tree_under_prtrace(tmp_path: Path) -> None:
     pip_python = ROOT / ".venv-uv" / "bin" / "python"  # ./dev's uv venv has pip; .venv has none
     python = str(pip_python) if pip_python.exists() else sys.executable
-    subprocess.run([python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = tmp_path.glob("prtrace-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names}
     assert {top for top in tops if not top.endswith(".dist-info")} == {"prtrace"}
-    for expected in ["prtrace/backend/web/index.html", "prtrace/backend/storage/migrations/env.py",
-                     "prtrace/backend/storage/migrations/versions/0001_initial.py",
-                     "prtrace/qa/judge/rubrics/default.toml", "prtrace/recorder/lsp/proxy.py",
-                     "prtrace/demo/sample_repo/inventory/parsing.py"]:
+    for expected in [
+        "prtrace/backend/web/index.html",
+        "prtrace/backend/storage/migrations/env.py",
+        "prtrace/backend/storage/migrations/versions/0001_initial.py",
+        "prtrace/qa/judge/rubrics/default.toml",
+        "prtrace/recorder/lsp/proxy.py",
+        "prtrace/demo/sample_repo/inventory/parsing.py",
+    ]:
         assert expected in names, f"{expected} missing from the wheel"

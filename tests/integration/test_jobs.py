@@ -23,13 +23,17 @@ from tests.support.storage_setups import make_settings
 @pytest.fixture
 async def services(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    settings = make_settings(tmp_path / "home", database_url, {"PRTRACE_BLOB_URL": str(tmp_path / "b")})
+    settings = make_settings(
+        tmp_path / "home", database_url, {"PRTRACE_BLOB_URL": str(tmp_path / "b")}
+    )
     svc = await Services.open(settings)
     yield svc
     await svc.close()
 
 
-async def wait_for_status(svc: Services, job_id: str, wanted: set[str], timeout: float = 30) -> object:
+async def wait_for_status(
+    svc: Services, job_id: str, wanted: set[str], timeout: float = 30
+) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         row = await svc.queue.get(job_id)
@@ -105,7 +109,9 @@ async def test_many_workers_run_every_job_exactly_once(services: Services, monke
         await asyncio.sleep(0.01)
         return JobOutcome(result={"ok": True})
 
-    monkeypatch.setitem(__import__("prtrace.backend.jobs.queue").backend.jobs.queue.HANDLERS, "test.record", record)
+    monkeypatch.setitem(
+        __import__("prtrace.backend.jobs.queue").backend.jobs.queue.HANDLERS, "test.record", record
+    )
     job_ids = [await services.queue.enqueue("test.record") for _ in range(30)]
     workers = [Worker(services, concurrency=2, poll_seconds=0.05) for _ in range(3)]
     tasks = [asyncio.create_task(w.run()) for w in workers]
@@ -147,7 +153,9 @@ async def test_worker_killed_mid_job_is_finished_once_by_the_next(
     try:
         deadline = time.monotonic() + 60
         while not (folder / "attempts").exists():
-            assert time.monotonic() < deadline and first.poll() is None, "worker never started the job"
+            assert time.monotonic() < deadline and first.poll() is None, (
+                "worker never started the job"
+            )
             await asyncio.sleep(0.05)
         first.send_signal(signal.SIGKILL)
         first.wait()

@@ -118,11 +118,17 @@ def test_judge_request_errors(server: ServerProcess) -> None:
             api.list_judgements("tr_missing")
         assert history_missing.value.status_code == 404
     headers = {"Authorization": f"Bearer {server.api_token}"}
-    too_many = httpx.post(f"{server.url}/traces/{trace_id}/judge", json={"samples": 99}, headers=headers)
+    too_many = httpx.post(
+        f"{server.url}/traces/{trace_id}/judge", json={"samples": 99}, headers=headers
+    )
     assert too_many.status_code == 422 and too_many.json()["field"] == "samples"
-    unknown = httpx.post(f"{server.url}/traces/{trace_id}/judge", json={"modle": "x"}, headers=headers)
+    unknown = httpx.post(
+        f"{server.url}/traces/{trace_id}/judge", json={"modle": "x"}, headers=headers
+    )
     assert unknown.status_code == 422
-    upload = httpx.post(f"{server.url}/traces/{trace_id}/judge", headers={"Authorization": "Bearer ptu_x"})
+    upload = httpx.post(
+        f"{server.url}/traces/{trace_id}/judge", headers={"Authorization": "Bearer ptu_x"}
+    )
     assert upload.status_code == 403
 
 
@@ -130,15 +136,30 @@ def test_cli_trace_judge_wait(server: ServerProcess, fake: FakeLLM) -> None:
     trace_id = sealed_trace(server)
     env = {**os.environ, "PRTRACE_URL": server.url, "PRTRACE_API_TOKEN": server.api_token}
     run = subprocess.run(
-        [*prtrace_command(), "trace", "judge", trace_id, "--model", "cli-judge", "--wait", "--json"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            *prtrace_command(),
+            "trace",
+            "judge",
+            trace_id,
+            "--model",
+            "cli-judge",
+            "--wait",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     judge = json.loads(run.stdout)
     assert judge["status"] == "done" and judge["model"] == "cli-judge"
     text = subprocess.run(
         [*prtrace_command(), "trace", "judge", trace_id, "--model", "cli-judge", "--wait"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert text.returncode == 0, text.stderr
     assert "overall 4.0 (grounded; 1 sample(s))" in text.stdout

@@ -60,7 +60,9 @@ def test_strict_schema_supported(fake: FakeLLM, tmp_path: Path) -> None:
     assert result.usage.calls == 1
 
 
-def test_the_judge_sees_tagged_events_redacted_and_the_outcome_rule(fake: FakeLLM, tmp_path: Path) -> None:
+def test_the_judge_sees_tagged_events_redacted_and_the_outcome_rule(
+    fake: FakeLLM, tmp_path: Path
+) -> None:
     judge(fake, tmp_path)
     system, user = (m["content"] for m in fake.requests[0]["messages"])
     assert "do not let the outcome decide" in system
@@ -91,7 +93,9 @@ def test_plain_text_with_json_inside(tmp_path: Path) -> None:
     fake = FakeLLM(supports=()).start()
     try:
         fake.default = lambda req: Reply(
-            content="Here is my assessment.\n```json\n" + answer(cited_ids(req), 3) + "\n```\nHope it helps."
+            content="Here is my assessment.\n```json\n"
+            + answer(cited_ids(req), 3)
+            + "\n```\nHope it helps."
         )
         result = judge(fake, tmp_path)
         assert result.status == "done", result.reason
@@ -108,7 +112,10 @@ def test_malformed_json_then_a_good_repair(fake: FakeLLM, tmp_path: Path) -> Non
     assert result.status == "done", result.reason
     assert len(fake.requests) == 2
     repair = fake.requests[1]["messages"]
-    assert repair[-2] == {"role": "assistant", "content": '{"scores": {"problem_understanding": {"score": 4,'}
+    assert repair[-2] == {
+        "role": "assistant",
+        "content": '{"scores": {"problem_understanding": {"score": 4,',
+    }
     assert "cannot be used" in repair[-1]["content"]
     assert result.usage is not None and result.usage.prompt_tokens == 2000
 
@@ -158,12 +165,16 @@ def test_scores_out_of_range_are_repaired_or_refused(fake: FakeLLM, tmp_path: Pa
     fake.replies = []
     fake.default = lambda req: Reply(content=answer(cited_ids(req), {"use_of_evidence": 0}))
     result = judge(fake, tmp_path, model="other")
-    assert result.status == "error" and "use_of_evidence.score 0 is outside 1-5" in (result.reason or "")
+    assert result.status == "error" and "use_of_evidence.score 0 is outside 1-5" in (
+        result.reason or ""
+    )
 
 
 def test_citations_of_unknown_events_are_flagged(fake: FakeLLM, tmp_path: Path) -> None:
     fake.default = lambda req: Reply(
-        content=answer(cited_ids(req), cite={"decision_rationale": ["[e7]", "e404"], "use_of_evidence": []})
+        content=answer(
+            cited_ids(req), cite={"decision_rationale": ["[e7]", "e404"], "use_of_evidence": []}
+        )
     )
     result = judge(fake, tmp_path)
     assert result.status == "done"
@@ -176,7 +187,9 @@ def test_citations_of_unknown_events_are_flagged(fake: FakeLLM, tmp_path: Path) 
 
 def test_multi_sample_disagreement(fake: FakeLLM, tmp_path: Path) -> None:
     fake.replies = [
-        (lambda s: lambda req: Reply(content=answer(cited_ids(req), {"problem_understanding": s})))(s)
+        (lambda s: lambda req: Reply(content=answer(cited_ids(req), {"problem_understanding": s})))(
+            s
+        )
         for s in (1, 5, 3)
     ]
     result = judge(fake, tmp_path, samples=3)
@@ -221,7 +234,11 @@ def test_rubric_is_picked_per_request_from_the_rubric_dir(fake: FakeLLM, tmp_pat
     text = (builtin_dir() / "default.toml").read_text()
     own = tmp_path / "rubrics"
     own.mkdir()
-    (own / "strict.toml").write_text(text.replace('id = "default"', 'id = "strict"').replace('version = "1.0.0"', 'version = "2"'))
+    (own / "strict.toml").write_text(
+        text.replace('id = "default"', 'id = "strict"').replace(
+            'version = "1.0.0"', 'version = "2"'
+        )
+    )
     result = judge(fake, tmp_path, rubric="strict", rubric_dirs=(str(own),))
     assert result.status == "done" and result.rubric_id == "strict" and result.rubric_version == "2"
     assert 'Rubric "strict" version 2' in fake.requests[0]["messages"][0]["content"]

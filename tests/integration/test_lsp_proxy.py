@@ -16,8 +16,17 @@ FAKE = FAKE_SERVER
 
 def _start(tmp_path: Path, exit_code: int = 0) -> tuple[LspClient, Path, Path]:
     stdin_log, stdout_log = tmp_path / "server-in.bin", tmp_path / "server-out.bin"
-    argv = [*prtrace_cmd(), "lsp", "--no-upload", "--", sys.executable, str(FAKE),
-            str(stdin_log), str(stdout_log), str(exit_code)]
+    argv = [
+        *prtrace_cmd(),
+        "lsp",
+        "--no-upload",
+        "--",
+        sys.executable,
+        str(FAKE),
+        str(stdin_log),
+        str(stdout_log),
+        str(exit_code),
+    ]
     return LspClient(argv, env=proxy_env(tmp_path)), stdin_log, stdout_log
 
 
@@ -27,23 +36,46 @@ def test_bytes_reach_both_sides_unchanged(tmp_path: Path) -> None:
     uri = (tmp_path / "big.py").as_uri()
     # A partial header, then the rest; several messages in one write; a Content-Type
     # header; a multi-megabyte didOpen; a cancelled request.
-    opened = frame(json.dumps({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
-        "textDocument": {"uri": uri, "languageId": "python", "version": 1,
-                         "text": "def f():\n    pass\n" + "# é😀\n" * 400_000}}}).encode())
+    opened = frame(
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {
+                        "uri": uri,
+                        "languageId": "python",
+                        "version": 1,
+                        "text": "def f():\n    pass\n" + "# é😀\n" * 400_000,
+                    }
+                },
+            }
+        ).encode()
+    )
     client.write_raw(opened[:5])
     time.sleep(0.05)
     client.write_raw(opened[5:1000])
     client.write_raw(opened[1000:])
-    body = json.dumps({"jsonrpc": "2.0", "id": 900, "method": "textDocument/hover", "params": {
-        "textDocument": {"uri": uri}, "position": {"line": 0, "character": 4}}}).encode()
-    typed = (b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8"
-             b"\r\n\r\n" % len(body)) + body
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 900,
+            "method": "textDocument/hover",
+            "params": {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 4}},
+        }
+    ).encode()
+    typed = (
+        b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8"
+        b"\r\n\r\n" % len(body)
+    ) + body
     cancel = frame(b'{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":900}}')
     client.write_raw(typed + cancel + typed.replace(b"900", b"901"))
     assert client.request("test/big", None) == "y" * (3 * 1024 * 1024)
     client.request("test/applyEdit", None)
-    definition = client.request("textDocument/definition", {
-        "textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}})
+    definition = client.request(
+        "textDocument/definition",
+        {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}},
+    )
     assert definition[0]["range"]["start"]["character"] == 4
     code = client.shutdown()
 
@@ -52,8 +84,12 @@ def test_bytes_reach_both_sides_unchanged(tmp_path: Path) -> None:
     assert stdout_log.read_bytes() == bytes(client.received)
     assert b"fake-server: hello on stderr" in client.stderr
     methods = {r["method"] for r in client.server_requests}
-    assert {"workspace/configuration", "window/showMessageRequest", "workspace/applyEdit",
-            "window/workDoneProgress/create"} <= methods
+    assert {
+        "workspace/configuration",
+        "window/showMessageRequest",
+        "workspace/applyEdit",
+        "window/workDoneProgress/create",
+    } <= methods
 
     # …and beside the path, the recorder saw the same conversation.
     events = spooled_events(tmp_path)

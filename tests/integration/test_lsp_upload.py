@@ -29,32 +29,70 @@ def _env(ws: Path, server) -> dict[str, str]:
 
 
 def _cli(ws: Path, server, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*prtrace_cmd(), *args], check=False, env=_env(ws, server), cwd=ws,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*prtrace_cmd(), *args],
+        check=False,
+        env=_env(ws, server),
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _start_session(ws: Path, server) -> dict:
-    done = _cli(ws, server, "record", "start", "--repository", "https://example.com/r.git",
-                "--commit", "abcd1234", "--task", "T-1", "--developer", "dev@example.com",
-                "--no-daemon",  # these tests count the proxy's events only
-                "--json")
+    done = _cli(
+        ws,
+        server,
+        "record",
+        "start",
+        "--repository",
+        "https://example.com/r.git",
+        "--commit",
+        "abcd1234",
+        "--task",
+        "T-1",
+        "--developer",
+        "dev@example.com",
+        "--no-daemon",  # these tests count the proxy's events only
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def _proxy(ws: Path, server, *flags: str) -> LspClient:
-    argv = [*prtrace_cmd(), "lsp", *flags, "--", sys.executable, str(FAKE),
-            str(ws / ".in.bin"), str(ws / ".out.bin")]
+    argv = [
+        *prtrace_cmd(),
+        "lsp",
+        *flags,
+        "--",
+        sys.executable,
+        str(FAKE),
+        str(ws / ".in.bin"),
+        str(ws / ".out.bin"),
+    ]
     return LspClient(argv, env=_env(ws, server), cwd=ws)
 
 
 def _navigate(client: LspClient, ws: Path, name: str, n: int) -> None:
     uri = (ws / name).as_uri()
-    client.notify("textDocument/didOpen", {"textDocument": {
-        "uri": uri, "languageId": "python", "version": 1, "text": "def f():\n    pass\nf()\n"}})
+    client.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": uri,
+                "languageId": "python",
+                "version": 1,
+                "text": "def f():\n    pass\nf()\n",
+            }
+        },
+    )
     for _ in range(n):
-        client.request("textDocument/definition", {
-            "textDocument": {"uri": uri}, "position": {"line": 2, "character": 0}})
+        client.request(
+            "textDocument/definition",
+            {"textDocument": {"uri": uri}, "position": {"line": 2, "character": 0}},
+        )
 
 
 def _wait(predicate, timeout: float = 60.0, what: str = "condition") -> None:
@@ -173,8 +211,15 @@ def test_resend_after_crash_between_send_and_ack_is_a_no_op(tmp_path: Path, prtr
 
 
 def _thought(i: int) -> bytes:
-    return json.dumps({"type": "thought", "id": f"ses_manual-{i}", "t": "2026-01-01T00:00:00Z",
-                       "session_id": "ses_manual", "raw": f"n{i}"}).encode()
+    return json.dumps(
+        {
+            "type": "thought",
+            "id": f"ses_manual-{i}",
+            "t": "2026-01-01T00:00:00Z",
+            "session_id": "ses_manual",
+            "raw": f"n{i}",
+        }
+    ).encode()
 
 
 def test_kill9_of_a_proxy_next_process_uploads(tmp_path: Path, prtrace_server) -> None:

@@ -46,9 +46,18 @@ def _pylsp() -> str:
     return str(found)
 
 
-def _cli(ws: Path, env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([*prtrace_cmd(), *args], check=False, env=env, cwd=ws,
-                          capture_output=True, text=True, timeout=180)
+def _cli(
+    ws: Path, env: dict[str, str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [*prtrace_cmd(), *args],
+        check=False,
+        env=env,
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     if check:
         assert done.returncode == 0, done.stderr
     return done
@@ -82,22 +91,36 @@ def _edit_session(ws: Path, env: dict[str, str], printed: list[bytes]) -> str:
     try:
         client.initialize(ws)
         uri = (ws / "app.py").as_uri()
-        client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": uri, "languageId": "python", "version": 1, "text": BASE}})
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": BASE}},
+        )
         text, version = BASE, 1
         for group, end_with in ((EDITOR_A, "save"), (EDITOR_B, "definition")):
             for line in group:
                 lines = text.count("\n")
                 version += 1
-                client.notify("textDocument/didChange", {
-                    "textDocument": {"uri": uri, "version": version},
-                    "contentChanges": [{"range": {"start": {"line": lines, "character": 0},
-                                                  "end": {"line": lines, "character": 0}},
-                                        "text": line + "\n"}]})
+                client.notify(
+                    "textDocument/didChange",
+                    {
+                        "textDocument": {"uri": uri, "version": version},
+                        "contentChanges": [
+                            {
+                                "range": {
+                                    "start": {"line": lines, "character": 0},
+                                    "end": {"line": lines, "character": 0},
+                                },
+                                "text": line + "\n",
+                            }
+                        ],
+                    },
+                )
                 text += line + "\n"
             if end_with == "definition":
-                client.request("textDocument/definition", {
-                    "textDocument": {"uri": uri}, "position": {"line": 0, "character": 4}})
+                client.request(
+                    "textDocument/definition",
+                    {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 4}},
+                )
             client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
         client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
         assert client.shutdown() == 0
@@ -120,9 +143,19 @@ def test_planted_secrets_never_stored_and_replay_holds(tmp_path: Path, prtrace_s
         printed.extend([done.stderr.encode(), b"" if args[0] == "run" else done.stdout.encode()])
         return done
 
-    started = json.loads(cli("record", "start", "--repository",
-                             f"https://deploy:{CORPUS[42][1]}@git.example.com/r.git",
-                             "--commit", "abcd1234", "--task", "T-8", "--json").stdout)
+    started = json.loads(
+        cli(
+            "record",
+            "start",
+            "--repository",
+            f"https://deploy:{CORPUS[42][1]}@git.example.com/r.git",
+            "--commit",
+            "abcd1234",
+            "--task",
+            "T-8",
+            "--json",
+        ).stdout
+    )
     trace_id = started["trace_id"]
 
     final_raw = _edit_session(ws, env, printed)
@@ -133,8 +166,11 @@ def test_planted_secrets_never_stored_and_replay_holds(tmp_path: Path, prtrace_s
     # Output over the server's blob threshold (64 KiB): the blob store is checked too.
     cli("run", "--", sys.executable, "-c", f"print('x' * 70000); print({COMMANDS[0]!r})")
     (ws / "settings.yaml").write_text("\n".join(WATCHED) + "\n")  # the daemon's watcher
-    _wait(lambda: any(e.get("path") == "settings.yaml" for e in spooled_events(ws)), 60,
-          "the watcher's event for settings.yaml")
+    _wait(
+        lambda: any(e.get("path") == "settings.yaml" for e in spooled_events(ws)),
+        60,
+        "the watcher's event for settings.yaml",
+    )
     cli("record", "stop", "--json")
 
     # 1. Nothing anywhere: the workspace's state, the server's home (database, blobs,
@@ -182,9 +218,18 @@ def test_a_client_that_does_not_redact_is_caught_by_the_server(prtrace_server) -
     with Client(prtrace_server.url, prtrace_server.api_token) as api:
         created = api.create_trace(Developer(id="dev"), Task(repository="r", commit="abc1234"))
         events = [
-            msgspec.Raw(json.dumps({"type": "terminal_command", "id": f"x-{i}",
-                                    "t": "2026-01-01T00:00:00Z", "session_id": "x",
-                                    "cmd": line, "stdout": (line + "\n") * (1 if i % 2 else 400)}).encode())
+            msgspec.Raw(
+                json.dumps(
+                    {
+                        "type": "terminal_command",
+                        "id": f"x-{i}",
+                        "t": "2026-01-01T00:00:00Z",
+                        "session_id": "x",
+                        "cmd": line,
+                        "stdout": (line + "\n") * (1 if i % 2 else 400),
+                    }
+                ).encode()
+            )
             for i, line in enumerate(LINES)
         ]
         api.upload_events(created.trace_id, 0, events, token=created.upload_token)
@@ -228,7 +273,11 @@ def test_delete_removes_the_trace_and_only_its_own_blobs(
     from prtrace.client import PrtraceError
     from prtrace.trace import Developer, Task
 
-    env = {"PRTRACE_DATABASE_URL": request.getfixturevalue("pg_url")} if database == "postgres" else {}
+    env = (
+        {"PRTRACE_DATABASE_URL": request.getfixturevalue("pg_url")}
+        if database == "postgres"
+        else {}
+    )
     prtrace_server = start_prtrace_server(env=env)
 
     big_shared, big_own = "s" * 70_000, "o" * 70_000
@@ -236,10 +285,21 @@ def test_delete_removes_the_trace_and_only_its_own_blobs(
 
     def trace(outputs: list[str]) -> tuple[str, str]:
         created = api.create_trace(Developer(id="dev"), Task(repository="r", commit="abc1234"))
-        events = [msgspec.Raw(json.dumps({"type": "terminal_command", "id": f"c-{i}",
-                                          "t": "2026-01-01T00:00:00Z", "session_id": "c",
-                                          "cmd": "make", "stdout": out}).encode())
-                  for i, out in enumerate(outputs)]
+        events = [
+            msgspec.Raw(
+                json.dumps(
+                    {
+                        "type": "terminal_command",
+                        "id": f"c-{i}",
+                        "t": "2026-01-01T00:00:00Z",
+                        "session_id": "c",
+                        "cmd": "make",
+                        "stdout": out,
+                    }
+                ).encode()
+            )
+            for i, out in enumerate(outputs)
+        ]
         api.upload_events(created.trace_id, 0, events, token=created.upload_token)
         api.finalize(created.trace_id, token=created.upload_token)
         return created.trace_id, created.upload_token
@@ -261,7 +321,16 @@ def test_delete_removes_the_trace_and_only_its_own_blobs(
     assert f"{doomed}.json" in files_before and f"{doomed}.json" not in files_after
     own_key = __import__("hashlib").sha256(big_own.encode()).hexdigest()
     assert own_key in files_before and own_key not in files_after
-    done = _cli(tmp_path, {**os.environ, "PRTRACE_URL": prtrace_server.url,
-                           "PRTRACE_API_TOKEN": prtrace_server.api_token},
-                "trace", "delete", kept, "--json")
+    done = _cli(
+        tmp_path,
+        {
+            **os.environ,
+            "PRTRACE_URL": prtrace_server.url,
+            "PRTRACE_API_TOKEN": prtrace_server.api_token,
+        },
+        "trace",
+        "delete",
+        kept,
+        "--json",
+    )
     assert json.loads(done.stdout)["blobs_deleted"] >= 2

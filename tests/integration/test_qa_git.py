@@ -25,8 +25,9 @@ CODE = "".join(f"line {i}\n" for i in range(1, 40))
 @pytest.fixture
 def tree(tmp_path: Path):
     repo, commit = make_repo(tmp_path / "repo", {"src/m.txt": CODE, "README": "hi\n"})
-    with checkout(str(repo), commit, mirrors_dir=tmp_path / "mirrors",
-                  work_dir=tmp_path / "work") as t:
+    with checkout(
+        str(repo), commit, mirrors_dir=tmp_path / "mirrors", work_dir=tmp_path / "work"
+    ) as t:
         yield t
 
 
@@ -54,8 +55,11 @@ def test_checkout_uses_the_mirror_and_removes_the_worktree(tmp_path: Path):
         ("--- a/../evil\n+++ b/../evil\n@@ -0,0 +1 @@\n+x\n", "climbs out"),
         ("--- /dev/null\n+++ b/.git/hooks/pre-commit\n@@ -0,0 +1 @@\n+x\n", ".git"),
         ("--- /etc/passwd\n+++ /etc/passwd\n@@ -1 +1 @@\n-a\n+b\n", "absolute"),
-        ("diff --git a/ln b/ln\nnew file mode 120000\n--- /dev/null\n+++ b/ln\n"
-         "@@ -0,0 +1 @@\n+../../outside\n\\ No newline at end of file\n", "symlink"),
+        (
+            "diff --git a/ln b/ln\nnew file mode 120000\n--- /dev/null\n+++ b/ln\n"
+            "@@ -0,0 +1 @@\n+../../outside\n\\ No newline at end of file\n",
+            "symlink",
+        ),
     ],
 )
 def test_unsafe_patches_are_refused(tree, patch, why):
@@ -96,16 +100,26 @@ def test_ladder_git_apply_then_fuzz_then_failure(tree):
 
 
 def _edit(i: int, path: str, before: str, after: str) -> Edit:
-    return Edit(id=f"e{i}", t=datetime.now(UTC), session_id="s", path=path, op="replace",
-                patch_unified=make_patch(before, after, path), before_hash=text_hash(before),
-                after_hash=text_hash(after))
+    return Edit(
+        id=f"e{i}",
+        t=datetime.now(UTC),
+        session_id="s",
+        path=path,
+        op="replace",
+        patch_unified=make_patch(before, after, path),
+        before_hash=text_hash(before),
+        after_hash=text_hash(after),
+    )
 
 
 def test_rebuild_patch_from_edits_and_hash_mismatch(tree):
     v1 = CODE.replace("line 3\n", "line three\n")
     v2 = v1.replace("line 30\n", "line thirty\n")
-    events = [_edit(1, "src/m.txt", CODE, v1), _edit(2, "src/m.txt", v1, v2),
-              _edit(3, "src/new.py", "", "x = 1\n")]
+    events = [
+        _edit(1, "src/m.txt", CODE, v1),
+        _edit(2, "src/m.txt", v1, v2),
+        _edit(3, "src/new.py", "", "x = 1\n"),
+    ]
     patch = rebuild_patch(tree, events)
     assert git(tree.path, "status", "--porcelain") == ""
     assert "+line three" in patch and "+line thirty" in patch and "src/new.py" in patch

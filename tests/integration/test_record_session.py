@@ -21,14 +21,22 @@ GIT_ID = ["-c", "user.email=dev@example.com", "-c", "user.name=Dev"]
 
 
 def _git(ws: Path, *args: str) -> str:
-    return subprocess.run(["git", *GIT_ID, *args], cwd=ws, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", *GIT_ID, *args], cwd=ws, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def _cli(ws: Path, server, *args: str) -> subprocess.CompletedProcess:
     env = proxy_env(ws, PRTRACE_URL=server.url, PRTRACE_API_TOKEN=server.api_token)
-    return subprocess.run([*prtrace_cmd(), *args], env=env, cwd=ws, capture_output=True,
-                          text=True, timeout=180, check=False)
+    return subprocess.run(
+        [*prtrace_cmd(), *args],
+        env=env,
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def _json(done: subprocess.CompletedProcess) -> dict:
@@ -73,14 +81,17 @@ def test_stop_gives_a_final_patch_that_applies_at_the_commit(
     assert status["daemon"]["alive"] is True and status["backend"]["reachable"] is True
 
     (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n")
-    (repo / "test_calc.py").write_text("from calc import add\n\ndef test_add():\n"
-                                       "    assert add(2, 2) == 4\n")
+    (repo / "test_calc.py").write_text(
+        "from calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n"
+    )
     (repo / "debug.log").write_text("ignored\n")
     (repo / "data.bin").write_bytes(bytes(range(255, -1, -1)))
     _git(repo, "add", "calc.py")  # the developer's own staging must survive stop
     staged_before = _git(repo, "diff", "--cached", "--name-only")
-    wait_for(lambda: len([e for e in spooled(repo) if e.get("source") == "fs"]) >= 3,
-             what="the daemon's file events")
+    wait_for(
+        lambda: len([e for e in spooled(repo) if e.get("source") == "fs"]) >= 3,
+        what="the daemon's file events",
+    )
 
     stopped = _json(_cli(repo, prtrace_server, "record", "stop", "--json"))
     assert stopped["status"] == "sealed"
@@ -92,8 +103,11 @@ def test_stop_gives_a_final_patch_that_applies_at_the_commit(
     patch = trace.artifacts.final_patch
     assert "debug.log" not in patch and "GIT binary patch" in patch
     fs = sorted((type(e).__name__, e.path) for e in trace.events if e.source == "fs")
-    assert fs == [("FileChanged", "calc.py"), ("FileChanged", "data.bin"),
-                  ("FileCreated", "test_calc.py")]
+    assert fs == [
+        ("FileChanged", "calc.py"),
+        ("FileChanged", "data.bin"),
+        ("FileCreated", "test_calc.py"),
+    ]
 
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
@@ -117,8 +131,10 @@ def test_git_activity_and_commands(repo: Path, prtrace_server, stop_daemons) -> 
     done = _cli(repo, prtrace_server, "run", "--", "git", "push", "origin", "fix/add")
     assert done.returncode != 0  # no remote: the failure is passed through and recorded
     wait_for(lambda: spooled(repo, "branch_switched")[1:], what="two branch switches")
-    wait_for(lambda: [e for e in spooled(repo, "file_changed") if e["path"] == "calc.py"][1:],
-             what="calc.py changed and changed back")
+    wait_for(
+        lambda: [e for e in spooled(repo, "file_changed") if e["path"] == "calc.py"][1:],
+        what="calc.py changed and changed back",
+    )
     _json(_cli(repo, prtrace_server, "record", "stop", "--json"))
     events = _trace(prtrace_server, started["trace_id"]).events
     by = lambda name: [e for e in events if type(e).__name__ == name]  # noqa: E731
@@ -126,7 +142,9 @@ def test_git_activity_and_commands(repo: Path, prtrace_server, stop_daemons) -> 
     assert commit.message == "Fix add\n\nIt subtracted." and commit.files == ["calc.py"]
     assert commit.branch == "fix/add" and commit.hash == _git(repo, "rev-parse", "fix/add").strip()
     assert [(b.from_branch, b.to_branch) for b in by("BranchSwitched")] == [
-        ("main", "fix/add"), ("fix/add", "main")]
+        ("main", "fix/add"),
+        ("fix/add", "main"),
+    ]
     assert len([e for e in by("FileChanged") if e.path == "calc.py"]) == 2
     (push,) = by("PushRemote")
     assert (push.remote, push.branch) == ("origin", "fix/add") and push.exit_code != 0
@@ -172,16 +190,33 @@ def test_hooked_bash_commands_reach_the_trace_through_the_daemon(
     session's daemon over loopback; ``record stop`` uploads them; nothing is on disk."""
     stop_daemons(repo)
     started = _json(_cli(repo, prtrace_server, "record", "start", "--json"))
-    wait_for(lambda: (repo / ".prtrace" / "hook" / "endpoint").exists(), what="the daemon's endpoint")
+    wait_for(
+        lambda: (repo / ".prtrace" / "hook" / "endpoint").exists(), what="the daemon's endpoint"
+    )
     rc = tmp_path / "bashrc"
     rc.write_text(_cli(repo, prtrace_server, "hook", "bash").stdout)
-    env = proxy_env(repo, PRTRACE_URL=prtrace_server.url, PRTRACE_API_TOKEN=prtrace_server.api_token)
-    subprocess.run(["bash", "--rcfile", str(rc), "-i"], input="ls calc.py\nfalse\n", cwd=repo,
-                   env=env, text=True, capture_output=True, timeout=60, check=False)
+    env = proxy_env(
+        repo, PRTRACE_URL=prtrace_server.url, PRTRACE_API_TOKEN=prtrace_server.api_token
+    )
+    subprocess.run(
+        ["bash", "--rcfile", str(rc), "-i"],
+        input="ls calc.py\nfalse\n",
+        cwd=repo,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     wait_for(lambda: spooled(repo, "terminal_command")[1:], what="two hooked commands spooled")
     assert list((repo / ".prtrace" / "hook").glob("*.log")) == []
     _json(_cli(repo, prtrace_server, "record", "stop", "--json"))
-    commands = [e for e in _trace(prtrace_server, started["trace_id"]).events
-                if type(e).__name__ == "TerminalCommand"]
+    commands = [
+        e
+        for e in _trace(prtrace_server, started["trace_id"]).events
+        if type(e).__name__ == "TerminalCommand"
+    ]
     assert [(c.cmd, c.exit_code, c.source) for c in commands] == [
-        ("ls calc.py", 0, "hook"), ("false", 1, "hook")]
+        ("ls calc.py", 0, "hook"),
+        ("false", 1, "hook"),
+    ]

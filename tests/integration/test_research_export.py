@@ -88,13 +88,17 @@ def test_export_10k_server_generator_constant_memory(dataset: tuple[Path, str, l
     # be ~36 MB. Constant memory means neither the level nor the peak moves.
     assert marks["end"] - marks["base"] < 2 * MB, marks
     assert marks["peak"] - marks["base"] < 4 * MB, marks
-    print(f"server generator: growth {(marks['end'] - marks['base']) / MB:.2f} MB, "
-          f"peak over base {(marks['peak'] - marks['base']) / MB:.2f} MB")
+    print(
+        f"server generator: growth {(marks['end'] - marks['base']) / MB:.2f} MB, "
+        f"peak over base {(marks['peak'] - marks['base']) / MB:.2f} MB"
+    )
 
 
 @pytest.mark.slow
 def test_export_10k_over_http_server_rss_and_cli_constant(
-    dataset: tuple[Path, str, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    dataset: tuple[Path, str, list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     home, token, made = dataset
@@ -114,7 +118,9 @@ def test_export_10k_over_http_server_rss_and_cli_constant(
             rss["end"] = _rss(pid)
         assert i == COUNT
         growth = max(rss["max"], rss["end"]) - rss["base"]
-        print(f"server RSS: {rss['base'] / MB:.1f} MB after 1,000, growth {growth / MB:.1f} MB to {COUNT}")
+        print(
+            f"server RSS: {rss['base'] / MB:.1f} MB after 1,000, growth {growth / MB:.1f} MB to {COUNT}"
+        )
         assert growth < 16 * MB, rss
 
         # The CLI: peak traced memory for ~1/7 of the traces and for all of them.
@@ -125,7 +131,9 @@ def test_export_10k_over_http_server_rss_and_cli_constant(
             out = tmp_path / f"{name}.jsonl"
             tracemalloc.start()
             try:
-                code = prtrace_main(["trace", "export", "--repository", REPO, *extra, "-o", str(out)])
+                code = prtrace_main(
+                    ["trace", "export", "--repository", REPO, *extra, "-o", str(out)]
+                )
                 peaks[name] = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
@@ -153,8 +161,15 @@ def test_export_types_and_max_output_bytes(prtrace_server: ServerProcess) -> Non
         command(2, "pytest", 1, stdout=big),
         thought(3, "short"),
         command(4, "ls", 0, stdout="a.py\n"),
-        ev.TerminalCommand(id="cmd5", t=thought(5, "").t, session_id="s", cmd="make",
-                           stdout="o" * 50, stderr="e" * 700, exit_code=2),
+        ev.TerminalCommand(
+            id="cmd5",
+            t=thought(5, "").t,
+            session_id="s",
+            cmd="make",
+            stdout="o" * 50,
+            stderr="e" * 700,
+            exit_code=2,
+        ),
     ]
     with Client(prtrace_server.url, prtrace_server.api_token) as client:
         trace_id = make_trace(client, events, repository="https://example.com/shape.git")
@@ -198,15 +213,31 @@ def test_export_cli_types_and_cap(
     prtrace_server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with Client(prtrace_server.url, prtrace_server.api_token) as client:
-        make_trace(client, [command(1, "pytest", 1, stdout="y" * 500), thought(2, "n")],
-                   repository="https://example.com/cli-shape.git")
+        make_trace(
+            client,
+            [command(1, "pytest", 1, stdout="y" * 500), thought(2, "n")],
+            repository="https://example.com/cli-shape.git",
+        )
     monkeypatch.setenv("PRTRACE_URL", prtrace_server.url)
     monkeypatch.setenv("PRTRACE_API_TOKEN", prtrace_server.api_token)
     out = tmp_path / "x.jsonl"
-    assert prtrace_main([
-        "trace", "export", "--repository", "https://example.com/cli-shape.git",
-        "--types", "terminal_command", "--max-output-bytes", "10", "-o", str(out),
-    ]) == 0
+    assert (
+        prtrace_main(
+            [
+                "trace",
+                "export",
+                "--repository",
+                "https://example.com/cli-shape.git",
+                "--types",
+                "terminal_command",
+                "--max-output-bytes",
+                "10",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     trace = msgspec.json.decode(out.read_bytes().strip(), type=Trace)
     assert len(trace.events) == 1 and isinstance(trace.events[0], ev.TerminalCommand)
     assert trace.events[0].stdout.startswith("y" * 10 + "\n[prtrace export")

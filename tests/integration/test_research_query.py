@@ -31,7 +31,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AppServer
 
 def _listed(server: AppServer, **params: Any) -> list[str]:
     response = server.client.get(
-        f"{server.url}/traces", params=params,
+        f"{server.url}/traces",
+        params=params,
         headers={"Authorization": f"Bearer {server.api_token}"},
     )
     assert response.status_code == 200, response.text
@@ -88,7 +89,11 @@ def test_trace_filters_sorts_and_cursors(server: AppServer) -> None:
     assert ls(has_type="terminal_command,thought") == [made[2]]
     assert ls(has_type=["file_opened", "thought"]) == [made[4]]
     assert ls(has_type="pr_opened") == []
-    assert ls(developer="ann", has_type="thought", verdict="resolved") == [made[4], made[2], made[0]]
+    assert ls(developer="ann", has_type="thought", verdict="resolved") == [
+        made[4],
+        made[2],
+        made[0],
+    ]
 
     # Sorts: created both ways; overall with ties broken by id and no score last.
     assert ls(sort="created") == made
@@ -114,27 +119,33 @@ def test_trace_filters_sorts_and_cursors(server: AppServer) -> None:
 
     # A cursor belongs to its sort; garbage is a 422 naming the cursor, not a 500.
     cursor = server.client.get(
-        f"{server.url}/traces", params={"repository": repo, "limit": 1, "sort": "overall"},
+        f"{server.url}/traces",
+        params={"repository": repo, "limit": 1, "sort": "overall"},
         headers={"Authorization": f"Bearer {server.api_token}"},
     ).json()["next_cursor"]
     for bad in (cursor, "not-a-cursor", "e30"):
         response = server.client.get(
-            f"{server.url}/traces", params={"repository": repo, "cursor": bad, "sort": "-created"},
+            f"{server.url}/traces",
+            params={"repository": repo, "cursor": bad, "sort": "-created"},
             headers={"Authorization": f"Bearer {server.api_token}"},
         )
         assert response.status_code == 422, response.text
         assert response.json()["field"] == "cursor"
     bad_sort = server.client.get(
-        f"{server.url}/traces", params={"sort": "size"},
+        f"{server.url}/traces",
+        params={"sort": "size"},
         headers={"Authorization": f"Bearer {server.api_token}"},
     )
     assert bad_sort.status_code == 400 or bad_sort.status_code == 422
 
     # The client passes the new filters through, and export agrees with the list.
     with Client(server.url, server.api_token, transport=server.transport()) as client:
-        assert [s.trace_id for s in client.iter_traces(
-            repository=repo, verdict="resolved", sort="-overall", limit=1
-        )] == [made[2], made[4], made[0]]
+        assert [
+            s.trace_id
+            for s in client.iter_traces(
+                repository=repo, verdict="resolved", sort="-overall", limit=1
+            )
+        ] == [made[2], made[4], made[0]]
         exported = [line for line in client.export(repository=repo, has_type="thought")]
         assert [msgspec_id(line) for line in exported] == [made[0], made[2], made[4]]
 
@@ -156,8 +167,12 @@ def test_trace_filters_by_judge_dimension_scores(server: AppServer) -> None:
     with Client(server.url, server.api_token, transport=server.transport()) as client:
         for scores in judged:
             trace_id = make_trace(client, [thought(1, "x")], repository=repo)
-            set_qa(server, trace_id, qa_status="done",
-                   qa_judge={"status": "done", "scores": scores, "overall": 3.0})
+            set_qa(
+                server,
+                trace_id,
+                qa_status="done",
+                qa_judge={"status": "done", "scores": scores, "overall": 3.0},
+            )
             made.append(trace_id)
         made.append(make_trace(client, [thought(1, "unjudged")], repository=repo))
 
@@ -168,10 +183,15 @@ def test_trace_filters_by_judge_dimension_scores(server: AppServer) -> None:
     assert ls(score=["use_of_evidence:2:2", "reproducibility:5:5"]) == [made[1]]
     assert ls(score="problem_understanding:1:") == []  # no judgement scored it
     with Client(server.url, server.api_token, transport=server.transport()) as client:
-        assert [t.trace_id for t in client.iter_traces(repository=repo, score="use_of_evidence:5:")] == [made[2]]
+        assert [
+            t.trace_id for t in client.iter_traces(repository=repo, score="use_of_evidence:5:")
+        ] == [made[2]]
     for bad in ("use_of_evidence", "use_of_evidence::", "Bad-Name:1:", "use_of_evidence:x:"):
-        response = server.client.get(f"{server.url}/traces", params={"score": bad},
-                                     headers={"Authorization": f"Bearer {server.api_token}"})
+        response = server.client.get(
+            f"{server.url}/traces",
+            params={"score": bad},
+            headers={"Authorization": f"Bearer {server.api_token}"},
+        )
         assert response.status_code == 400 and response.json()["field"] == "score", bad
 
 
@@ -180,13 +200,23 @@ def test_event_filters_type_file_time_text(server: AppServer) -> None:
     events: list[Any] = [
         opened(1, "src/app.py"),
         opened(2, "src/util.py"),
-        ev.FileMoved(id="mv3", t=t + timedelta(seconds=3), session_id="s",
-                     path="src/new_name.py", from_path="src/app.py"),
+        ev.FileMoved(
+            id="mv3",
+            t=t + timedelta(seconds=3),
+            session_id="s",
+            path="src/new_name.py",
+            from_path="src/app.py",
+        ),
         command(4, "pytest -k Payment_100%", 1, stdout="FAILED src/app.py"),
         thought(5, "The Parser drops the cents"),
         command(6, "git diff", 0),
-        ev.GoToDefinition(id="gd7", t=t + timedelta(seconds=7), session_id="s",
-                          path="src/util.py", targets=[ev.Location(path="src/app.py", line=3)]),
+        ev.GoToDefinition(
+            id="gd7",
+            t=t + timedelta(seconds=7),
+            session_id="s",
+            path="src/util.py",
+            targets=[ev.Location(path="src/app.py", line=3)],
+        ),
         thought(8, "50% done; call it with under_score"),
     ]
     with Client(server.url, server.api_token, transport=server.transport()) as client:
@@ -203,7 +233,10 @@ def test_event_filters_type_file_time_text(server: AppServer) -> None:
         assert ids(path="src/util.py", type="go_to_definition") == ["gd7"]
         assert ids(path="nope.py") == []
         # Time: since inclusive, until exclusive.
-        assert ids(since=t + timedelta(seconds=4), until=t + timedelta(seconds=6)) == ["cmd4", "th5"]
+        assert ids(since=t + timedelta(seconds=4), until=t + timedelta(seconds=6)) == [
+            "cmd4",
+            "th5",
+        ]
         assert ids(since=t + timedelta(seconds=8)) == ["th8"]
         # Text in commands and notes, case-insensitive; % and _ are literal.
         assert ids(q="parser") == ["th5"]

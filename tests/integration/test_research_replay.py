@@ -36,15 +36,23 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Trace:
     repo, commit = make_sample_repo(tmp_path_factory.mktemp("sample") / "inventory")
     events, patch = recorded_session(repo, commit, session_id="ses_demo", start=START)
     return Trace(
-        trace_id="tr_sample", created_at=START, status="sealed",
-        developer=Developer(id="dana"), task=Task(repository=str(repo), commit=commit),
-        events=events, artifacts=Artifacts(final_patch=patch),
+        trace_id="tr_sample",
+        created_at=START,
+        status="sealed",
+        developer=Developer(id="dana"),
+        task=Task(repository=str(repo), commit=commit),
+        events=events,
+        artifacts=Artifacts(final_patch=patch),
     )
 
 
 def _status(workspace: Path) -> str:
-    return subprocess.run(["git", "-C", str(workspace), "status", "--porcelain"],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(workspace), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def _tampered(trace: Trace, index: int, **changes: object) -> Trace:
@@ -64,10 +72,17 @@ def test_sample_session_replays_to_its_final_patch_exactly(sample: Trace, tmp_pa
     assert result.changed == len(_edit_indexes(sample)) >= 3
     assert result.diff() == sample.artifacts.final_patch
     # The workspace's own index was not touched by taking the diff.
-    assert subprocess.run(["git", "-C", str(tmp_path / "ws"), "diff", "--cached", "--quiet"]).returncode == 0
+    assert (
+        subprocess.run(
+            ["git", "-C", str(tmp_path / "ws"), "diff", "--cached", "--quiet"]
+        ).returncode
+        == 0
+    )
 
 
-def test_stopping_at_each_edit_leaves_the_workspace_as_it_was(sample: Trace, tmp_path: Path) -> None:
+def test_stopping_at_each_edit_leaves_the_workspace_as_it_was(
+    sample: Trace, tmp_path: Path
+) -> None:
     for n, index in enumerate(_edit_indexes(sample)):
         stop = sample.events[index]
         workspace = tmp_path / f"ws{n}"
@@ -86,8 +101,11 @@ def test_stopping_at_each_edit_leaves_the_workspace_as_it_was(sample: Trace, tmp
         for path, digest in latest.items():
             assert text_hash((workspace / path).read_text()) == digest, (stop.id, path)
         changed = {line[3:] for line in _status(workspace).splitlines()}
-        originals = {e.path: e.before_hash for e in reversed(sample.events[: index + 1])
-                     if isinstance(e, ev.Edit)}
+        originals = {
+            e.path: e.before_hash
+            for e in reversed(sample.events[: index + 1])
+            if isinstance(e, ev.Edit)
+        }
         assert changed == {p for p in latest if latest[p] != originals[p]}, stop.id
 
 
@@ -97,7 +115,9 @@ def test_tampered_edit_is_reported_at_its_event(sample: Trace, tmp_path: Path) -
     assert isinstance(edit, ev.Edit)
     # The patch says something else than what the hashes recorded.
     lines = edit.patch_unified.splitlines(keepends=True)
-    added = next(i for i, line in enumerate(lines) if line.startswith("+") and not line.startswith("+++"))
+    added = next(
+        i for i, line in enumerate(lines) if line.startswith("+") and not line.startswith("+++")
+    )
     lines[added] = lines[added].rstrip("\n") + "  # tampered\n"
     tampered = _tampered(sample, second, patch_unified="".join(lines))
     result = replay(tampered, tmp_path / "ws")
@@ -130,8 +150,19 @@ def test_cli_replay_file_and_tampered(
 ) -> None:
     path = tmp_path / "sample.json"
     path.write_bytes(msgspec.json.encode(sample))
-    assert prtrace_main(["replay", str(path), "-w", str(tmp_path / "a"),
-                         "--patch-out", str(tmp_path / "p.diff")]) == 0
+    assert (
+        prtrace_main(
+            [
+                "replay",
+                str(path),
+                "-w",
+                str(tmp_path / "a"),
+                "--patch-out",
+                str(tmp_path / "p.diff"),
+            ]
+        )
+        == 0
+    )
     out, err = capsys.readouterr()
     assert "final patch: reproduced exactly" in err
     assert len(out.splitlines()) == len(sample.events)
@@ -142,8 +173,10 @@ def test_cli_replay_file_and_tampered(
     bad = _tampered(sample, second, after_hash="f" * 64)
     # As one line of a JSONL export.
     (tmp_path / "bad.jsonl").write_bytes(msgspec.json.encode(bad) + b"\n")
-    assert prtrace_main(["replay", str(tmp_path / "bad.jsonl"), "-w", str(tmp_path / "b"),
-                         "--json"]) == 1
+    assert (
+        prtrace_main(["replay", str(tmp_path / "bad.jsonl"), "-w", str(tmp_path / "b"), "--json"])
+        == 1
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["disagreement"]["index"] == second
     assert report["disagreement"]["event_id"] == sample.events[second].id
@@ -156,15 +189,23 @@ def test_cli_replay_file_and_tampered(
 
 
 def test_replay_by_id_and_to_server(
-    sample: Trace, tmp_path: Path, start_prtrace_server: Callable[..., ServerProcess],
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    sample: Trace,
+    tmp_path: Path,
+    start_prtrace_server: Callable[..., ServerProcess],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     source = start_prtrace_server()
     target = start_prtrace_server()
     with Client(source.url, source.api_token) as client:
-        trace_id = make_trace(client, list(sample.events), repository=sample.task.repository,
-                              commit=sample.task.commit, final_patch=sample.artifacts.final_patch,
-                              batch=7)
+        trace_id = make_trace(
+            client,
+            list(sample.events),
+            repository=sample.task.repository,
+            commit=sample.task.commit,
+            final_patch=sample.artifacts.final_patch,
+            batch=7,
+        )
         stored = load_trace(trace_id, client)
     assert stored.events == sample.events
 
@@ -173,8 +214,20 @@ def test_replay_by_id_and_to_server(
     assert prtrace_main(["replay", trace_id, "-w", str(tmp_path / "ws"), "-q"]) == 0
     assert "final patch: reproduced exactly" in capsys.readouterr().err
 
-    assert prtrace_main(["replay", trace_id, "--to-server", target.url,
-                         "--to-token", target.api_token, "--json"]) == 0
+    assert (
+        prtrace_main(
+            [
+                "replay",
+                trace_id,
+                "--to-server",
+                target.url,
+                "--to-token",
+                target.api_token,
+                "--json",
+            ]
+        )
+        == 0
+    )
     new_id = json.loads(capsys.readouterr().out)["trace_id"]
     assert new_id != trace_id
     with Client(target.url, target.api_token) as other:
@@ -211,23 +264,43 @@ def test_recorded_lsp_session_replays_to_the_saved_file(tmp_path: Path) -> None:
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "base"], check=True)
-    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
-                            check=True).stdout.strip()
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     (ws / ".gitignore").write_text(".prtrace/\n.gitignore\n")
 
-    client = LspClient([*prtrace_cmd(), "lsp", "--no-upload", "--idle-gap", "60", "--",
-                        *lsp._server("pylsp")], env=proxy_env(ws), cwd=ws)
+    client = LspClient(
+        [*prtrace_cmd(), "lsp", "--no-upload", "--idle-gap", "60", "--", *lsp._server("pylsp")],
+        env=proxy_env(ws),
+        cwd=ws,
+    )
     client.initialize(ws)
     uri = (ws / "main.py").as_uri()
-    client.notify("textDocument/didOpen", {"textDocument": {
-        "uri": uri, "languageId": "python", "version": 1, "text": lsp.MAIN}})
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": lsp.MAIN}},
+    )
     version = lsp._type(client, uri, 1, 3, 0, "value = helper(3)\n")
-    client.request("textDocument/definition", {
-        "textDocument": {"uri": uri}, "position": {"line": 3, "character": 10}})
+    client.request(
+        "textDocument/definition",
+        {"textDocument": {"uri": uri}, "position": {"line": 3, "character": 10}},
+    )
     version += 1
-    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
-        "contentChanges": [{"range": {"start": {"line": 2, "character": 13},
-                                      "end": {"line": 2, "character": 14}}, "text": "40"}]})
+    client.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [
+                {
+                    "range": {
+                        "start": {"line": 2, "character": 13},
+                        "end": {"line": 2, "character": 14},
+                    },
+                    "text": "40",
+                }
+            ],
+        },
+    )
     saved = lsp.MAIN.replace("helper(2)", "helper(40)") + "value = helper(3)\n"
     (ws / "main.py").write_bytes(saved.encode())
     client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
@@ -236,11 +309,17 @@ def test_recorded_lsp_session_replays_to_the_saved_file(tmp_path: Path) -> None:
 
     events = msgspec.convert(spooled_events(ws), list[ev.Event])
     assert sum(isinstance(e, ev.Edit) for e in events) >= 2
-    final_patch = subprocess.run([*git, "diff", "--no-color", "--no-ext-diff"],
-                                 capture_output=True, text=True, check=True).stdout
-    recorded = Trace(trace_id="tr_lsp", created_at=START, developer=Developer(id="d"),
-                     task=Task(repository=str(ws), commit=commit), events=events,
-                     artifacts=Artifacts(final_patch=final_patch))
+    final_patch = subprocess.run(
+        [*git, "diff", "--no-color", "--no-ext-diff"], capture_output=True, text=True, check=True
+    ).stdout
+    recorded = Trace(
+        trace_id="tr_lsp",
+        created_at=START,
+        developer=Developer(id="d"),
+        task=Task(repository=str(ws), commit=commit),
+        events=events,
+        artifacts=Artifacts(final_patch=final_patch),
+    )
     result = replay(recorded, tmp_path / "replayed")
     assert result.ok, result.disagreement
     assert result.diff() == final_patch

@@ -76,7 +76,9 @@ async def test_finalize_at_once_on_several_replicas_queues_qa_once(
             assert sum(1 for a in answers if a.qa_job_id) == 1
         async with replicas[0].db.read() as conn:
             rows = await conn.execute(
-                select(jobs.c.trace_id, func.count()).where(jobs.c.kind == "qa").group_by(jobs.c.trace_id)
+                select(jobs.c.trace_id, func.count())
+                .where(jobs.c.kind == "qa")
+                .group_by(jobs.c.trace_id)
             )
             per_trace = dict(rows.all())
         assert per_trace == dict.fromkeys(trace_ids, 1)

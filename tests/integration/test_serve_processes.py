@@ -16,16 +16,23 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_two_server_processes_share_one_database(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "home", serve_args=["--processes", "2"],
-                           env={"PRTRACE_QA_ON_FINALIZE": "false", "PRTRACE_WORKERS": "0"})
+    server = ServerProcess(
+        tmp_path / "home",
+        serve_args=["--processes", "2"],
+        env={"PRTRACE_QA_ON_FINALIZE": "false", "PRTRACE_WORKERS": "0"},
+    )
     server.start()
     try:
         with Client(server.url, server.api_token) as api:
-            created = api.create_trace(developer=Developer(id="p"), task=Task(repository="r", commit="abcd"))
+            created = api.create_trace(
+                developer=Developer(id="p"), task=Task(repository="r", commit="abcd")
+            )
 
         def upload(seq: int) -> int:
-            events = [Thought(id=f"e{seq}-{i}", t=T0 + timedelta(seconds=seq), session_id="s", raw="x")
-                      for i in range(100)]
+            events = [
+                Thought(id=f"e{seq}-{i}", t=T0 + timedelta(seconds=seq), session_id="s", raw="x")
+                for i in range(100)
+            ]
             with Client(server.url, created.upload_token) as client:  # a connection of its own
                 return client.upload_events(created.trace_id, seq, events).accepted
 

@@ -19,7 +19,9 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def thoughts(start: int, count: int) -> list:
     return [
-        Thought(id=f"e{i}", t=T0 + timedelta(seconds=i), session_id="s1", raw=f"note {i}", tags=["x"])
+        Thought(
+            id=f"e{i}", t=T0 + timedelta(seconds=i), session_id="s1", raw=f"note {i}", tags=["x"]
+        )
         for i in range(start, start + count)
     ]
 
@@ -85,15 +87,21 @@ async def test_retry_serialised_differently_is_still_a_duplicate(services: Servi
     trace_id = await new_trace(services)
     events = thoughts(0, 3)
     compact = msgspec.json.encode({"seq": 0, "events": events})
-    spaced = msgspec.json.encode({"seq": 0, "events": [msgspec.to_builtins(e) for e in reversed(events)]})
+    spaced = msgspec.json.encode(
+        {"seq": 0, "events": [msgspec.to_builtins(e) for e in reversed(events)]}
+    )
     spaced = b'{"events": ' + spaced.split(b'"events":', 1)[1][:-1] + b', "seq": 0}'
     first = decode_batch(compact)
     await services.traces.append_batch(trace_id, EventBatch(seq=0, events=first.events), first.raw)
     reordered = decode_batch(spaced)  # same seq, the events in another order: a conflict
     with pytest.raises(ApiError):
-        await services.traces.append_batch(trace_id, EventBatch(seq=0, events=reordered.events), reordered.raw)
+        await services.traces.append_batch(
+            trace_id, EventBatch(seq=0, events=reordered.events), reordered.raw
+        )
     pretty = decode_batch(msgspec.json.format(compact, indent=2))  # same events, other bytes
-    again = await services.traces.append_batch(trace_id, EventBatch(seq=0, events=pretty.events), pretty.raw)
+    again = await services.traces.append_batch(
+        trace_id, EventBatch(seq=0, events=pretty.events), pretty.raw
+    )
     assert again.duplicate and again.accepted == 0
 
 
@@ -101,7 +109,9 @@ async def test_reused_event_id_rejects_the_whole_batch(services: Services) -> No
     trace_id = await new_trace(services)
     await services.traces.append_batch(trace_id, EventBatch(seq=0, events=thoughts(0, 3)))
     with pytest.raises(ApiError) as err:
-        await services.traces.append_batch(trace_id, EventBatch(seq=1, events=thoughts(3, 2) + thoughts(1, 1)))
+        await services.traces.append_batch(
+            trace_id, EventBatch(seq=1, events=thoughts(3, 2) + thoughts(1, 1))
+        )
     assert err.value.status_code == 422 and err.value.field == "events[2].id"
     trace = msgspec.json.decode(await services.traces.document(trace_id), type=Trace)
     assert [e.id for e in trace.events] == ["e0", "e1", "e2"]
@@ -116,15 +126,21 @@ async def test_sealed_trace_refuses_events_and_other_artifacts(services: Service
     with pytest.raises(ApiError) as err:
         await services.traces.append_batch(trace_id, EventBatch(seq=0, events=thoughts(0, 1)))
     assert err.value.status_code == 409
-    again = await services.traces.finalize(trace_id, FinalizeRequest(artifacts=Artifacts(final_patch="a")))
+    again = await services.traces.finalize(
+        trace_id, FinalizeRequest(artifacts=Artifacts(final_patch="a"))
+    )
     assert again.status == "sealed"
     with pytest.raises(ApiError) as err:
-        await services.traces.finalize(trace_id, FinalizeRequest(artifacts=Artifacts(final_patch="b")))
+        await services.traces.finalize(
+            trace_id, FinalizeRequest(artifacts=Artifacts(final_patch="b"))
+        )
     assert err.value.status_code == 409
 
 
 async def test_list_filters_and_cursor_paging(services: Services) -> None:
-    ids = [await new_trace(services, developer=f"dev{i % 2}", repository=f"r{i % 3}") for i in range(7)]
+    ids = [
+        await new_trace(services, developer=f"dev{i % 2}", repository=f"r{i % 3}") for i in range(7)
+    ]
     await services.traces.finalize(ids[0], None)
     page1 = await services.traces.list_traces(TraceFilters(limit=3))
     page2 = await services.traces.list_traces(TraceFilters(limit=3, cursor=page1.next_cursor))
@@ -145,11 +161,19 @@ async def test_list_filters_and_cursor_paging(services: Services) -> None:
 async def test_event_listing_by_type_and_after(services: Services) -> None:
     trace_id = await new_trace(services)
     command = TerminalCommand(id="cmd", t=T0, session_id="s1", cmd="ls", exit_code=0)
-    await services.traces.append_batch(trace_id, EventBatch(seq=0, events=thoughts(0, 3) + [command]))
+    await services.traces.append_batch(
+        trace_id, EventBatch(seq=0, events=thoughts(0, 3) + [command])
+    )
     await services.traces.append_batch(trace_id, EventBatch(seq=1, events=thoughts(3, 3)))
-    page = msgspec.json.decode(await services.traces.list_events(trace_id, EventFilters(types=["thought"]), "e1", 3))
+    page = msgspec.json.decode(
+        await services.traces.list_events(trace_id, EventFilters(types=["thought"]), "e1", 3)
+    )
     assert [e["id"] for e in page["events"]] == ["e2", "e3", "e4"] and page["next_after"] == "e4"
-    only = msgspec.json.decode(await services.traces.list_events(trace_id, EventFilters(types=["terminal_command"]), None, 10))
+    only = msgspec.json.decode(
+        await services.traces.list_events(
+            trace_id, EventFilters(types=["terminal_command"]), None, 10
+        )
+    )
     assert [e["id"] for e in only["events"]] == ["cmd"] and only["next_after"] is None
     with pytest.raises(ApiError) as err:
         await services.traces.list_events(trace_id, EventFilters(), "nope", 10)
@@ -158,7 +182,10 @@ async def test_event_listing_by_type_and_after(services: Services) -> None:
 
 async def test_export_iterates_every_trace_oldest_first(services: Services) -> None:
     ids = [await new_trace(services) for _ in range(5)]
-    documents = [msgspec.json.decode(d, type=Trace) async for d in services.traces.iter_documents(TraceFilters())]
+    documents = [
+        msgspec.json.decode(d, type=Trace)
+        async for d in services.traces.iter_documents(TraceFilters())
+    ]
     assert [d.trace_id for d in documents] == ids
 
 

@@ -22,13 +22,22 @@ def _ws(tmp_path: Path) -> Path:
 def test_run_records_streams_apart_and_passes_the_exit_code(tmp_path: Path) -> None:
     ws = _ws(tmp_path)
     script = "import sys; print('to out'); print('to err', file=sys.stderr); sys.exit(7)"
-    done = subprocess.run([*prtrace_cmd(), "run", "--no-upload", "--", sys.executable, "-c",
-                           script], cwd=ws, env=proxy_env(ws), capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [*prtrace_cmd(), "run", "--no-upload", "--", sys.executable, "-c", script],
+        cwd=ws,
+        env=proxy_env(ws),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 7
     assert done.stdout == "to out\n" and done.stderr == "to err\n"  # tee'd through
-    killed = subprocess.run([*prtrace_cmd(), "run", "--no-upload", "--", "sh", "-c",
-                             "kill -TERM $$"], cwd=ws, env=proxy_env(ws), timeout=60)
+    killed = subprocess.run(
+        [*prtrace_cmd(), "run", "--no-upload", "--", "sh", "-c", "kill -TERM $$"],
+        cwd=ws,
+        env=proxy_env(ws),
+        timeout=60,
+    )
     assert killed.returncode == 128 + 15
     first, second = spooled(ws, "terminal_command")
     assert first["stdout"] == "to out\n" and first["stderr"] == "to err\n"

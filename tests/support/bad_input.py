@@ -11,8 +11,14 @@ import httpx
 
 
 def thought(event_id: str, raw: str = "a note") -> dict[str, Any]:
-    return {"type": "thought", "id": event_id, "t": "2024-05-01T10:00:00Z",
-            "session_id": "ses_bad", "raw": raw, "tags": ["x"]}
+    return {
+        "type": "thought",
+        "id": event_id,
+        "t": "2024-05-01T10:00:00Z",
+        "session_id": "ses_bad",
+        "raw": raw,
+        "tags": ["x"],
+    }
 
 
 GOOD = [thought("good-0", "first"), thought("good-1", "second"), thought("good-2", "third")]
@@ -24,14 +30,23 @@ def j(value: Any) -> bytes:
 
 
 def create_trace(http: httpx.Client, developer: str, api_token: str) -> tuple[str, str]:
-    response = http.post("/traces", headers={"Authorization": f"Bearer {api_token}"}, json={
-        "developer": {"id": developer},
-        "task": {"repository": "https://example.com/bad-input.git", "commit": "abcd1234"},
-    })
+    response = http.post(
+        "/traces",
+        headers={"Authorization": f"Bearer {api_token}"},
+        json={
+            "developer": {"id": developer},
+            "task": {"repository": "https://example.com/bad-input.git", "commit": "abcd1234"},
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()["trace_id"], response.json()["upload_token"]
 
 
-def send_good(http: httpx.Client, trace_id: str, token: str, seq: int, events: list[dict[str, Any]]) -> httpx.Response:
-    return http.post(f"/traces/{trace_id}/events", content=j({"seq": seq, "events": events}),
-                     headers={"Authorization": f"Bearer {token}"})
+def send_good(
+    http: httpx.Client, trace_id: str, token: str, seq: int, events: list[dict[str, Any]]
+) -> httpx.Response:
+    return http.post(
+        f"/traces/{trace_id}/events",
+        content=j({"seq": seq, "events": events}),
+        headers={"Authorization": f"Bearer {token}"},
+    )

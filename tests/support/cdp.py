@@ -20,9 +20,17 @@ from typing import Any
 import httpx
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1400,1000", "--remote-debugging-port=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+    "--remote-debugging-port=0",
 ]
 
 
@@ -43,12 +51,15 @@ class Browser:
         self.profile = Path(tempfile.mkdtemp(prefix="prtrace-chromium-"))
         self.process = subprocess.Popen(
             [executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         port = self._devtools_port(timeout)
         targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
         page = next(t for t in targets if t["type"] == "page")
-        self._connection = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout)
+        self._connection = connect(
+            page["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout
+        )
         self.ws = self._connection.__enter__()
         self._id = 0
         self.console: list[str] = []
@@ -82,8 +93,9 @@ class Browser:
                 return message.get("result", {})
 
     def evaluate(self, expression: str) -> Any:
-        result = self.send("Runtime.evaluate", expression=expression, awaitPromise=True,
-                           returnByValue=True)
+        result = self.send(
+            "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression[:80]}: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -110,8 +122,9 @@ class Browser:
         self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
 
     def screenshot(self, path: Path, *, full_page: bool = True) -> None:
-        data = self.send("Page.captureScreenshot", format="png",
-                         captureBeyondViewport=full_page)["data"]
+        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=full_page)[
+            "data"
+        ]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
 

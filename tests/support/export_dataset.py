@@ -39,11 +39,24 @@ def trace_events(i: int) -> list[ev.Event]:
     t = START + timedelta(seconds=i)
     return [
         ev.FileOpened(id="e1", t=t, session_id="s", path="m.py", hash=text_hash(before)),
-        ev.Edit(id="e2", t=t + timedelta(seconds=1), session_id="s", path="m.py", op="replace",
-                patch_unified=make_patch(before, after, "m.py"), before_hash=text_hash(before),
-                after_hash=text_hash(after)),
-        ev.TerminalCommand(id="e3", t=t + timedelta(seconds=2), session_id="s",
-                           cmd="pytest -q", exit_code=i % 2, stdout=OUTPUT + f"run {i}\n"),
+        ev.Edit(
+            id="e2",
+            t=t + timedelta(seconds=1),
+            session_id="s",
+            path="m.py",
+            op="replace",
+            patch_unified=make_patch(before, after, "m.py"),
+            before_hash=text_hash(before),
+            after_hash=text_hash(after),
+        ),
+        ev.TerminalCommand(
+            id="e3",
+            t=t + timedelta(seconds=2),
+            session_id="s",
+            cmd="pytest -q",
+            exit_code=i % 2,
+            stdout=OUTPUT + f"run {i}\n",
+        ),
         ev.Thought(id="e4", t=t + timedelta(seconds=3), session_id="s", raw=f"trace number {i}"),
     ]
 
@@ -54,13 +67,17 @@ async def _make(settings: Settings, count: int, repository: str) -> list[str]:
     try:
         for i in range(count):
             created = await services.traces.create(
-                CreateTraceRequest(developer=Developer(id=f"dev{i % 7}"),
-                                   task=Task(repository=repository, commit="abc1234"))
+                CreateTraceRequest(
+                    developer=Developer(id=f"dev{i % 7}"),
+                    task=Task(repository=repository, commit="abc1234"),
+                )
             )
             await services.traces.append_batch(
                 created.trace_id, EventBatch(seq=0, events=trace_events(i))
             )
-            patch = make_patch(f"def f():\n    return {i}\n", f"def f():\n    return {i + 1}\n", "m.py")
+            patch = make_patch(
+                f"def f():\n    return {i}\n", f"def f():\n    return {i + 1}\n", "m.py"
+            )
             await services.traces.finalize(
                 created.trace_id, FinalizeRequest(artifacts=Artifacts(final_patch=patch))
             )

@@ -58,7 +58,11 @@ def answer(
         if name in drop:
             continue
         value = score.get(name, 4) if isinstance(score, dict) else score
-        evidence = cite.get(name) if isinstance(cite, dict) and name in cite else ids[i % len(ids) : i % len(ids) + 1]
+        evidence = (
+            cite.get(name)
+            if isinstance(cite, dict) and name in cite
+            else ids[i % len(ids) : i % len(ids) + 1]
+        )
         scores[name] = {"score": value, "evidence": evidence, "rationale": f"because of {evidence}"}
     return json.dumps({"scores": scores, "comments": "a careful fix"})
 
@@ -71,7 +75,9 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -112,7 +118,13 @@ class FakeLLM:
                     return self._send(404, {"error": {"message": "not found"}}, {})
                 reply = fake._next(request)
                 if reply.status != 200:
-                    body = {"error": {"message": reply.content or "error", "type": "fake", "code": reply.status}}
+                    body = {
+                        "error": {
+                            "message": reply.content or "error",
+                            "type": "fake",
+                            "code": reply.status,
+                        }
+                    }
                     return self._send(reply.status, body, reply.headers)
                 content = reply.content
                 if content is None and reply.refusal is None:
@@ -125,7 +137,11 @@ class FakeLLM:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": content, "refusal": reply.refusal},
+                            "message": {
+                                "role": "assistant",
+                                "content": content,
+                                "refusal": reply.refusal,
+                            },
                             "finish_reason": reply.finish_reason,
                         }
                     ],

@@ -25,8 +25,12 @@ def make_trace(events: list[ev.Event], trace_id: str = "tr_judge") -> Trace:
         trace_id=trace_id,
         created_at=START,
         developer=Developer(id="dana"),
-        task=Task(repository="/repos/inventory", commit="abc1234", title="total is 4 cents short",
-                  test_command="pytest -q"),
+        task=Task(
+            repository="/repos/inventory",
+            commit="abc1234",
+            title="total is 4 cents short",
+            test_command="pytest -q",
+        ),
         events=events,
     )
 
@@ -36,23 +40,65 @@ def small_trace() -> Trace:
     s = "s1"
     t = lambda k: START + timedelta(seconds=10 * k)  # noqa: E731
     events: list[ev.Event] = [
-        ev.TerminalCommand(id="e1", t=t(1), session_id=s, cmd="pytest -q", exit_code=1,
-                           stdout="F.\nFAILED test_total - assert 70.28 == 70.32\n1 failed"),
-        ev.Thought(id="e2", t=t(2), session_id=s, raw="Total is 4 cents short; prices look off already."),
+        ev.TerminalCommand(
+            id="e1",
+            t=t(1),
+            session_id=s,
+            cmd="pytest -q",
+            exit_code=1,
+            stdout="F.\nFAILED test_total - assert 70.28 == 70.32\n1 failed",
+        ),
+        ev.Thought(
+            id="e2", t=t(2), session_id=s, raw="Total is 4 cents short; prices look off already."
+        ),
         ev.FileOpened(id="e3", t=t(3), session_id=s, path="inventory/parsing.py"),
-        ev.GoToDefinition(id="e4", t=t(4), session_id=s, path="inventory/report.py", symbol="parse_price",
-                          targets=[ev.Location(path="inventory/parsing.py", line=19)]),
-        ev.Edit(id="e5", t=t(5), session_id=s, path="inventory/parsing.py", op="replace",
-                patch_unified=_patch("inventory/parsing.py", "int(x * 100)", "int(round(x, 2) * 100)"),
-                before_hash=_h(0), after_hash=_h(1)),
-        ev.Edit(id="e6", t=t(6), session_id=s, path="inventory/parsing.py", op="replace",
-                patch_unified=_patch("inventory/parsing.py", "int(round(x, 2) * 100)", "int(x * 100)"),
-                before_hash=_h(1), after_hash=_h(0)),
-        ev.Thought(id="e7", t=t(7), session_id=s, raw=f"Rounding floats cannot work; use Decimal. key={SECRET}"),
-        ev.Edit(id="e8", t=t(8), session_id=s, path="inventory/parsing.py", op="replace",
-                patch_unified=_patch("inventory/parsing.py", "int(x * 100)", "int(Decimal(x) * 100)"),
-                before_hash=_h(0), after_hash=_h(2)),
-        ev.TerminalCommand(id="e9", t=t(9), session_id=s, cmd="pytest -q", exit_code=0, stdout="12 passed"),
+        ev.GoToDefinition(
+            id="e4",
+            t=t(4),
+            session_id=s,
+            path="inventory/report.py",
+            symbol="parse_price",
+            targets=[ev.Location(path="inventory/parsing.py", line=19)],
+        ),
+        ev.Edit(
+            id="e5",
+            t=t(5),
+            session_id=s,
+            path="inventory/parsing.py",
+            op="replace",
+            patch_unified=_patch("inventory/parsing.py", "int(x * 100)", "int(round(x, 2) * 100)"),
+            before_hash=_h(0),
+            after_hash=_h(1),
+        ),
+        ev.Edit(
+            id="e6",
+            t=t(6),
+            session_id=s,
+            path="inventory/parsing.py",
+            op="replace",
+            patch_unified=_patch("inventory/parsing.py", "int(round(x, 2) * 100)", "int(x * 100)"),
+            before_hash=_h(1),
+            after_hash=_h(0),
+        ),
+        ev.Thought(
+            id="e7",
+            t=t(7),
+            session_id=s,
+            raw=f"Rounding floats cannot work; use Decimal. key={SECRET}",
+        ),
+        ev.Edit(
+            id="e8",
+            t=t(8),
+            session_id=s,
+            path="inventory/parsing.py",
+            op="replace",
+            patch_unified=_patch("inventory/parsing.py", "int(x * 100)", "int(Decimal(x) * 100)"),
+            before_hash=_h(0),
+            after_hash=_h(2),
+        ),
+        ev.TerminalCommand(
+            id="e9", t=t(9), session_id=s, cmd="pytest -q", exit_code=0, stdout="12 passed"
+        ),
     ]
     return make_trace(events)
 
@@ -69,20 +115,37 @@ def big_trace(n: int = 20_000) -> tuple[Trace, dict[str, set[str]]]:
         eid = f"ev-{i:05d}"
         kind = i % 100
         if kind == 0:
-            events.append(ev.Thought(id=eid, t=t, session_id=s, raw=f"Idea {i}: " + "reasoning " * 60))
+            events.append(
+                ev.Thought(id=eid, t=t, session_id=s, raw=f"Idea {i}: " + "reasoning " * 60)
+            )
             must["thought"].add(eid)
         elif kind in (1, 2):
-            events.append(ev.TerminalCommand(id=eid, t=t, session_id=s, cmd=f"pytest -k case{i}",
-                                             exit_code=1, stdout=output))
+            events.append(
+                ev.TerminalCommand(
+                    id=eid, t=t, session_id=s, cmd=f"pytest -k case{i}", exit_code=1, stdout=output
+                )
+            )
             must["failing"].add(eid)
         elif kind in (3, 4):
-            events.append(ev.Edit(id=eid, t=t, session_id=s, path=f"src/mod{i % 7}.py", op="replace",
-                                  patch_unified=f"--- a/x\n+++ b/x\n@@ -1,40 +1,40 @@\n{patch_body}\n",
-                                  before_hash=_h(i), after_hash=_h(i + 1)))
+            events.append(
+                ev.Edit(
+                    id=eid,
+                    t=t,
+                    session_id=s,
+                    path=f"src/mod{i % 7}.py",
+                    op="replace",
+                    patch_unified=f"--- a/x\n+++ b/x\n@@ -1,40 +1,40 @@\n{patch_body}\n",
+                    before_hash=_h(i),
+                    after_hash=_h(i + 1),
+                )
+            )
             must["edit"].add(eid)
         elif kind in (5, 6, 7):
-            events.append(ev.TerminalCommand(id=eid, t=t, session_id=s, cmd="ls -la", exit_code=0,
-                                             stdout=output))
+            events.append(
+                ev.TerminalCommand(
+                    id=eid, t=t, session_id=s, cmd="ls -la", exit_code=0, stdout=output
+                )
+            )
         elif kind == 8:
             events.append(ev.Diagnostics(id=eid, t=t, session_id=s, path="src/a.py", errors=1))
         elif kind == 9:

@@ -54,15 +54,27 @@ def main() -> int:
             if method == "initialize":
                 sys.stderr.write("fake-server: hello on stderr\n")
                 sys.stderr.flush()
-                write({"id": rid, "result": {"capabilities": {"textDocumentSync": 2,
-                                                              "definitionProvider": True}}},
-                      content_type=True)
+                write(
+                    {
+                        "id": rid,
+                        "result": {
+                            "capabilities": {"textDocumentSync": 2, "definitionProvider": True}
+                        },
+                    },
+                    content_type=True,
+                )
                 server_request("workspace/configuration", {"items": [{"section": "x"}]})
-                server_request("window/showMessageRequest",
-                               {"type": 3, "message": "pick", "actions": [{"title": "ok"}]})
+                server_request(
+                    "window/showMessageRequest",
+                    {"type": 3, "message": "pick", "actions": [{"title": "ok"}]},
+                )
                 server_request("window/workDoneProgress/create", {"token": "p1"})
-                write({"method": "$/progress", "params": {"token": "p1",
-                                                         "value": {"kind": "begin", "title": "x"}}})
+                write(
+                    {
+                        "method": "$/progress",
+                        "params": {"token": "p1", "value": {"kind": "begin", "title": "x"}},
+                    }
+                )
                 write({"method": "$/progress", "params": {"token": "p1", "value": {"kind": "end"}}})
             elif method == "test/big":
                 write({"id": rid, "result": "y" * (3 * 1024 * 1024)})
@@ -71,8 +83,20 @@ def main() -> int:
                 write({"id": rid, "result": None})
             elif method == "textDocument/definition":
                 uri = msg["params"]["textDocument"]["uri"]
-                write({"id": rid, "result": [{"uri": uri, "range": {
-                    "start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 7}}}]})
+                write(
+                    {
+                        "id": rid,
+                        "result": [
+                            {
+                                "uri": uri,
+                                "range": {
+                                    "start": {"line": 0, "character": 4},
+                                    "end": {"line": 0, "character": 7},
+                                },
+                            }
+                        ],
+                    }
+                )
             elif method == "test/crash":
                 os._exit(exit_code)
             elif method == "shutdown":

@@ -42,7 +42,9 @@ def proxy_env(workspace: Path, **extra: str) -> dict[str, str]:
 
 
 class LspClient:
-    def __init__(self, argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None):
+    def __init__(
+        self, argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
+    ):
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -88,7 +90,11 @@ class LspClient:
         framer = MessageFramer()
         assert self.proc.stdout is not None
         while True:
-            data = self.proc.stdout.read1(65536) if hasattr(self.proc.stdout, "read1") else os.read(self.proc.stdout.fileno(), 65536)
+            data = (
+                self.proc.stdout.read1(65536)
+                if hasattr(self.proc.stdout, "read1")
+                else os.read(self.proc.stdout.fileno(), 65536)
+            )
             if not data:
                 break
             self.received += data
@@ -136,7 +142,9 @@ class LspClient:
             while rid not in self._responses:
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.proc.poll() is not None and rid not in self._responses):
-                    raise TimeoutError(f"no answer to {method}; stderr: {self.stderr.decode(errors='replace')[-2000:]}")
+                    raise TimeoutError(
+                        f"no answer to {method}; stderr: {self.stderr.decode(errors='replace')[-2000:]}"
+                    )
                 self._cond.wait(min(left, 0.5))
             msg = self._responses.pop(rid)
         if "error" in msg:
@@ -226,6 +234,10 @@ def git_apply(base: str, patches: list[str], tmp: Path, name: str) -> str:
     for i, patch in enumerate(patches):
         patch_file = tmp / f"p{i}.diff"
         patch_file.write_bytes(patch.encode())
-        subprocess.run(["git", "apply", "--unidiff-zero", "--whitespace=nowarn", str(patch_file)],
-                       cwd=repo, check=True, capture_output=True)
+        subprocess.run(
+            ["git", "apply", "--unidiff-zero", "--whitespace=nowarn", str(patch_file)],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+        )
     return target.read_bytes().decode()

@@ -8,8 +8,9 @@ CASES = [
     ("", "new file\n"),
     ("gone\n", ""),
     ("x\r\ny\r\n", "x\r\nz\r\n"),  # CRLF lines stay CRLF
-    ("\n".join(f"line {i}" for i in range(40)) + "\n", "\n".join(
-        f"line {i}" if i not in (3, 30) else f"changed {i}" for i in range(40)
-    ) + "\n"),  # two hunks
+    (
+        "\n".join(f"line {i}" for i in range(40)) + "\n",
+        "\n".join(f"line {i}" if i not in (3, 30) else f"changed {i}" for i in range(40)) + "\n",
+    ),  # two hunks
     ("only\n", "only\n\n\n"),  # blank lines added
 ]

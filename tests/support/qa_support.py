@@ -40,15 +40,27 @@ def diff_of(repo: Path, changes: dict[str, str]) -> str:
     return patch
 
 
-def make_trace(repo: Path, commit: str, *, patch: str | None, command: str = "python3 -m pytest -q",
-               image: str = PY_IMAGE, events: list | None = None,
-               fail_to_pass: list[str] | None = None) -> Trace:
+def make_trace(
+    repo: Path,
+    commit: str,
+    *,
+    patch: str | None,
+    command: str = "python3 -m pytest -q",
+    image: str = PY_IMAGE,
+    events: list | None = None,
+    fail_to_pass: list[str] | None = None,
+) -> Trace:
     return Trace(
         trace_id="t-" + commit[:8],
         created_at=datetime.now(UTC),
         developer=Developer(id="dev"),
-        task=Task(repository=str(repo), commit=commit, test_image=image, test_command=command,
-                  fail_to_pass=fail_to_pass or []),
+        task=Task(
+            repository=str(repo),
+            commit=commit,
+            test_image=image,
+            test_command=command,
+            fail_to_pass=fail_to_pass or [],
+        ),
         events=events or [],
         artifacts=Artifacts(final_patch=patch),
     )

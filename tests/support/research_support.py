@@ -67,7 +67,9 @@ def make_trace(
         Task(repository=repository, commit=commit, test_command=test_command),
     )
     for seq, i in enumerate(range(0, len(events), batch)):
-        client.upload_events(created.trace_id, seq, events[i : i + batch], token=created.upload_token)
+        client.upload_events(
+            created.trace_id, seq, events[i : i + batch], token=created.upload_token
+        )
     if finalize:
         artifacts = Artifacts(final_patch=final_patch) if final_patch else None
         client.finalize(created.trace_id, artifacts, token=created.upload_token)
@@ -82,8 +84,12 @@ def command(
     i: int, cmd: str, exit_code: int, stdout: str = "", at: datetime = START
 ) -> ev.TerminalCommand:
     return ev.TerminalCommand(
-        id=f"cmd{i}", t=at + timedelta(seconds=i), session_id="s", cmd=cmd,
-        exit_code=exit_code, stdout=stdout,
+        id=f"cmd{i}",
+        t=at + timedelta(seconds=i),
+        session_id="s",
+        cmd=cmd,
+        exit_code=exit_code,
+        stdout=stdout,
     )
 
 

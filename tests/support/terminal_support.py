@@ -54,17 +54,42 @@ def spooled(ws: Path, type_: str | None = None) -> list[dict]:
 
 
 class Tmux:
-    def __init__(self, command: list[str], *, cwd: Path, env: dict[str, str],
-                 width: int = 120, height: int = 40) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        width: int = 120,
+        height: int = 40,
+    ) -> None:
         self.tmux = need("tmux")
         self.socket = f"prtrace-test-{uuid.uuid4().hex[:8]}"
         env_args = [f"{k}={v}" for k, v in env.items()]
-        self._run("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
-                  "-c", str(cwd), "env", *env_args, *command)
+        self._run(
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            str(width),
+            "-y",
+            str(height),
+            "-c",
+            str(cwd),
+            "env",
+            *env_args,
+            *command,
+        )
 
     def _run(self, *args: str) -> str:
-        done = subprocess.run([self.tmux, "-L", self.socket, *args], capture_output=True,
-                              text=True, timeout=30, check=False)
+        done = subprocess.run(
+            [self.tmux, "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         return done.stdout
 
     def keys(self, *keys: str) -> None:

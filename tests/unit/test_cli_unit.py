@@ -37,19 +37,35 @@ def sample_trace() -> Trace:
         status="sealed",
         sealed_at=T0 + timedelta(hours=1),
         developer=Developer(id="alice", name="Alice"),
-        task=Task(repository="https://example.com/r.git", commit="abcdef1234", branch="main",
-                  test_command="pytest -q", test_image="prtrace/python:3.11"),
+        task=Task(
+            repository="https://example.com/r.git",
+            commit="abcdef1234",
+            branch="main",
+            test_command="pytest -q",
+            test_image="prtrace/python:3.11",
+        ),
         events=[
-            Edit(id="e1", t=T0, session_id="s", path="src/a.py", op="replace",
-                 patch_unified="@@ -1 +1 @@\n-a\n+b\n", before_hash=HASH, after_hash="1" * 64),
-            TerminalCommand(id="e2", t=T0 + timedelta(seconds=5), session_id="s",
-                            cmd="pytest -q", exit_code=1),
+            Edit(
+                id="e1",
+                t=T0,
+                session_id="s",
+                path="src/a.py",
+                op="replace",
+                patch_unified="@@ -1 +1 @@\n-a\n+b\n",
+                before_hash=HASH,
+                after_hash="1" * 64,
+            ),
+            TerminalCommand(
+                id="e2", t=T0 + timedelta(seconds=5), session_id="s", cmd="pytest -q", exit_code=1
+            ),
             Thought(id="e3", t=T0 + timedelta(seconds=9), session_id="s", raw="the off-by-one"),
         ],
         artifacts=Artifacts(final_patch="diff --git a/x b/x\n--- a/x\n+++ b/x\n@@\n-a\n+b\n+c\n"),
-        qa=QA(status="done",
-              tests=TestsResult(ok=True, passed=3, failed=0, verdict="resolved"),
-              judge=JudgeResult(status="done", overall=0.75, scores={"focus": 4.0})),
+        qa=QA(
+            status="done",
+            tests=TestsResult(ok=True, passed=3, failed=0, verdict="resolved"),
+            judge=JudgeResult(status="done", overall=0.75, scores={"focus": 4.0}),
+        ),
     )
 
 
@@ -61,9 +77,17 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 def test_every_command_of_mine_is_registered_with_a_handler():
-    for argv in (["serve"], ["worker"], ["schema"], ["trace", "list"], ["trace", "create"],
-                 ["trace", "show", "tr_1"], ["trace", "finalize", "tr_1"], ["trace", "qa", "tr_1"],
-                 ["trace", "export"]):
+    for argv in (
+        ["serve"],
+        ["worker"],
+        ["schema"],
+        ["trace", "list"],
+        ["trace", "create"],
+        ["trace", "show", "tr_1"],
+        ["trace", "finalize", "tr_1"],
+        ["trace", "qa", "tr_1"],
+        ["trace", "export"],
+    ):
         assert callable(parse(*argv).handler), argv
 
 
@@ -90,13 +114,16 @@ def test_list_filters_parse_times():
     assert trace_cmd._filters(args)["created_after"] == args.since
 
 
-@pytest.mark.parametrize("argv", [
-    ["trace", "list", "--status", "weird"],
-    ["trace", "list", "--limit", "0"],
-    ["trace", "list", "--since", "yesterday-ish"],
-    ["trace", "show"],
-    ["nonsense"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["trace", "list", "--status", "weird"],
+        ["trace", "list", "--limit", "0"],
+        ["trace", "list", "--since", "yesterday-ish"],
+        ["trace", "show"],
+        ["nonsense"],
+    ],
+)
 def test_bad_arguments_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main.main(argv)
@@ -164,8 +191,11 @@ def test_no_subcommand_catches_to_report():
     for name in (*main.COMMAND_MODULES, "record_privacy"):
         path = Path(main.__file__).with_name(f"{name}.py")
         text = path.read_text()
-        assert not re.search(r"except\s*\(?[^)\n]*\b(RuntimeError|PrtraceError|SessionError"
-                             r"|CheckoutError|GitError|APIError)\b", text), path.name
+        assert not re.search(
+            r"except\s*\(?[^)\n]*\b(RuntimeError|PrtraceError|SessionError"
+            r"|CheckoutError|GitError|APIError)\b",
+            text,
+        ), path.name
 
 
 def test_unexpected_exceptions_are_not_hidden(capsys):

@@ -172,8 +172,18 @@ def test_malformed_success_body_is_a_prtrace_error():
 
 @pytest.mark.parametrize(
     "status, retryable",
-    [(400, False), (401, False), (404, False), (409, False), (422, False), (500, False),
-     (429, True), (502, True), (503, True), (504, True)],
+    [
+        (400, False),
+        (401, False),
+        (404, False),
+        (409, False),
+        (422, False),
+        (500, False),
+        (429, True),
+        (502, True),
+        (503, True),
+        (504, True),
+    ],
 )
 def test_retryable_statuses(status, retryable):
     assert APIError("x", status_code=status).retryable is retryable
@@ -181,9 +191,18 @@ def test_retryable_statuses(status, retryable):
 
 @pytest.mark.parametrize(
     "status, cls",
-    [(400, InvalidRequest), (401, AuthError), (403, AuthError), (404, NotFoundError),
-     (409, ConflictError), (413, InvalidRequest), (422, InvalidRequest), (500, ServerError),
-     (503, ServerError), (418, APIError)],
+    [
+        (400, InvalidRequest),
+        (401, AuthError),
+        (403, AuthError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (413, InvalidRequest),
+        (422, InvalidRequest),
+        (500, ServerError),
+        (503, ServerError),
+        (418, APIError),
+    ],
 )
 def test_each_status_has_its_error_class(status, cls):
     with pytest.raises(cls) as info:

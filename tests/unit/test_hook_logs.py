@@ -19,7 +19,12 @@ def test_logs_of_earlier_snippets_are_imported_once_and_scrubbed(tmp_path: Path)
     ws.mkdir()
     (ws / ".prtrace.toml").write_text("")
     log = hook_dir(ws, create=True) / "123.log"
-    log.write_bytes(RECORD + b"\x1e3\t4\t1\t/w\nexport TOKEN=ghp_" + b"a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8" + b"\x1f\n")
+    log.write_bytes(
+        RECORD
+        + b"\x1e3\t4\t1\t/w\nexport TOKEN=ghp_"
+        + b"a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+        + b"\x1f\n"
+    )
     with Spool.for_workspace(ws) as spool:
         emitter = EventEmitter(spool, source="hook")
         assert import_logs(ws, emitter) == 2

@@ -66,7 +66,10 @@ def test_test_results_are_in_their_own_block() -> None:
     trace.qa = QA(tests=TestsResult(verdict="resolved", ok=True, passed=12, fail_to_pass=["t::x"]))
     view = build_view(trace, load_rubric("default"), BUDGET)
     outcome = view.user[view.user.index("<OUTCOME>") :]
-    assert '"verdict":"resolved"' in outcome and '"verdict"' not in view.user[: view.user.index("<OUTCOME>")]
+    assert (
+        '"verdict":"resolved"' in outcome
+        and '"verdict"' not in view.user[: view.user.index("<OUTCOME>")]
+    )
     assert view.digest != build_view(small_trace(), load_rubric("default"), BUDGET).digest
 
 
@@ -85,7 +88,15 @@ def test_test_results_are_in_their_own_block() -> None:
 def test_redaction(text: str) -> None:
     out = redact(text)
     assert "<redacted:" in out
-    for secret in (SECRET, "abcdefgh12345678", "hunter2xyz", "correct horse", "AKIAABCD", "aaaaaaaa", "MIIEow"):
+    for secret in (
+        SECRET,
+        "abcdefgh12345678",
+        "hunter2xyz",
+        "correct horse",
+        "AKIAABCD",
+        "aaaaaaaa",
+        "MIIEow",
+    ):
         assert secret not in out
 
 
@@ -101,8 +112,12 @@ def test_estimate_is_conservative() -> None:
 def test_default_rubric_is_shipped_and_complete() -> None:
     rubric = load_rubric("default")
     assert rubric.names == [
-        "problem_understanding", "investigation_strategy", "decision_rationale",
-        "use_of_evidence", "reproducibility", "safety_privacy_awareness",
+        "problem_understanding",
+        "investigation_strategy",
+        "decision_rationale",
+        "use_of_evidence",
+        "reproducibility",
+        "safety_privacy_awareness",
     ]
     assert all(set(d.anchors) >= {"1", "3", "5"} for d in rubric.dimensions)
     assert "default" in list_rubrics()

@@ -15,8 +15,9 @@ CONFIGS = ROOT / "editor-configs"
 def test_helix_servers_run_behind_the_proxy() -> None:
     config = tomllib.loads((CONFIGS / "helix" / "languages.toml").read_text())
     servers = config["language-server"]
-    assert servers and all(s["command"] == "prtrace" and s["args"][:2] == ["lsp", "--"]
-                           for s in servers.values())
+    assert servers and all(
+        s["command"] == "prtrace" and s["args"][:2] == ["lsp", "--"] for s in servers.values()
+    )
     used = {name for lang in config["language"] for name in lang["language-servers"]}
     assert used <= set(servers)
 
@@ -30,7 +31,9 @@ def test_vscode_extension_manifest() -> None:
 
 
 def test_vim_and_emacs_configs_wrap_the_command() -> None:
-    assert "[g:prtrace_command, 'lsp', '--'] + l:cmd" in (CONFIGS / "vim" / "prtrace.vim").read_text()
+    assert (
+        "[g:prtrace_command, 'lsp', '--'] + l:cmd" in (CONFIGS / "vim" / "prtrace.vim").read_text()
+    )
     for name in ("prtrace-eglot.el", "prtrace-lsp-mode.el"):
         assert '"lsp" "--"' in (CONFIGS / "emacs" / name).read_text()
 
@@ -40,9 +43,16 @@ def test_emacs_lisp_is_balanced() -> None:
     for name in ("prtrace-eglot.el", "prtrace-lsp-mode.el"):
         path = CONFIGS / "emacs" / name
         if emacs:
-            subprocess.run([emacs, "--batch", "--eval",
-                            f'(with-temp-buffer (insert-file-contents "{path}") '
-                            "(check-parens))"], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    emacs,
+                    "--batch",
+                    "--eval",
+                    f'(with-temp-buffer (insert-file-contents "{path}") (check-parens))',
+                ],
+                check=True,
+                capture_output=True,
+            )
         else:
             text = path.read_text()
             assert text.count("(") - text.count("\\(") == text.count(")") - text.count("\\)")

@@ -172,13 +172,32 @@ class Script:
 
 
 def _open(s: Script, name: str, text: str) -> None:
-    s.c2s({"method": "textDocument/didOpen", "params": {"textDocument": {
-        "uri": s.uri(name), "languageId": "python", "version": 1, "text": text}}})
+    s.c2s(
+        {
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": s.uri(name),
+                    "languageId": "python",
+                    "version": 1,
+                    "text": text,
+                }
+            },
+        }
+    )
 
 
 def _change(s: Script, name: str, version: int, changes: list[dict], dt: float = 0.05) -> None:
-    s.c2s({"method": "textDocument/didChange", "params": {
-        "textDocument": {"uri": s.uri(name), "version": version}, "contentChanges": changes}}, dt)
+    s.c2s(
+        {
+            "method": "textDocument/didChange",
+            "params": {
+                "textDocument": {"uri": s.uri(name), "version": version},
+                "contentChanges": changes,
+            },
+        },
+        dt,
+    )
 
 
 def _rng(l1: int, c1: int, l2: int, c2: int) -> dict:
@@ -220,12 +239,37 @@ def test_definition_pairs_answer_even_when_it_overtakes(tmp_path: Path) -> None:
     # The answer's copy arrives first (the other pump won the race), then the request.
     s.s2c({"id": 7, "result": [target]})
     s.t -= 0.002
-    s.c2s({"id": 7, "method": "textDocument/definition", "params": {
-        "textDocument": {"uri": s.uri("m.py")}, "position": {"line": 2, "character": 2}}}, dt=0)
-    s.c2s({"id": 8, "method": "textDocument/typeDefinition", "params": {
-        "textDocument": {"uri": s.uri("m.py")}, "position": {"line": 2, "character": 2}}})
-    s.s2c({"id": 8, "result": {"targetUri": s.uri("m.py"), "targetRange": _rng(0, 0, 1, 8),
-                                "targetSelectionRange": _rng(0, 4, 0, 8)}})
+    s.c2s(
+        {
+            "id": 7,
+            "method": "textDocument/definition",
+            "params": {
+                "textDocument": {"uri": s.uri("m.py")},
+                "position": {"line": 2, "character": 2},
+            },
+        },
+        dt=0,
+    )
+    s.c2s(
+        {
+            "id": 8,
+            "method": "textDocument/typeDefinition",
+            "params": {
+                "textDocument": {"uri": s.uri("m.py")},
+                "position": {"line": 2, "character": 2},
+            },
+        }
+    )
+    s.s2c(
+        {
+            "id": 8,
+            "result": {
+                "targetUri": s.uri("m.py"),
+                "targetRange": _rng(0, 0, 1, 8),
+                "targetSelectionRange": _rng(0, 4, 0, 8),
+            },
+        }
+    )
     nav = [e for e in s.events if type(e).__name__ == "GoToDefinition"]
     assert len(nav) == 2
     assert nav[0].symbol == "func" and nav[0].kind == "definition"
@@ -238,8 +282,16 @@ def test_definition_pairs_answer_even_when_it_overtakes(tmp_path: Path) -> None:
 
 def test_negotiated_utf8_positions(tmp_path: Path) -> None:
     s = Script(tmp_path)
-    s.c2s({"id": 1, "method": "initialize", "params": {"rootUri": tmp_path.as_uri(),
-           "capabilities": {"general": {"positionEncodings": ["utf-8", "utf-16"]}}}})
+    s.c2s(
+        {
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "rootUri": tmp_path.as_uri(),
+                "capabilities": {"general": {"positionEncodings": ["utf-8", "utf-16"]}},
+            },
+        }
+    )
     s.s2c({"id": 1, "result": {"capabilities": {"positionEncoding": "utf-8"}}})
     _open(s, "u.py", "é = 1\n")
     # In UTF-8 "é" is 2 units: character 2 is just after it.
@@ -256,8 +308,12 @@ def test_diagnostics_only_when_counts_change(tmp_path: Path) -> None:
     diag = {"range": _rng(0, 0, 0, 1), "severity": 1, "message": "boom", "code": 12}
     warn = {"range": _rng(1, 0, 1, 1), "severity": 2, "message": "hmm"}
     for diags in ([], [diag], [diag], [diag, warn], [diag, warn, {**warn, "severity": 3}], []):
-        s.s2c({"method": "textDocument/publishDiagnostics",
-               "params": {"uri": s.uri("m.py"), "diagnostics": diags}})
+        s.s2c(
+            {
+                "method": "textDocument/publishDiagnostics",
+                "params": {"uri": s.uri("m.py"), "diagnostics": diags},
+            }
+        )
     got = [(e.errors, e.warnings) for e in s.events]
     assert got == [(1, 0), (1, 1), (0, 0)]
     assert s.events[0].items[0].code == "12" and s.events[0].items[0].severity == "error"
@@ -268,17 +324,53 @@ def test_references_rename_and_code_action(tmp_path: Path) -> None:
     _open(s, "m.py", "value = 1\nprint(value)\n")
     pos = {"textDocument": {"uri": s.uri("m.py")}, "position": {"line": 1, "character": 8}}
     s.c2s({"id": 1, "method": "textDocument/references", "params": {**pos, "context": {}}})
-    s.s2c({"id": 1, "result": [{"uri": s.uri("m.py"), "range": _rng(0, 0, 0, 5)},
-                               {"uri": s.uri("m.py"), "range": _rng(1, 6, 1, 11)},
-                               {"uri": s.uri("t.py"), "range": _rng(3, 0, 3, 5)}]})
+    s.s2c(
+        {
+            "id": 1,
+            "result": [
+                {"uri": s.uri("m.py"), "range": _rng(0, 0, 0, 5)},
+                {"uri": s.uri("m.py"), "range": _rng(1, 6, 1, 11)},
+                {"uri": s.uri("t.py"), "range": _rng(3, 0, 3, 5)},
+            ],
+        }
+    )
     s.c2s({"id": 2, "method": "textDocument/rename", "params": {**pos, "newName": "total"}})
-    s.s2c({"id": 2, "result": {"changes": {s.uri("m.py"): [
-        {"range": _rng(0, 0, 0, 5), "newText": "total"},
-        {"range": _rng(1, 6, 1, 11), "newText": "total"}]}}})
-    s.c2s({"id": 3, "method": "textDocument/codeAction", "params": {
-        "textDocument": {"uri": s.uri("m.py")}, "range": _rng(0, 0, 0, 0), "context": {"diagnostics": []}}})
-    s.s2c({"id": 3, "result": [{"title": "Extract variable", "kind": "refactor.extract",
-                               "command": {"title": "Extract variable", "command": "x.extract"}}]})
+    s.s2c(
+        {
+            "id": 2,
+            "result": {
+                "changes": {
+                    s.uri("m.py"): [
+                        {"range": _rng(0, 0, 0, 5), "newText": "total"},
+                        {"range": _rng(1, 6, 1, 11), "newText": "total"},
+                    ]
+                }
+            },
+        }
+    )
+    s.c2s(
+        {
+            "id": 3,
+            "method": "textDocument/codeAction",
+            "params": {
+                "textDocument": {"uri": s.uri("m.py")},
+                "range": _rng(0, 0, 0, 0),
+                "context": {"diagnostics": []},
+            },
+        }
+    )
+    s.s2c(
+        {
+            "id": 3,
+            "result": [
+                {
+                    "title": "Extract variable",
+                    "kind": "refactor.extract",
+                    "command": {"title": "Extract variable", "command": "x.extract"},
+                }
+            ],
+        }
+    )
     s.c2s({"id": 4, "method": "workspace/executeCommand", "params": {"command": "x.extract"}})
     refs, rename, action = s.events[1:]
     assert refs.count == 3 and refs.files == ["m.py", "t.py"] and refs.symbol == "value"

@@ -12,8 +12,12 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MAPPED = {"prtrace": "prtrace", "prtrace.recorder": "recorder", "prtrace.backend": "backend",
-          "prtrace.qa": "qa"}
+MAPPED = {
+    "prtrace": "prtrace",
+    "prtrace.recorder": "recorder",
+    "prtrace.backend": "backend",
+    "prtrace.qa": "qa",
+}
 
 
 def _setuptools() -> dict:
@@ -40,12 +44,16 @@ def test_every_package_folder_is_listed_and_nothing_else() -> None:
 
 def test_the_top_level_folders_are_mapped_under_prtrace_only() -> None:
     assert _setuptools()["package-dir"] == MAPPED
-    assert all(name == "prtrace" or name.startswith("prtrace.") for name in _setuptools()["packages"])
+    assert all(
+        name == "prtrace" or name.startswith("prtrace.") for name in _setuptools()["packages"]
+    )
 
 
 def _folder_of(package: str) -> Path:
-    top = max((name for name in MAPPED if package == name or package.startswith(name + ".")), key=len)
-    return ROOT / MAPPED[top] / Path(*package[len(top):].split(".")[1:])
+    top = max(
+        (name for name in MAPPED if package == name or package.startswith(name + ".")), key=len
+    )
+    return ROOT / MAPPED[top] / Path(*package[len(top) :].split(".")[1:])
 
 
 def test_package_data_globs_match_files() -> None:

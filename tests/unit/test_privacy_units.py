@@ -23,7 +23,9 @@ def test_the_corpus_is_large_and_varied() -> None:
 
 
 @pytest.mark.parametrize(("label", "secret", "line"), CORPUS, ids=[c[0] for c in CORPUS])
-def test_each_planted_secret_becomes_its_typed_placeholder(label: str, secret: str, line: str) -> None:
+def test_each_planted_secret_becomes_its_typed_placeholder(
+    label: str, secret: str, line: str
+) -> None:
     text = line.format(s=secret)
     out = redact(text)
     for needle in needles(secret):
@@ -35,7 +37,10 @@ def test_each_planted_secret_becomes_its_typed_placeholder(label: str, secret: s
 
 
 def test_placeholders_keep_the_context_visible() -> None:
-    assert redact("mysql -u root --password=pw12345678") == "mysql -u root --password=<redacted:secret-assignment>"
+    assert (
+        redact("mysql -u root --password=pw12345678")
+        == "mysql -u root --password=<redacted:secret-assignment>"
+    )
     assert redact("git clone https://bob:hunter2xyz@example.com/r.git") == (
         "git clone https://bob:<redacted:url-password>@example.com/r.git"
     )
@@ -72,16 +77,23 @@ def test_personal_data_by_configuration() -> None:
 
 
 def test_project_patterns_and_allowlist() -> None:
-    r = Redactor(PrivacyConfig(patterns={"acme-token": r"acme_[0-9a-f]{16}"},
-                               allowlist=[r"AKIAIOSFODNN7EXAMPLE"]))
+    r = Redactor(
+        PrivacyConfig(
+            patterns={"acme-token": r"acme_[0-9a-f]{16}"}, allowlist=[r"AKIAIOSFODNN7EXAMPLE"]
+        )
+    )
     out = r.text("acme_0123456789abcdef and AKIAIOSFODNN7EXAMPLE and AKIAABCDEFGHIJKLMNOP")
     assert out == "<redacted:acme-token> and AKIAIOSFODNN7EXAMPLE and <redacted:aws-access-key>"
     assert r.counts == {"acme-token": 1, "aws-access-key": 1}
 
 
 def _event_json(**fields: object) -> bytes:
-    base = {"type": "terminal_command", "id": "ses_01m883r1zd5pbefy8n6tt79f1r-7",
-            "t": "2026-01-01T00:00:00Z", "session_id": "ses_01m883r1zd5pbefy8n6tt79f1r"}
+    base = {
+        "type": "terminal_command",
+        "id": "ses_01m883r1zd5pbefy8n6tt79f1r-7",
+        "t": "2026-01-01T00:00:00Z",
+        "session_id": "ses_01m883r1zd5pbefy8n6tt79f1r",
+    }
     return msgspec.json.encode(base | fields)
 
 
@@ -98,11 +110,19 @@ def test_event_json_is_redacted_in_every_string_field(line: str) -> None:
 
 
 def test_clean_events_are_not_reencoded_and_ids_and_hashes_do_not_trigger() -> None:
-    edit = msgspec.json.encode({
-        "type": "edit", "id": "ses_01m883r1zd5pbefy8n6tt79f1r-1", "t": "2026-01-01T00:00:00Z",
-        "session_id": "ses_01m883r1zd5pbefy8n6tt79f1r", "path": "src/mod.py", "op": "replace",
-        "patch_unified": "--- a/src/mod.py\n+++ b/src/mod.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n",
-        "before_hash": "a" * 64, "after_hash": "b" * 64})
+    edit = msgspec.json.encode(
+        {
+            "type": "edit",
+            "id": "ses_01m883r1zd5pbefy8n6tt79f1r-1",
+            "t": "2026-01-01T00:00:00Z",
+            "session_id": "ses_01m883r1zd5pbefy8n6tt79f1r",
+            "path": "src/mod.py",
+            "op": "replace",
+            "patch_unified": "--- a/src/mod.py\n+++ b/src/mod.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n",
+            "before_hash": "a" * 64,
+            "after_hash": "b" * 64,
+        }
+    )
     assert not suspicious_json(edit, Redactor())
     assert redact_event_json(edit) is None
     assert suspicious_json(edit.replace(b"x = 2", b"x = 'AKIAABCDEFGHIJKLMNOP'"), Redactor())
@@ -121,8 +141,9 @@ def _privacy(root: Path, **config: object):
 def _cmd(cmd: str) -> ev.TerminalCommand:
     from datetime import UTC, datetime
 
-    return ev.TerminalCommand(id="s-1", t=datetime.now(UTC), session_id="s", cmd=cmd,
-                              args=cmd.split(), stdout="ok")
+    return ev.TerminalCommand(
+        id="s-1", t=datetime.now(UTC), session_id="s", cmd=cmd, args=cmd.split(), stdout="ok"
+    )
 
 
 def test_opt_in_and_pause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,9 +178,14 @@ def test_globs_for_files_and_commands(tmp_path: Path) -> None:
     assert privacy.encode(ev.FileOpened(id="s-1", t=now, session_id="s", path="src/a.py"))
     assert privacy.encode(_cmd("vault kv get secret/db")) is None
     assert privacy.encode(_cmd("pytest -q")) is not None
-    refs = ev.FindReferences(id="s-2", t=now, session_id="s", path="src/a.py",
-                             files=["src/a.py", ".env"],
-                             targets=[ev.Location(path=".env", line=1), ev.Location(path="src/a.py", line=2)])
+    refs = ev.FindReferences(
+        id="s-2",
+        t=now,
+        session_id="s",
+        path="src/a.py",
+        files=["src/a.py", ".env"],
+        targets=[ev.Location(path=".env", line=1), ev.Location(path="src/a.py", line=2)],
+    )
     data = json.loads(privacy.encode(refs))
     assert data["files"] == ["src/a.py"] and [t["path"] for t in data["targets"]] == ["src/a.py"]
     only = _privacy(tmp_path, include=["src/**"])
@@ -170,14 +196,23 @@ def test_hashed_paths_are_keyed_and_consistent(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     privacy = _privacy(tmp_path, hash_paths=True)
-    edit = ev.Edit(id="s-1", t=datetime.now(UTC), session_id="s", path="src/billing.py", op="insert",
-                   patch_unified="--- a/src/billing.py\n+++ b/src/billing.py\n@@ -0,0 +1 @@\n+x\n",
-                   before_hash="a" * 64, after_hash="b" * 64)
+    edit = ev.Edit(
+        id="s-1",
+        t=datetime.now(UTC),
+        session_id="s",
+        path="src/billing.py",
+        op="insert",
+        patch_unified="--- a/src/billing.py\n+++ b/src/billing.py\n@@ -0,0 +1 @@\n+x\n",
+        before_hash="a" * 64,
+        after_hash="b" * 64,
+    )
     data = json.loads(privacy.encode(edit))
     hashed = data["path"]
     assert hashed.startswith("h-") and hashed.endswith(".py") and "billing" not in json.dumps(data)
     assert f"--- a/{hashed}\n" in data["patch_unified"]
-    assert json.loads(_privacy(tmp_path, hash_paths=True).encode(edit))["path"] == hashed  # same key
+    assert (
+        json.loads(_privacy(tmp_path, hash_paths=True).encode(edit))["path"] == hashed
+    )  # same key
     assert (tmp_path / ".prtrace" / "path-key").stat().st_mode & 0o077 == 0
 
 

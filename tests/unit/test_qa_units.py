@@ -64,8 +64,10 @@ def test_go_json_events():
 
 
 def test_summary_lines_and_exit_code_fallback(tmp_path: Path):
-    assert (parse_summary("== 3 passed, 2 failed in 0.1s ==").passed,
-            parse_summary("== 3 passed, 2 failed in 0.1s ==").failed) == (3, 2)
+    assert (
+        parse_summary("== 3 passed, 2 failed in 0.1s ==").passed,
+        parse_summary("== 3 passed, 2 failed in 0.1s ==").failed,
+    ) == (3, 2)
     ut = parse_summary("Ran 5 tests in 0.01s\n\nFAILED (failures=1, errors=1, skipped=1)")
     assert (ut.passed, ut.failed, ut.skipped) == (2, 2, 1)
     inst = Instrumented("command", "make check", {})
@@ -96,8 +98,11 @@ def _p(tests: dict[str, str], exit_code: int = 0) -> Parsed:
     ],
 )
 def test_verdicts(base, after, expected, verdict):
-    cmp = compare(_p(base, 1 if "failed" in base.values() else 0),
-                  _p(after, 1 if "failed" in after.values() else 0), expected)
+    cmp = compare(
+        _p(base, 1 if "failed" in base.values() else 0),
+        _p(after, 1 if "failed" in after.values() else 0),
+        expected,
+    )
     assert cmp.verdict == verdict
 
 

@@ -30,13 +30,17 @@ def test_ui_routes_without_browser(prtrace_server: AppServer) -> None:
     assert page.status_code == 200 and "prtrace viewer" in page.text
     assert server.client.get(f"{server.url}/ui/app.js").status_code == 200
     assert server.client.get(f"{server.url}/ui/api/traces/tr_nope").status_code == 401
-    missing = server.client.get(f"{server.url}/ui/api/traces/tr_nope",
-                                headers={"Authorization": f"Bearer {server.api_token}"})
+    missing = server.client.get(
+        f"{server.url}/ui/api/traces/tr_nope",
+        headers={"Authorization": f"Bearer {server.api_token}"},
+    )
     assert missing.status_code == 404
     with Client(server.url, server.api_token, transport=server.transport()) as client:
         trace_id = make_trace(client, [thought(1, "x")], final_patch=make_patch("a\n", "b\n", "f"))
-    body = server.client.get(f"{server.url}/ui/api/traces/{trace_id}",
-                             headers={"Authorization": f"Bearer {server.api_token}"}).json()
+    body = server.client.get(
+        f"{server.url}/ui/api/traces/{trace_id}",
+        headers={"Authorization": f"Bearer {server.api_token}"},
+    ).json()
     assert body["event_count"] == 1 and body["artifacts"]["final_patch"].startswith("--- a/f")
     assert body["qa"] == {"status": "none"}
     assert json.dumps(body)  # plain JSON

@@ -70,7 +70,14 @@ def test_output_cap_keeps_head_and_tail() -> None:
 
 def test_split_args() -> None:
     assert split_args("FOO=1 pytest -k 'a b' && echo done") == [
-        "FOO=1", "pytest", "-k", "a b", "&&", "echo", "done"]
+        "FOO=1",
+        "pytest",
+        "-k",
+        "a b",
+        "&&",
+        "echo",
+        "done",
+    ]
     assert split_args("echo 'unclosed") == ["echo", "'unclosed"]
 
 
@@ -79,21 +86,34 @@ def test_git_events_from_commands(tmp_path: Path) -> None:
     emitter.emitted = []
     out = OutputBuffer()
     out.write("Creating pull request\nhttps://github.com/o/r/pull/42\n")
-    emit_command(emitter, tmp_path, CommandRecord(
-        "gh pr create --title 'Fix add' --base main", 1.0, 2.0, 0, str(tmp_path), stdout=out))
+    emit_command(
+        emitter,
+        tmp_path,
+        CommandRecord(
+            "gh pr create --title 'Fix add' --base main", 1.0, 2.0, 0, str(tmp_path), stdout=out
+        ),
+    )
     emit_command(emitter, tmp_path, CommandRecord("git push -u origin fix", 3.0, 4.0, 1, None))
     types = [type(e).__name__ for e in emitter.emitted]
     assert types == ["TerminalCommand", "PrOpened", "TerminalCommand", "PushRemote"]
     pr, push = emitter.emitted[1], emitter.emitted[3]
     assert (pr.url, pr.number, pr.title, pr.base) == (
-        "https://github.com/o/r/pull/42", 42, "Fix add", "main")
+        "https://github.com/o/r/pull/42",
+        42,
+        "Fix add",
+        "main",
+    )
     assert (push.remote, push.branch, push.exit_code) == ("origin", "fix", 1)
 
 
 def test_parse_records_takes_only_complete_ones() -> None:
-    data = (b"\x1e1.5\t2.0\t0\t/w%09x\n\t ls -la\n\x1f\n"
-            b"\x1e3,0\t4,5\t1\t/w\nmake \\\n  test\x1f\n\x1e5\t6\t0\t/w\npartial")
+    data = (
+        b"\x1e1.5\t2.0\t0\t/w%09x\n\t ls -la\n\x1f\n"
+        b"\x1e3,0\t4,5\t1\t/w\nmake \\\n  test\x1f\n\x1e5\t6\t0\t/w\npartial"
+    )
     records, used = parse_records(data)
     assert [(r.cmdline, r.start, r.end, r.exit_code, r.cwd) for r in records] == [
-        ("ls -la", 1.5, 2.0, 0, "/w\tx"), ("make \\\n  test", 3.0, 4.5, 1, "/w")]
+        ("ls -la", 1.5, 2.0, 0, "/w\tx"),
+        ("make \\\n  test", 3.0, 4.5, 1, "/w"),
+    ]
     assert data[used:].startswith(b"\x1e5")

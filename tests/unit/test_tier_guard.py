@@ -28,7 +28,9 @@ def _names_this_test(request: pytest.FixtureRequest) -> str:
 @pytest.mark.parametrize(
     "family", [socket.AF_INET, socket.AF_INET6, socket.AF_UNIX], ids=["inet", "inet6", "unix"]
 )
-def test_a_network_socket_fails_naming_the_test(family: int, request: pytest.FixtureRequest) -> None:
+def test_a_network_socket_fails_naming_the_test(
+    family: int, request: pytest.FixtureRequest
+) -> None:
     with pytest.raises(IsolationError, match=_names_this_test(request)) as refused:
         socket.socket(family, socket.SOCK_STREAM)
     assert socket.AddressFamily(family).name in str(refused.value)

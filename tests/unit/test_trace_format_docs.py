@@ -31,5 +31,16 @@ def test_every_event_type_has_a_row_naming_all_its_fields() -> None:
 
 def test_no_documented_type_that_does_not_exist() -> None:
     event_rows = {k for k, v in documented_rows().items() if "path" in v or k in EVENT_TYPES}
-    assert event_rows <= set(EVENT_TYPES) | {"trace_id", "status", "developer", "task", "environment",
-                                             "artifacts", "qa", "id", "t", "session_id", "source"}
+    assert event_rows <= set(EVENT_TYPES) | {
+        "trace_id",
+        "status",
+        "developer",
+        "task",
+        "environment",
+        "artifacts",
+        "qa",
+        "id",
+        "t",
+        "session_id",
+        "source",
+    }
