@@ -172,4 +172,3 @@ class ServerCapabilities(Struct):
 
 class InitializeResult(Struct):
     capabilities: ServerCapabilities | None = None
-

@@ -39,8 +39,11 @@ STEP_TIMEOUT = 60.0
 read the answer, so a failure here must not hang the suite."""
 
 NOTEBOOK_FILTER = (
-    str | t.NotebookDocumentFilterNotebookType | t.NotebookDocumentFilterScheme
-    | t.NotebookDocumentFilterPattern | None
+    str
+    | t.NotebookDocumentFilterNotebookType
+    | t.NotebookDocumentFilterScheme
+    | t.NotebookDocumentFilterPattern
+    | None
 )
 
 
@@ -49,8 +52,11 @@ def _converter():
     ``NotebookDocumentFilterWithCells.notebook`` (microsoft/lsprotocol#462): without
     it pylsp's initialize answer (a cells-only notebook selector) cannot be read."""
     converter = default_converter()
-    keys = {"notebookType": t.NotebookDocumentFilterNotebookType,
-            "scheme": t.NotebookDocumentFilterScheme, "pattern": t.NotebookDocumentFilterPattern}
+    keys = {
+        "notebookType": t.NotebookDocumentFilterNotebookType,
+        "scheme": t.NotebookDocumentFilterScheme,
+        "pattern": t.NotebookDocumentFilterPattern,
+    }
 
     def structure(value, _type):
         if value is None or isinstance(value, str):
@@ -91,27 +97,56 @@ async def test_pygls_client_session_through_the_proxy_is_recorded(tmp_path: Path
     try:
         argv = [*prtrace_cmd(), "lsp", "--no-upload", "--idle-gap", "60", "--", _pylsp()]
         await client.start_io(argv[0], *argv[1:], env=proxy_env(ws), cwd=ws)
-        init = await _answer(client.initialize_async(t.InitializeParams(
-            capabilities=t.ClientCapabilities(), root_uri=ws.as_uri(),
-            workspace_folders=[t.WorkspaceFolder(uri=ws.as_uri(), name="ws")])))
+        init = await _answer(
+            client.initialize_async(
+                t.InitializeParams(
+                    capabilities=t.ClientCapabilities(),
+                    root_uri=ws.as_uri(),
+                    workspace_folders=[t.WorkspaceFolder(uri=ws.as_uri(), name="ws")],
+                )
+            )
+        )
         assert init.capabilities.definition_provider
         client.initialized(t.InitializedParams())
-        client.text_document_did_open(t.DidOpenTextDocumentParams(text_document=t.TextDocumentItem(
-            uri=uri, language_id="python", version=1, text=MAIN)))
+        client.text_document_did_open(
+            t.DidOpenTextDocumentParams(
+                text_document=t.TextDocumentItem(
+                    uri=uri, language_id="python", version=1, text=MAIN
+                )
+            )
+        )
 
-        found = await _answer(client.text_document_definition_async(
-            t.DefinitionParams(text_document=doc, position=t.Position(line=2, character=8))))
+        found = await _answer(
+            client.text_document_definition_async(
+                t.DefinitionParams(text_document=doc, position=t.Position(line=2, character=8))
+            )
+        )
         assert found, "pylsp found no definition"
-        refs = await _answer(client.text_document_references_async(t.ReferenceParams(
-            text_document=doc, position=t.Position(line=2, character=8),
-            context=t.ReferenceContext(include_declaration=True))))
+        refs = await _answer(
+            client.text_document_references_async(
+                t.ReferenceParams(
+                    text_document=doc,
+                    position=t.Position(line=2, character=8),
+                    context=t.ReferenceContext(include_declaration=True),
+                )
+            )
+        )
         assert refs and len(refs) >= 2
 
-        client.text_document_did_change(t.DidChangeTextDocumentParams(
-            text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=2),
-            content_changes=[t.TextDocumentContentChangePartial(
-                range=t.Range(start=t.Position(line=3, character=0),
-                              end=t.Position(line=3, character=0)), text=ADDED)]))
+        client.text_document_did_change(
+            t.DidChangeTextDocumentParams(
+                text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                content_changes=[
+                    t.TextDocumentContentChangePartial(
+                        range=t.Range(
+                            start=t.Position(line=3, character=0),
+                            end=t.Position(line=3, character=0),
+                        ),
+                        text=ADDED,
+                    )
+                ],
+            )
+        )
         (ws / "main.py").write_text(MAIN + ADDED)
         client.text_document_did_save(t.DidSaveTextDocumentParams(text_document=doc))
         client.text_document_did_close(t.DidCloseTextDocumentParams(text_document=doc))
@@ -127,8 +162,13 @@ async def test_pygls_client_session_through_the_proxy_is_recorded(tmp_path: Path
 
     events = [e for e in spooled_events(ws) if e["type"] != "diagnostics"]
     assert [e["type"] for e in events] == [
-        "file_opened", "go_to_definition", "find_references", "edit", "file_saved",
-        "file_closed"]
+        "file_opened",
+        "go_to_definition",
+        "find_references",
+        "edit",
+        "file_saved",
+        "file_closed",
+    ]
     nav, references, edit, saved = events[1], events[2], events[3], events[4]
     assert nav["symbol"] == "helper" and nav["path"] == "main.py"
     assert references["count"] == len(refs) and "main.py" in references["files"]
