@@ -126,6 +126,10 @@ class ShellRecorder:
                 exit_code = int(fields[1]) if len(fields) > 1 else None
             except ValueError:
                 exit_code = None
+            if self.current is not None and len(fields) > 3:
+                # bash knows the line only once it ran (recorder/terminal/bash_hooks.py)
+                self.current.cmdline = unquote(fields[2])
+                self.current.cwd = unquote(fields[3]) or None
             self._finish(t, exit_code)
         elif code == "A":
             self._finish(t, None)
