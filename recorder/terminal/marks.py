@@ -146,7 +146,7 @@ class ShellRecorder:
             self.emitter,
             self.root,
             CommandRecord(
-                cmdline=running.cmdline,
+                cmdline=running.cmdline.strip(),  # as every recorder gives it
                 start=running.start,
                 end=t,
                 exit_code=exit_code,

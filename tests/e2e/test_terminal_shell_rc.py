@@ -297,7 +297,7 @@ bindkey -v
 """
 
 ZSH_STEPS = [
-    step(" echo hidden", " echo hidden", out="hidden\n"),
+    step(" echo hidden", "echo hidden", out="hidden\n"),
     step(
         ("for i in 1 2; do", "echo n$i", "done"), "for i in 1 2; do\necho n$i\ndone", out="n1\nn2\n"
     ),
@@ -384,10 +384,6 @@ WARM_UP = "true"
 
 def _steps(rc: Rc) -> list[Step]:
     common = FISH if rc.shell == "fish" else POSIX
-    if rc.shell == "zsh":
-        common = [s for s in common if s.cmd != "cd - >/dev/null"] + [
-            step("cd - >/dev/null", cwd="/tmp")
-        ]
     return [*common, *rc.steps]
 
 
