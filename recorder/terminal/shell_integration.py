@@ -92,6 +92,12 @@ __prtrace_precmd() {
         __prtrace_running=
     fi
     builtin printf '\e]133;A\a'
+    # first to close the command, last to open the next: what other hooks print (a
+    # framework's title, a newline) is neither's output. Hooks added later move us back.
+    [[ ${precmd_functions[1]-} == __prtrace_precmd ]] ||
+        precmd_functions=(__prtrace_precmd ${precmd_functions:#__prtrace_precmd})
+    [[ ${preexec_functions[-1]-} == __prtrace_preexec ]] ||
+        preexec_functions=(${preexec_functions:#__prtrace_preexec} __prtrace_preexec)
 }
 __prtrace_preexec() {
     __prtrace_enc "$1"; local c=$REPLY
