@@ -37,6 +37,13 @@ One ``history 1`` (a command substitution: one fork) per command line.
 
 from __future__ import annotations
 
+NEW_ENOUGH = "(( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) ))"
+"""PS0 came with bash 4.4 (2016); older ones (macOS's /bin/bash 3.2) are told, once."""
+
+TOO_OLD = (
+    "builtin echo 'prtrace: bash 4.4 or newer records commands; this is bash' \"$BASH_VERSION\" >&2"
+)
+
 
 def common(p: str, ps0: str = "") -> str:
     """The shared functions, prefixed ``p``; ``ps0`` is printed first by our ``PS0``

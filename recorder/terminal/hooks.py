@@ -53,7 +53,13 @@ __prtrace_hook_enc() {
 BASH = (
     """# prtrace: record every command of this shell (command, cwd, exit code, duration)
 # into the recorded workspace you are in. Add to ~/.bashrc:  eval "$(prtrace hook bash)"
-if [ -z "${__prtrace_hook_loaded:-}" ] && [ -n "${BASH_VERSION:-}" ]; then
+if [ -n "${BASH_VERSION:-}" ] && ! """
+    + bash_hooks.NEW_ENOUGH
+    + """; then
+    """
+    + bash_hooks.TOO_OLD
+    + """
+elif [ -z "${__prtrace_hook_loaded:-}" ] && [ -n "${BASH_VERSION:-}" ]; then
 __prtrace_hook_loaded=1
 """
     + _FIND

@@ -11,7 +11,7 @@ are theirs — that writes invisible marks into the output stream
 ``ESC ] 133 ; C ; <cmd> ; <cwd> BEL``      the command line was accepted and
                                            is about to run (preexec)
 ``ESC ] 133 ; D ; <exit code> BEL``        it finished (precmd)
-``ESC ] 133 ; D ; <exit> ; <cmd> ; <cwd>``  bash: it finished, and what it was
+``ESC ] 133 ; E ; <cmd> ; <cwd> BEL``      bash: what the command that just ended was
 =========================================  ===================================
 
 ``cmd`` and ``cwd`` are percent-encoded (``%``, ``;``, BEL, ESC, newlines), by
@@ -22,7 +22,7 @@ one ``history 1`` to read the full command line.
   ``~/.bashrc``, then adds :mod:`prtrace.recorder.terminal.bash_hooks`: ``PS0`` writes ``C``
   (bash expands it once per command line, never for ``PROMPT_COMMAND`` entries), and the
   precmd, first in ``PROMPT_COMMAND`` (or in bash-preexec's ``precmd_functions``), writes
-  ``D`` with the line from the history and the directory ``PS0`` saw.
+  ``D`` and then ``E`` with the line from the history and the directory ``PS0`` saw.
 * **zsh**: ``ZDOTDIR`` points at a folder of ours whose ``.zshenv``,
   ``.zprofile`` and ``.zshrc`` source the user's (from their ``ZDOTDIR`` or
   ``$HOME``) and hand ``ZDOTDIR`` back; hooks via ``precmd``/``preexec``.
@@ -42,6 +42,15 @@ if [ -z "${__prtrace_loaded:-}" ]; then
 __prtrace_loaded=1
 [ -r /etc/bash.bashrc ] && . /etc/bash.bashrc
 [ -r "$HOME/.bashrc" ] && . "$HOME/.bashrc"
+fi
+if ! """
+    + bash_hooks.NEW_ENOUGH
+    + """; then
+    """
+    + bash_hooks.TOO_OLD
+    + r"""
+elif [ -z "${__prtrace_marks:-}" ]; then
+__prtrace_marks=1
 __prtrace_enc() {
     local s=${1//\%/%25}
     s=${s//;/%3B}; s=${s//$'\a'/%07}; s=${s//$'\e'/%1B}; s=${s//$'\n'/%0A}; s=${s//$'\r'/%0D}
@@ -49,12 +58,20 @@ __prtrace_enc() {
 }
 """
     + bash_hooks.common("__prtrace", r"\e]133;C\a")
-    + r"""__prtrace_precmd() {
-    local ec=$?
+    + r"""__prtrace_name() {
     if __prtrace_took; then
         __prtrace_enc "$REPLY"; local c=$REPLY
         __prtrace_enc "$__prtrace_cwd"
-        builtin printf '\e]133;D;%s;%s;%s\a' "$ec" "$c" "$REPLY"
+        builtin printf '\e]133;E;%s;%s\a' "$c" "$REPLY"
+    fi
+}
+__prtrace_precmd() {
+    local ec=$?
+    if [ "$__prtrace_ran" = 1 ]; then
+        # D at once, so typeahead echoed from here on is not the command's output; its
+        # name after, once read from the history
+        builtin printf '\e]133;D;%s\a' "$ec"
+        __prtrace_name
     fi
     builtin printf '\e]133;A\a'
     __prtrace_arm
@@ -63,10 +80,9 @@ __prtrace_enc() {
 # `exit` (or Ctrl-D after a command) ends the shell before any precmd: say what it was.
 # The user's own EXIT trap still runs, after ours.
 __prtrace_on_exit() {
-    if __prtrace_took; then
-        __prtrace_enc "$REPLY"; local c=$REPLY
-        __prtrace_enc "$__prtrace_cwd"
-        builtin printf '\e]133;D;;%s;%s\a' "$c" "$REPLY"
+    if [ "$__prtrace_ran" = 1 ]; then
+        builtin printf '\e]133;D\a'
+        __prtrace_name
     fi
     eval "${__prtrace_exit_trap-}"
 }

@@ -42,17 +42,18 @@ def test_marks_and_output_survive_any_chunking(tmp_path: Path, seed: int) -> Non
     assert second.cmd == "vim f" and second.stdout.strip() == FULL_SCREEN_MARKER.strip()
 
 
-def test_bash_names_the_command_when_it_ends(tmp_path: Path) -> None:
-    """bash's C carries nothing; its D (or, for ``exit``, a D without a code) says what
-    ran and where (recorder/terminal/bash_hooks.py); an empty line records nothing."""
+def test_bash_names_the_command_right_after_it_ends(tmp_path: Path) -> None:
+    """bash's C carries nothing; an E right after its D says what ran and where
+    (recorder/terminal/bash_hooks.py), also after a D without a code (``exit``). What is
+    echoed between D and E (typeahead) is not output; no E, no command."""
     emitter = EventEmitter(source="shell")
     emitter.emitted = []
     rec = ShellRecorder(tmp_path, emitter)
     rec.feed(1.0, b"\x1b]133;A\x07$ (exit 7)\r\n\x1b]133;C\x07out\r\n")
-    rec.feed(2.0, b"\x1b]133;D;7;(exit%207)%3B%20x;/tmp/w\x07\x1b]133;A\x07$ ")
-    rec.feed(3.0, b"\x1b]133;D;0\x07\x1b]133;A\x07$ exit\r\n\x1b]133;C\x07")
-    rec.feed(4.0, b"\x1b]133;D;;exit;/tmp/w%25\x07")
-    rec.feed(5.0, b"\x1b]133;C\x07\x1b]133;D;0;;/tmp\x07")
+    rec.feed(2.0, b"\x1b]133;D;7\x07typed ahead\x1b]133;E;(exit%207)%3B%20x;/tmp/w\x07")
+    rec.feed(3.0, b"\x1b]133;A\x07$ \x1b]133;D;0\x07\x1b]133;A\x07$ x\r\n\x1b]133;C\x07")
+    rec.feed(4.0, b"\x1b]133;D;0\x07\x1b]133;A\x07$ exit\r\n\x1b]133;C\x07")
+    rec.feed(5.0, b"\x1b]133;D\x07\x1b]133;E;exit;/tmp/w%25\x07")
     rec.close(6.0)
     first, second = emitter.emitted
     assert (first.cmd, first.exit_code, first.cwd, first.stdout) == (
