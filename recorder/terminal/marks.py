@@ -117,10 +117,10 @@ class ShellRecorder:
             # bash names its command right after its D (recorder/terminal/bash_hooks.py)
             held, self.unnamed = self.unnamed, None
             if held is not None:
-                running, end, exit_code = held
+                running = held[0]
                 running.cmdline = unquote(fields[1]) if len(fields) > 1 else ""
                 running.cwd = unquote(fields[2]) if len(fields) > 2 and fields[2] else None
-                self._emit(running, end, exit_code)
+                self._emit(*held)
             return
         self._emit_unnamed()
         if code == "C":
