@@ -140,3 +140,14 @@ def test_parse_records_takes_only_complete_ones() -> None:
         ("make \\\n  test", 3.0, 4.5, 1, "/w"),
     ]
     assert data[used:].startswith(b"\x1e5")
+
+
+def test_zsh_prompt_sp_cut_anywhere_keeps_the_line_before_it() -> None:
+    """A last line without a newline, then zsh's PROMPT_SP, cut between two PTY reads at
+    any point: the line stays (test_terminal_shell[zsh] once lost fold's last 100 x's)."""
+    sp = b"\x1b[1m\x1b[7m%\x1b[27m\x1b[1m\x1b[0m" + b" " * 119 + b"\r \r"
+    data = b"x" * 100 + b"\r\n" + b"y" * 100 + sp
+    for cut in range(190, len(data)):  # before: plain lines, cut anywhere elsewhere
+        cleaner = TextCleaner()
+        text = cleaner.feed(data[:cut]) + cleaner.feed(data[cut:]) + cleaner.feed(b"", True)
+        assert text == "x" * 100 + "\n" + "y" * 100, cut
