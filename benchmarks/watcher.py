@@ -142,7 +142,11 @@ def bench_watcher(files: int, ignored_share: float, idle: float) -> dict:
 _HOOK_LOOP = {
     "bash": """source {hook}; cd {ws}
 t0=$EPOCHREALTIME; for ((i=0;i<{n};i++)); do :; done; t1=$EPOCHREALTIME
-for ((i=0;i<{n};i++)); do __prtrace_hook_armed=1; __prtrace_hook_preexec; __prtrace_hook_precmd; done
+set -o history; HISTCONTROL=
+# what PS0 does as a command line is read (recorder/terminal/bash_hooks.py), then the precmd
+for ((i=0;i<{n};i++)); do builtin history -s "make test"; __prtrace_hook_ran=1 \
+__prtrace_hook_start=$((__prtrace_hook_hist + 1)) __prtrace_hook_cwd=$PWD \
+__prtrace_hook_t0=${{EPOCHREALTIME/[.,]/}}; __prtrace_hook_precmd; done
 t2=$EPOCHREALTIME; echo "$t0 $t1 $t2"
 """,
     "zsh": """source {hook}; cd {ws}

@@ -29,6 +29,12 @@ _ZSH_PROMPT_SP = re.compile(
 )
 """zsh's PROMPT_SP: after output without a final newline, a reverse-video ``%``/``#``,
 spaces to the margin, ``\r \r`` — the prompt's doing, not the command's output."""
+_ZSH_PROMPT_SP_START = re.compile(
+    r"\x1b\[7m(?:[^\x1b\n]{0,8}(?:\x1b(?:\[(?:2(?:7m?)?)?)?)?)?$"
+    r"|\x1b\[7m[^\x1b\n]{0,8}\x1b\[27m(?:\x1b\[[0-9;]*m?)*(?: *(?:\r ?)?)?$"
+)
+"""The start of a PROMPT_SP cut off at the end of a read: held back until the rest comes,
+or the line it follows is lost with it (``xxx%   \r \r`` resolves to a blank line)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PARTIAL_MAX = 4096
 FULL_SCREEN_MARKER = "[full-screen program output not recorded]\n"
@@ -48,6 +54,16 @@ def _split_partial(text: str) -> tuple[str, str]:
     if _ESCAPE.match(tail) is not None:
         return text, ""  # complete (maybe followed by text)
     return text[:esc], tail
+
+
+def _hold_prompt_sp(text: str) -> tuple[str, str]:
+    """(text to clean now, the start of a zsh PROMPT_SP at its end to keep for later)."""
+    start = text.rfind("\x1b[7m")
+    if start < 0 or len(text) - start > _PARTIAL_MAX:
+        return text, ""
+    if _ZSH_PROMPT_SP_START.match(text, start) is None:
+        return text, ""
+    return text[:start], text[start:]
 
 
 def _resolve_carriage_returns(line: str) -> str:
@@ -73,6 +89,8 @@ class TextCleaner:
             self._partial = ""
         else:
             text, self._partial = _split_partial(text)
+            text, held = _hold_prompt_sp(text)
+            self._partial = held + self._partial
         if "\r \r" in text:
             text = _ZSH_PROMPT_SP.sub("", text)
         out: list[str] = []

@@ -2,8 +2,9 @@
 
 For developers who won't run ``prtrace shell``. The snippet, sourced from the
 rc file, adds a preexec/precmd pair that costs next to nothing per command
-(no process is forked in bash and zsh; fish runs ``date`` and ``bash``). After each
-command it looks for the recorded workspace it is in (the nearest parent
+(bash forks one ``history 1`` inside a recorded workspace, see
+:mod:`prtrace.recorder.terminal.bash_hooks`; zsh none; fish runs ``date`` and ``bash``). After
+each command it looks for the recorded workspace it started in (the nearest parent
 folder with ``.prtrace/hook/``, which ``prtrace record start`` creates) and
 sends one record::
 
@@ -28,13 +29,14 @@ from urllib.parse import unquote
 
 from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.session.workspace import state_dir
+from prtrace.recorder.terminal import bash_hooks
 from prtrace.recorder.terminal.commands import CommandRecord, emit_command
 
 HOOK_DIR = "hook"
 _CURSOR = "hook:"
 
-_FIND = """__prtrace_hook_dir() {
-    local d=$PWD
+_FIND = """__prtrace_hook_dir() {  # $1: where the command started
+    local d=${1:-$PWD}
     while :; do
         if [[ -d $d/.prtrace/hook ]]; then REPLY=$d/.prtrace/hook; return 0; fi
         [[ -z $d || $d == / ]] && return 1
@@ -51,48 +53,40 @@ __prtrace_hook_enc() {
 BASH = (
     """# prtrace: record every command of this shell (command, cwd, exit code, duration)
 # into the recorded workspace you are in. Add to ~/.bashrc:  eval "$(prtrace hook bash)"
-if [ -z "${__prtrace_hook_loaded:-}" ] && [ -n "${BASH_VERSION:-}" ]; then
+if [ -n "${BASH_VERSION:-}" ] && ! """
+    + bash_hooks.NEW_ENOUGH
+    + """; then
+    """
+    + bash_hooks.TOO_OLD
+    + """
+elif [ -z "${__prtrace_hook_loaded:-}" ] && [ -n "${BASH_VERSION:-}" ]; then
 __prtrace_hook_loaded=1
 """
     + _FIND
-    + """__prtrace_hook_preexec() {
-    [ -n "${__prtrace_hook_armed:-}" ] || return 0
-    [ -n "${COMP_LINE:-}" ] && return 0
-    case "$BASH_COMMAND" in __prtrace_hook_precmd*) return 0 ;; esac
-    __prtrace_hook_armed=
-    __prtrace_hook_start=$EPOCHREALTIME
-    __prtrace_hook_first=$BASH_COMMAND
-    __prtrace_hook_cwd=$PWD
-}
-__prtrace_hook_precmd() {
-    local ec=$? end=$EPOCHREALTIME
-    if [ -n "${__prtrace_hook_start:-}" ] && __prtrace_hook_dir; then
-        local port token fd
+    + bash_hooks.common(
+        "__prtrace_hook", r"${__prtrace_hook_z:0:$((__prtrace_hook_t0=${EPOCHREALTIME/[.,]/}+0,0))}"
+    )
+    + r"""__prtrace_hook_precmd() {
+    local ec=$? end=$EPOCHREALTIME dir=
+    [ "$__prtrace_hook_ran" = 1 ] && __prtrace_hook_dir "$__prtrace_hook_cwd" && dir=$REPLY
+    # the line is read (one fork) only inside a recorded workspace, or to keep a line the
+    # user's HISTCONTROL=ignorespace keeps out of the history out of it
+    if [[ -n $dir || $__prtrace_hook_user_hc == *ignore[sb]* ]] && __prtrace_hook_took \
+        && [[ -n $dir && -n $REPLY ]]; then
+        local line=$REPLY t0=$__prtrace_hook_t0 port token fd
+        t0=${t0:0:${#t0}-6}.${t0:${#t0}-6}
         # To the session's daemon over loopback, never to disk (recorder/terminal/hook_socket.py);
         # no daemon listening: refused at once, the record is dropped.
-        if { builtin read -r port token <"$REPLY/endpoint" && exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+        if { builtin read -r port token <"$dir/endpoint" && exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
             __prtrace_hook_enc "$__prtrace_hook_cwd"
-            builtin printf '%s\n\036%s\t%s\t%s\t%s\n' "$token" "$__prtrace_hook_start" "$end" "$ec" "$REPLY" >&$fd
-            if [ "$HISTCMD" != "${__prtrace_hook_hist:-}" ]; then
-                builtin fc -ln -1 >&$fd  # the whole line, from the history: no fork
-            else
-                builtin printf '%s\n' "$__prtrace_hook_first" >&$fd
-            fi
-            builtin printf '\037\n' >&$fd
+            builtin printf '%s\n\036%s\t%s\t%s\t%s\n%s\037\n' "$token" "$t0" "$end" "$ec" "$REPLY" "$line" >&$fd
             exec {fd}>&-
         fi
     fi
-    __prtrace_hook_hist=$HISTCMD
-    __prtrace_hook_start=
-    __prtrace_hook_armed=1
+    __prtrace_hook_arm
     return $ec
 }
-if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
-    PROMPT_COMMAND=(__prtrace_hook_precmd "${PROMPT_COMMAND[@]}")
-else
-    PROMPT_COMMAND="__prtrace_hook_precmd${PROMPT_COMMAND:+; $PROMPT_COMMAND}"
-fi
-trap '__prtrace_hook_preexec' DEBUG
+__prtrace_hook_install
 fi
 """
 )
@@ -113,7 +107,7 @@ zmodload zsh/net/tcp
 }
 __prtrace_hook_precmd() {
     local ec=$? end=$EPOCHREALTIME
-    if [[ -n ${__prtrace_hook_start:-} ]] && __prtrace_hook_dir; then
+    if [[ -n ${__prtrace_hook_start:-} ]] && __prtrace_hook_dir "$__prtrace_hook_cwd"; then
         local port token fd
         # To the session's daemon over loopback, never to disk (recorder/terminal/hook_socket.py).
         if { builtin read -r port token <"$REPLY/endpoint" && ztcp 127.0.0.1 $port } 2>/dev/null; then

@@ -88,6 +88,7 @@ class _Running:
     start: float
     cleaner: TextCleaner
     output: SpillingOutput
+    named: bool  # its C said what it is (zsh, fish); else an E after its D will (bash)
 
 
 class ShellRecorder:
@@ -98,6 +99,7 @@ class ShellRecorder:
         self.emitter = emitter
         self.parser = MarkParser()
         self.current: _Running | None = None
+        self.unnamed: tuple[_Running, float, int | None] | None = None
         self.commands = 0
 
     def feed(self, t: float, data: bytes) -> None:
@@ -111,6 +113,16 @@ class ShellRecorder:
     def _mark(self, t: float, body: bytes) -> None:
         fields = body.decode("utf-8", "replace").split(";")
         code = fields[0]
+        if code == "E":
+            # bash names its command right after its D (recorder/terminal/bash_hooks.py)
+            held, self.unnamed = self.unnamed, None
+            if held is not None:
+                running = held[0]
+                running.cmdline = unquote(fields[1]) if len(fields) > 1 else ""
+                running.cwd = unquote(fields[2]) if len(fields) > 2 and fields[2] else None
+                self._emit(*held)
+            return
+        self._emit_unnamed()
         if code == "C":
             self._finish(t, None)  # a C without D: the shell lost track; close it
             cmdline = unquote(fields[1]) if len(fields) > 1 else ""
@@ -119,7 +131,7 @@ class ShellRecorder:
             name = f".running-{self.emitter.session_id}-{self.commands}.txt"
             spill = outputs_dir(self.root) / name
             output = SpillingOutput(spill, output_redactor(self.root))
-            self.current = _Running(cmdline, cwd, t, TextCleaner(), output)
+            self.current = _Running(cmdline, cwd, t, TextCleaner(), output, len(fields) > 1)
         elif code == "D":
             exit_code: int | None
             try:
@@ -136,13 +148,26 @@ class ShellRecorder:
             return
         running.output.write(running.cleaner.feed(b"", final=True))
         running.output.close()
+        if running.named:
+            self._emit(running, t, exit_code)
+        else:  # its name follows in an E mark
+            self.unnamed = (running, t, exit_code)
+
+    def _emit_unnamed(self) -> None:
+        held, self.unnamed = self.unnamed, None
+        if held is not None:
+            self._emit(*held)
+
+    def _emit(self, running: _Running, t: float, exit_code: int | None) -> None:
         if not running.cmdline.strip():
+            if running.output.kept is not None:
+                running.output.kept.unlink(missing_ok=True)
             return
         event = emit_command(
             self.emitter,
             self.root,
             CommandRecord(
-                cmdline=running.cmdline,
+                cmdline=running.cmdline.strip(),  # as every recorder gives it
                 start=running.start,
                 end=t,
                 exit_code=exit_code,
@@ -158,3 +183,4 @@ class ShellRecorder:
     def close(self, t: float) -> None:
         """The shell is gone: a command still running ends without an exit code."""
         self._finish(t, None)
+        self._emit_unnamed()

@@ -11,6 +11,7 @@ are theirs — that writes invisible marks into the output stream
 ``ESC ] 133 ; C ; <cmd> ; <cwd> BEL``      the command line was accepted and
                                            is about to run (preexec)
 ``ESC ] 133 ; D ; <exit code> BEL``        it finished (precmd)
+``ESC ] 133 ; E ; <cmd> ; <cwd> BEL``      bash: what the command that just ended was
 =========================================  ===================================
 
 ``cmd`` and ``cwd`` are percent-encoded (``%``, ``;``, BEL, ESC, newlines), by
@@ -18,9 +19,10 @@ shell parameter expansion only: no process is forked per command except bash's
 one ``history 1`` to read the full command line.
 
 * **bash**: ``bash --rcfile <ours> -i``; ours sources ``/etc/bash.bashrc`` and
-  ``~/.bashrc``, then puts its precmd first in ``PROMPT_COMMAND`` (to see the
-  command's ``$?``) and its preexec in the ``DEBUG`` trap, armed only at the
-  prompt (the bash-preexec technique).
+  ``~/.bashrc``, then adds :mod:`prtrace.recorder.terminal.bash_hooks`: ``PS0`` writes ``C``
+  (bash expands it once per command line, never for ``PROMPT_COMMAND`` entries), and the
+  precmd, first in ``PROMPT_COMMAND`` (or in bash-preexec's ``precmd_functions``), writes
+  ``D`` and then ``E`` with the line from the history and the directory ``PS0`` saw.
 * **zsh**: ``ZDOTDIR`` points at a folder of ours whose ``.zshenv``,
   ``.zprofile`` and ``.zshrc`` source the user's (from their ``ZDOTDIR`` or
   ``$HOME``) and hand ``ZDOTDIR`` back; hooks via ``precmd``/``preexec``.
@@ -32,53 +34,66 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-_BASH = r"""# prtrace shell integration (bash): written by `prtrace shell`, removed when it exits.
+from prtrace.recorder.terminal import bash_hooks
+
+_BASH = (
+    r"""# prtrace shell integration (bash): written by `prtrace shell`, removed when it exits.
 if [ -z "${__prtrace_loaded:-}" ]; then
 __prtrace_loaded=1
 [ -r /etc/bash.bashrc ] && . /etc/bash.bashrc
 [ -r "$HOME/.bashrc" ] && . "$HOME/.bashrc"
+fi
+if ! """
+    + bash_hooks.NEW_ENOUGH
+    + """; then
+    """
+    + bash_hooks.TOO_OLD
+    + r"""
+elif [ -z "${__prtrace_marks:-}" ]; then
+__prtrace_marks=1
 __prtrace_enc() {
     local s=${1//\%/%25}
     s=${s//;/%3B}; s=${s//$'\a'/%07}; s=${s//$'\e'/%1B}; s=${s//$'\n'/%0A}; s=${s//$'\r'/%0D}
     REPLY=$s
 }
+"""
+    + bash_hooks.common("__prtrace", r"\e]133;C\a")
+    + r"""__prtrace_name() {
+    if __prtrace_took; then
+        __prtrace_enc "$REPLY"; local c=$REPLY
+        __prtrace_enc "$__prtrace_cwd"
+        builtin printf '\e]133;E;%s;%s\a' "$c" "$REPLY"
+    fi
+}
 __prtrace_precmd() {
     local ec=$?
-    if [ -n "${__prtrace_running:-}" ]; then
+    if [ "$__prtrace_ran" = 1 ]; then
+        # D at once, so typeahead echoed from here on is not the command's output; its
+        # name after, once read from the history
         builtin printf '\e]133;D;%s\a' "$ec"
-        __prtrace_running=
+        __prtrace_name
     fi
     builtin printf '\e]133;A\a'
-    __prtrace_at_prompt=1
+    __prtrace_arm
     return $ec
 }
-__prtrace_preexec() {
-    [ -n "${__prtrace_at_prompt:-}" ] || return 0
-    [ -n "${COMP_LINE:-}" ] && return 0
-    case "$BASH_COMMAND" in __prtrace_precmd*) return 0 ;; esac
-    __prtrace_at_prompt=
-    local line num cmd
-    line=$(HISTTIMEFORMAT= builtin history 1)
-    line=${line#"${line%%[![:space:]]*}"}
-    num=${line%%[!0-9]*}
-    cmd=${line#"$num"}; cmd=${cmd#\*}; cmd=${cmd#"${cmd%%[![:space:]]*}"}
-    if [ -z "$num" ] || [ "$num" = "${__prtrace_last_hist:-}" ]; then
-        cmd=$BASH_COMMAND  # not in the history (HISTCONTROL, set +o history)
+# `exit` (or Ctrl-D after a command) ends the shell before any precmd: say what it was.
+# The user's own EXIT trap still runs, after ours.
+__prtrace_on_exit() {
+    if [ "$__prtrace_ran" = 1 ]; then
+        builtin printf '\e]133;D\a'
+        __prtrace_name
     fi
-    __prtrace_last_hist=$num
-    __prtrace_enc "$cmd"; local c=$REPLY
-    __prtrace_enc "$PWD"
-    builtin printf '\e]133;C;%s;%s\a' "$c" "$REPLY"
-    __prtrace_running=1
+    eval "${__prtrace_exit_trap-}"
 }
-if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
-    PROMPT_COMMAND=(__prtrace_precmd "${PROMPT_COMMAND[@]}")
-else
-    PROMPT_COMMAND="__prtrace_precmd${PROMPT_COMMAND:+; $PROMPT_COMMAND}"
-fi
-trap '__prtrace_preexec' DEBUG
+eval "__prtrace_a=($(trap -p EXIT))"
+__prtrace_exit_trap=${__prtrace_a[2]-}
+unset __prtrace_a
+trap __prtrace_on_exit EXIT
+__prtrace_install
 fi
 """
+)
 
 _ZSH_HOOKS = r"""
 __prtrace_enc() {
@@ -93,6 +108,12 @@ __prtrace_precmd() {
         __prtrace_running=
     fi
     builtin printf '\e]133;A\a'
+    # first to close the command, last to open the next: what other hooks print (a
+    # framework's title, a newline) is neither's output. Hooks added later move us back.
+    [[ ${precmd_functions[1]-} == __prtrace_precmd ]] ||
+        precmd_functions=(__prtrace_precmd ${precmd_functions:#__prtrace_precmd})
+    [[ ${preexec_functions[-1]-} == __prtrace_preexec ]] ||
+        preexec_functions=(${preexec_functions:#__prtrace_preexec} __prtrace_preexec)
 }
 __prtrace_preexec() {
     __prtrace_enc "$1"; local c=$REPLY

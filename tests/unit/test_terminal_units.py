@@ -42,6 +42,29 @@ def test_marks_and_output_survive_any_chunking(tmp_path: Path, seed: int) -> Non
     assert second.cmd == "vim f" and second.stdout.strip() == FULL_SCREEN_MARKER.strip()
 
 
+def test_bash_names_the_command_right_after_it_ends(tmp_path: Path) -> None:
+    """bash's C carries nothing; an E right after its D says what ran and where
+    (recorder/terminal/bash_hooks.py), also after a D without a code (``exit``). What is
+    echoed between D and E (typeahead) is not output; no E, no command."""
+    emitter = EventEmitter(source="shell")
+    emitter.emitted = []
+    rec = ShellRecorder(tmp_path, emitter)
+    rec.feed(1.0, b"\x1b]133;A\x07$ (exit 7)\r\n\x1b]133;C\x07out\r\n")
+    rec.feed(2.0, b"\x1b]133;D;7\x07typed ahead\x1b]133;E;(exit%207)%3B%20x;/tmp/w\x07")
+    rec.feed(3.0, b"\x1b]133;A\x07$ \x1b]133;D;0\x07\x1b]133;A\x07$ x\r\n\x1b]133;C\x07")
+    rec.feed(4.0, b"\x1b]133;D;0\x07\x1b]133;A\x07$ exit\r\n\x1b]133;C\x07")
+    rec.feed(5.0, b"\x1b]133;D\x07\x1b]133;E;exit;/tmp/w%25\x07")
+    rec.close(6.0)
+    first, second = emitter.emitted
+    assert (first.cmd, first.exit_code, first.cwd, first.stdout) == (
+        "(exit 7); x",
+        7,
+        "/tmp/w",
+        "out\n",
+    )
+    assert (second.cmd, second.exit_code, second.cwd) == ("exit", None, "/tmp/w%")
+
+
 def test_mark_parser_leaves_foreign_osc_as_text() -> None:
     parser = MarkParser()
     parts = list(parser.feed(b"a\x1b]1337;x\x07b\x1b]13")) + list(parser.feed(b"3;A\x07c"))
@@ -117,3 +140,14 @@ def test_parse_records_takes_only_complete_ones() -> None:
         ("make \\\n  test", 3.0, 4.5, 1, "/w"),
     ]
     assert data[used:].startswith(b"\x1e5")
+
+
+def test_zsh_prompt_sp_cut_anywhere_keeps_the_line_before_it() -> None:
+    """A last line without a newline, then zsh's PROMPT_SP, cut between two PTY reads at
+    any point: the line stays (test_terminal_shell[zsh] once lost fold's last 100 x's)."""
+    sp = b"\x1b[1m\x1b[7m%\x1b[27m\x1b[1m\x1b[0m" + b" " * 119 + b"\r \r"
+    data = b"x" * 100 + b"\r\n" + b"y" * 100 + sp
+    for cut in range(190, len(data)):  # before: plain lines, cut anywhere elsewhere
+        cleaner = TextCleaner()
+        text = cleaner.feed(data[:cut]) + cleaner.feed(data[cut:]) + cleaner.feed(b"", True)
+        assert text == "x" * 100 + "\n" + "y" * 100, cut
