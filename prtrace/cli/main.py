@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "run",
     "note",
     "hook",
+    "setup",
     "trace",
     "replay",
     "schema",
