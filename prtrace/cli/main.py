@@ -28,6 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "note",
     "hook",
     "trace",
+    "task",
+    "dataset",
     "replay",
     "schema",
     "demo",

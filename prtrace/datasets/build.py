@@ -215,4 +215,6 @@ def require_pyarrow() -> None:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        raise PrtraceError("building a dataset needs pyarrow: pip install 'prtrace[datasets]'") from None
+        raise PrtraceError(
+            "building a dataset needs pyarrow: pip install 'prtrace[datasets]'"
+        ) from None

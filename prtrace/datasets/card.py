@@ -87,7 +87,9 @@ def card_header(
         "language": ["en", "code"],
         "task_categories": ["text-generation"],
         "tags": ["swe-bench", "code", "trajectories", "human", "prtrace"],
-        "size_categories": [_size_category(sum(s["rows"] for s in splits.get("instances", {}).values()))],
+        "size_categories": [
+            _size_category(sum(s["rows"] for s in splits.get("instances", {}).values()))
+        ],
         "configs": configs,
         "dataset_info": infos,
     }

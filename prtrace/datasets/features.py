@@ -106,9 +106,12 @@ def arrow_type(kind: Any) -> Any:
         return pa.list_(arrow_type(kind[0]))
     if isinstance(kind, dict):
         return pa.struct([pa.field(name, arrow_type(sub)) for name, sub in kind.items()])
-    return {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}[
-        kind
-    ]
+    return {
+        "string": pa.string(),
+        "int64": pa.int64(),
+        "float64": pa.float64(),
+        "bool": pa.bool_(),
+    }[kind]
 
 
 def arrow_schema(spec: Spec) -> Any:

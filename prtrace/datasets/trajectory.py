@@ -129,9 +129,7 @@ def event_step(event: dict[str, Any], step_id: int) -> dict[str, Any]:
             }
         return step
     call_id = f"call_{event.get('id')}"
-    arguments = {
-        k: v for k, v in event.items() if k not in _ENVELOPE and k not in _OUTPUT_FIELDS
-    }
+    arguments = {k: v for k, v in event.items() if k not in _ENVELOPE and k not in _OUTPUT_FIELDS}
     step["tool_calls"] = [
         {
             "tool_call_id": call_id,

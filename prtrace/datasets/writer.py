@@ -77,7 +77,8 @@ class TableWriter:
                 writer = pq.ParquetWriter(
                     str(self.folder / f"{name}.parquet"), self.schema, compression="zstd"
                 )
-            split = _Split(open(self.folder / f"{name}.jsonl", "wb"), writer)
+            jsonl = open(self.folder / f"{name}.jsonl", "wb")  # noqa: SIM115 - closed in close()
+            split = _Split(jsonl, writer)
             self.splits[name] = split
         return split
 
