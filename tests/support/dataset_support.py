@@ -21,6 +21,18 @@ from tests.support.research_support import set_qa
 
 START = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 NEW_TEST = "tests/test_rounding.py"
+NEW_TEST_TEXT = (
+    "from inventory.parsing import load_csv\n"
+    "from inventory.report import summary\n"
+    "from inventory.stock import Stock\n\n\n"
+    "def test_total_adds_exact_line_totals():\n"
+    '    export = "sku,name,quantity,price\\nW-100,Widget,3,$19.99\\nG-200,Gadget,1,$4.35\\n"\n'
+    '    export += "S-300,Sprocket,12,$0.50\\n"\n'
+    '    assert "Total: $70.32" in summary(Stock(load_csv(export))).splitlines()\n'
+)
+"""A test the demo's bug fails and its fix passes (so it is FAIL_TO_PASS)."""
+SECOND_FAIL_TO_PASS = sorted([*FAIL_TO_PASS, f"{NEW_TEST}::test_total_adds_exact_line_totals"])
+"""What QA finds for the second session: the demo's target and the test it adds."""
 
 
 def git(repo: Path, *args: str) -> str:
@@ -60,10 +72,7 @@ def record_demo_traces(server: ServerProcess, root: Path) -> tuple[Path, str, li
         git(root, "clone", "-q", str(repo), str(work))
         git(work, "checkout", "-q", commit)
         subprocess.run(["git", "apply"], input=patch, text=True, cwd=work, check=True)
-        (work / NEW_TEST).write_text(
-            "from inventory import report\n\n\ndef test_report_module_imports():\n"
-            "    assert report is not None\n"
-        )
+        (work / NEW_TEST).write_text(NEW_TEST_TEXT)
         git(work, "add", "-A")
         second_patch = git(work, "diff", "--cached", commit)
         t = START + timedelta(hours=1)
@@ -87,7 +96,9 @@ def record_demo_traces(server: ServerProcess, root: Path) -> tuple[Path, str, li
                 repository=str(repo),
                 commit=commit,
                 id="sample__inventory-2",
-                title="Add a test for the report module",
+                title="Report total drifts by a cent",
+                description="Line totals are rounded before they are summed; add a test.",
+                test_image=TEST_IMAGE,
                 test_command=TEST_COMMAND,
             ),
             "erin@example.com",
@@ -102,6 +113,7 @@ def record_demo_traces(server: ServerProcess, root: Path) -> tuple[Path, str, li
             patch,
         )
     for trace_id, verdict in ((demo, "resolved"), (second, "resolved"), (failed, "not_resolved")):
+        fail_to_pass = SECOND_FAIL_TO_PASS if trace_id == second else list(FAIL_TO_PASS)
         set_qa(
             server,
             trace_id,
@@ -111,7 +123,7 @@ def record_demo_traces(server: ServerProcess, root: Path) -> tuple[Path, str, li
             qa_tests={
                 "ok": verdict == "resolved",
                 "verdict": verdict,
-                "fail_to_pass": list(FAIL_TO_PASS),
+                "fail_to_pass": fail_to_pass,
                 "pass_to_pass": ["tests/test_stock.py::test_add"],
             },
         )
