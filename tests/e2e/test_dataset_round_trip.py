@@ -1,5 +1,5 @@
 """The round trip: a dataset instance goes out, comes back as a task, is recorded by a
-developer through the LSP proxy and ``prtrace shell``, and QA in Docker gives the same
+developer through the LSP proxy (in front of pylsp) and ``prtrace shell``, and QA in Docker gives the same
 ``FAIL_TO_PASS``.
 
 The exported instance is the second session of tests/support/dataset_support.py: the
@@ -22,7 +22,8 @@ from prtrace.client import Client
 from prtrace.demo.server import ServerProcess
 from prtrace.patches import apply_patch, split_files
 from tests.support.dataset_support import SECOND_FAIL_TO_PASS, git, record_demo_traces
-from tests.support.lsp_support import FAKE_SERVER, LspClient, proxy_env, prtrace_cmd
+from tests.support.lsp_support import LspClient, proxy_env, prtrace_cmd
+from tests.support.services import service_required
 from tests.support.terminal_support import Tmux, need, spooled, wait_for
 
 
@@ -39,11 +40,19 @@ def _cli(server: ServerProcess, *args: str, cwd: Path, env: dict[str, str] | Non
     return done.stdout
 
 
+def _pylsp() -> list[str]:
+    """The real Python language server (the dev extra installs it)."""
+    exe = Path(sys.executable).with_name("pylsp")
+    if not exe.exists():
+        service_required("pylsp is not installed (pip install the dev extra)")
+    return [str(exe)]
+
+
 def _edit_through_the_proxy(ws: Path, server: ServerProcess, patch: str) -> None:
     """Open each file of ``patch`` in an editor behind ``prtrace lsp``, type the fix, save."""
     env = proxy_env(ws, PRTRACE_URL=server.url, PRTRACE_API_TOKEN=server.api_token)
     client = LspClient(
-        [*prtrace_cmd(), "lsp", "--idle-gap", "60", "--", sys.executable, str(FAKE_SERVER)],
+        [*prtrace_cmd(), "lsp", "--idle-gap", "60", "--", *_pylsp()],
         env=env,
         cwd=ws,
     )
