@@ -171,3 +171,15 @@ def test_exported_instance_recorded_again_gives_the_same_fail_to_pass(
     assert loaded["trace_id"] == [started["trace_id"]]
     assert loaded["FAIL_TO_PASS"] == [SECOND_FAIL_TO_PASS]
     assert loaded["test_patch"] == [instance["test_patch"]]
+    from swebench.harness.utils import load_swebench_dataset
+
+    (recorded,) = load_swebench_dataset(str(second / "instances"), "all")
+    assert recorded["FAIL_TO_PASS"] == SECOND_FAIL_TO_PASS
+    # The recorded fix and the task's tests apply at base_commit, as the harness applies them.
+    check = tmp_path / "check"
+    git(tmp_path, "clone", "-q", str(repo), str(check))
+    git(check, "checkout", "-q", recorded["base_commit"])
+    for part in ("patch", "test_patch"):
+        subprocess.run(
+            ["git", "apply", "-"], input=recorded[part], text=True, cwd=check, check=True
+        )
