@@ -381,16 +381,25 @@ class Requests:
         *,
         types: str | Sequence[str] | None = None,
         max_output_bytes: int | None = None,
+        format: str | None = None,  # noqa: A002 - the API's parameter name
+        swebench_strings: bool | None = None,
         **filters: Any,
     ) -> Call[Any]:
         """``GET /export``: one raw JSON trace document per item, streamed, oldest first.
 
         ``types`` keeps only events of those types; ``max_output_bytes`` caps each
-        command's stdout/stderr (marked ``truncated``).
+        command's stdout/stderr (marked ``truncated``). ``format`` ``swebench``,
+        ``trajectory`` or ``predictions`` gives each trace as that dataset row instead
+        (docs/datasets.md); ``swebench_strings`` writes FAIL_TO_PASS as a JSON string.
         """
         params = {
             **trace_filters(**filters),
-            **query(types=types, max_output_bytes=max_output_bytes),
+            **query(
+                types=types,
+                max_output_bytes=max_output_bytes,
+                format=format,
+                swebench_strings=swebench_strings,
+            ),
         }
         return Call("GET", "/export", None, params=params)
 
@@ -591,10 +600,18 @@ class Client:
         *,
         types: str | Sequence[str] | None = None,
         max_output_bytes: int | None = None,
+        format: str | None = None,  # noqa: A002 - the API's parameter name
+        swebench_strings: bool | None = None,
         **filters: Any,
     ) -> Iterator[bytes]:
         return self._stream_lines(
-            Requests.export(types=types, max_output_bytes=max_output_bytes, **filters)
+            Requests.export(
+                types=types,
+                max_output_bytes=max_output_bytes,
+                format=format,
+                swebench_strings=swebench_strings,
+                **filters,
+            )
         )
 
     @_doc(Requests.request_qa)
@@ -793,10 +810,18 @@ class AsyncClient:
         *,
         types: str | Sequence[str] | None = None,
         max_output_bytes: int | None = None,
+        format: str | None = None,  # noqa: A002 - the API's parameter name
+        swebench_strings: bool | None = None,
         **filters: Any,
     ) -> AsyncIterator[bytes]:
         return self._stream_lines(
-            Requests.export(types=types, max_output_bytes=max_output_bytes, **filters)
+            Requests.export(
+                types=types,
+                max_output_bytes=max_output_bytes,
+                format=format,
+                swebench_strings=swebench_strings,
+                **filters,
+            )
         )
 
     @_doc(Requests.request_qa)

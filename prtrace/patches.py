@@ -195,3 +195,82 @@ def apply_patch(text: str, patch: str) -> str:
     if len(files) != 1:
         raise PatchError(f"expected a patch of one file, got {len(files)}")
     return apply_file_patch(text, files[0])
+
+
+@dataclass
+class FileSection:
+    """One file's part of a multi-file patch, as written (headers, binary blocks and all)."""
+
+    path: str
+    text: str
+
+
+_DIFF_GIT = re.compile(r"^diff --git (?:\"?a/)?(.+?)\"? (?:\"?b/)?(.+?)\"?$")
+
+
+def split_files(patch: str) -> list[FileSection]:
+    """``patch`` cut into its files, each section's text exactly as written.
+
+    Sections start at ``diff --git`` lines when there are any (so mode changes,
+    renames and binary files stay whole), else at each ``---``/``+++`` pair.
+    Joining the sections' texts gives ``patch`` back, less any preamble before
+    the first file (a commit message, a ``git format-patch`` header).
+    """
+    lines = _split_keepends(patch)
+    git_style = any(line.startswith("diff --git ") for line in lines)
+    starts: list[int] = []
+    for i, line in enumerate(lines):
+        if git_style:
+            if line.startswith("diff --git "):
+                starts.append(i)
+        elif (
+            line.startswith("--- ")
+            and i + 1 < len(lines)
+            and lines[i + 1].startswith("+++ ")
+            and not _inside_hunk(lines, i)
+        ):
+            starts.append(i)
+    sections: list[FileSection] = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        body = lines[start:end]
+        sections.append(FileSection(_section_path(body), "".join(body)))
+    return sections
+
+
+def _inside_hunk(lines: list[str], i: int) -> bool:
+    """Is line ``i`` (``--- …``) a removed line of a hunk rather than a file header?"""
+    for j in range(i - 1, -1, -1):
+        line = lines[j]
+        if line.startswith("@@"):
+            match = _HUNK_HEADER.match(line)
+            if not match:
+                return False
+            old = int(match.group(2) or "1")
+            new = int(match.group(4) or "1")
+            seen_old = seen_new = 0
+            for body in lines[j + 1 : i]:
+                tag = body[:1]
+                seen_old += tag in (" ", "-", "\n")
+                seen_new += tag in (" ", "+", "\n")
+            return seen_old < old or seen_new < new
+        if line.startswith(("--- ", "+++ ")):
+            return False
+    return False
+
+
+def _section_path(body: list[str]) -> str:
+    new = old = None
+    for line in body:
+        if line.startswith("+++ "):
+            new = _strip_prefix(line[4:])
+        elif line.startswith("--- "):
+            old = _strip_prefix(line[4:])
+        elif line.startswith("rename to "):
+            new = line[len("rename to ") :].rstrip("\n")
+        if line.startswith("@@"):
+            break
+    if new or old:
+        return new or old or ""
+    match = _DIFF_GIT.match(body[0].rstrip("\n")) if body else None
+    return match.group(2) if match else ""

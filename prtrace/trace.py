@@ -39,6 +39,15 @@ class Task(Struct, forbid_unknown_fields=True, omit_defaults=True):
     test_image: ShortText | None = None
     test_command: str | None = None
     fail_to_pass: list[str] = msgspec.field(default_factory=list)
+    # --- added for SWE-bench tasks (issue 18); all optional ---
+    test_patch: str | None = None
+    """Test files QA applies before both runs (SWE-bench's ``test_patch``): the task's
+    tests replace the developer's copy of those files."""
+    pass_to_pass: list[str] = msgspec.field(default_factory=list)
+    hints_text: str | None = None
+    extra: dict[str, str] = msgspec.field(default_factory=dict)
+    """Other fields of an imported task (``version``, ``environment_setup_commit``,
+    ``created_at`` of a SWE-bench instance), kept for the dataset built back from it."""
 
 
 class Environment(Struct, forbid_unknown_fields=True, omit_defaults=True):

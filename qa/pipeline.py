@@ -1,8 +1,9 @@
 """QA of one trace, end to end: the entry point the worker calls.
 
 checkout (mirror → worktree) → the patch (``final_patch``, or rebuilt from the
-edit events) checked for unsafe paths → tests at base → reset → patch through
-the ladder → tests again → parse both → verdict. Synchronous and blocking by
+edit events) checked for unsafe paths → the task's ``test_patch`` if it has one
+(applied before both runs, as the SWE-bench harness does) → tests at base →
+reset → patch through the ladder → tests again → parse both → verdict. Synchronous and blocking by
 design (the worker runs it in a thread); every step is bounded in time
 (git and patch subprocesses, the container's wall clock) and ``cancel``
 stops a running container within about a second. The worktree and the
@@ -25,6 +26,7 @@ from pathlib import Path
 import docker
 
 from prtrace.errors import CheckoutError, GitError, PathRefused, PrtraceError, ReplayError
+from prtrace.patches import split_files
 from prtrace.qa.checkout import Worktree, checkout
 from prtrace.qa.parsers import JUNIT_DIR, Instrumented, Parsed, instrument, parse
 from prtrace.qa.patching import MalformedPatch, PatchFailed, apply_patch, check_patch
@@ -145,6 +147,7 @@ def run_qa_report(
         ) as tree:
             clock.stop("checkout")
             # The patch first: refusing it needs no container.
+            test_patch = task.test_patch or ""
             try:
                 with clock("patch_check"):
                     patch = trace.artifacts.final_patch
@@ -152,6 +155,9 @@ def run_qa_report(
                     if patch is None:
                         patch = rebuild_patch(tree, trace.events)
                     check_patch(patch, tree.path)
+                    if test_patch.strip():
+                        check_patch(test_patch, tree.path)
+                        patch = without_files(patch, test_patch)
             except (PathRefused, ReplayError, MalformedPatch) as exc:
                 what = (
                     "replaying the edits failed"
@@ -165,6 +171,9 @@ def run_qa_report(
                 )
                 return fail("patch_failed", f"patch {what}: {exc}")
 
+            refused = _apply_tests(tree, test_patch, res)
+            if refused:
+                return fail("patch_failed", refused)
             base, base_parsed = _run(
                 client, tree, inst, image, settings, labels, "base", report, cancel, clock
             )
@@ -178,6 +187,9 @@ def run_qa_report(
 
             with clock("apply"):
                 tree.reset()
+                refused = _apply_tests(tree, test_patch, res)
+                if refused:
+                    return fail("patch_failed", refused)
                 try:
                     res.patch = apply_patch(tree, patch)
                 except PatchFailed as exc:
@@ -216,6 +228,27 @@ def run_qa_report(
         return fail("infrastructure", str(exc))
     res.duration_ms = round((time.monotonic() - started) * 1000, 1)
     return report
+
+
+def without_files(patch: str, test_patch: str) -> str:
+    """``patch`` less the files ``test_patch`` changes: the task's tests win, as in the
+    SWE-bench harness, which puts the test files back to the task's version."""
+    taken = {section.path for section in split_files(test_patch)}
+    return "".join(s.text for s in split_files(patch) if s.path not in taken)
+
+
+def _apply_tests(tree: Worktree, test_patch: str, res: TestsResult) -> str | None:
+    """Apply the task's ``test_patch``; why not, if it did not apply."""
+    if not test_patch.strip():
+        return None
+    try:
+        apply_patch(tree, test_patch)
+    except PatchFailed as exc:
+        res.patch = exc.application
+        return f"the task's test_patch does not apply: {exc}"
+    except (PathRefused, MalformedPatch) as exc:
+        return f"the task's test_patch was refused: {exc}"
+    return None
 
 
 def _run(

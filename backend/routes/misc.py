@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 import msgspec
@@ -13,7 +13,7 @@ from litestar.response import Stream
 
 from prtrace import __version__
 from prtrace.api_types import Health, JobStatus
-from prtrace.backend.errors import not_found
+from prtrace.backend.errors import ApiError, not_found
 from prtrace.backend.routes.common import JSON, require_api_token, services
 from prtrace.backend.storage.export import EventShaper
 from prtrace.backend.storage.queries import TraceFilters, split_values, trace_filters_from_query
@@ -69,17 +69,38 @@ async def export(
     filters: TraceFilters,
     types: list[str] | None = None,
     max_output_bytes: Annotated[int | None, Parameter(ge=0)] = None,
+    format: str | None = None,  # noqa: A002 - the API's parameter name
+    swebench_strings: bool = False,
 ) -> Stream:
-    """Every trace the filters match (sort, limit and cursor aside), oldest first."""
+    """Every trace the filters match (sort, limit and cursor aside), oldest first.
+
+    ``format=swebench|trajectory|predictions`` gives each trace as the row
+    ``prtrace dataset build`` writes (:func:`prtrace.datasets.build.export_line`).
+    """
     svc = await require_api_token(request)
     shaper = EventShaper(types=split_values(types) or [], max_output_bytes=max_output_bytes)
     shape = shaper if shaper.active else None
+    convert = _row_format(format, swebench_strings)
 
     async def lines() -> AsyncIterator[bytes]:
         async for document in svc.traces.iter_documents(filters, shape):
-            yield document + b"\n"
+            yield (convert(document) if convert else document) + b"\n"
 
     return Stream(lines(), media_type="application/x-ndjson")
+
+
+def _row_format(fmt: str | None, swebench_strings: bool) -> Callable[[bytes], bytes] | None:
+    """The converter of ``GET /export?format=…`` (None: the trace documents themselves)."""
+    if fmt in (None, "", "trace"):
+        return None
+    from prtrace.datasets.build import EXPORT_FORMATS, BuildOptions, export_line
+
+    if fmt not in EXPORT_FORMATS:
+        raise ApiError(
+            400, f"format: must be trace, {', '.join(EXPORT_FORMATS)}; got {fmt!r}", "format"
+        )
+    options = BuildOptions(swebench_strings=swebench_strings, parquet=False)
+    return lambda document: export_line(document, fmt, options)
 
 
 ROUTES = [healthz, schema, get_job, export]

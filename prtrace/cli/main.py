@@ -29,6 +29,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hook",
     "setup",
     "trace",
+    "task",
+    "dataset",
     "replay",
     "schema",
     "demo",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from prtrace.cli import common
+from prtrace.errors import UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +39,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("--repository", metavar="URL", help="default: git remote origin")
     start.add_argument("--commit", metavar="SHA", help="default: git rev-parse HEAD")
     start.add_argument("--branch", metavar="NAME", help="default: the checked-out branch")
-    start.add_argument("--task", metavar="ID", help="the task's id (an issue, a benchmark id…)")
+    start.add_argument(
+        "--task",
+        metavar="ID",
+        help="the task's id (an issue, a benchmark id…); an imported task with this id "
+        "(prtrace task import) is recorded into the trace waiting for it",
+    )
     start.add_argument("--title", help="a short title for the task")
     start.add_argument("--developer", metavar="ID", help="default: git user.email, else $USER")
     start.add_argument("--test-image", metavar="IMAGE", help="Docker image the tests run in")
@@ -118,16 +124,33 @@ def run_start(args: argparse.Namespace) -> int:
         import os
 
         os.chdir(root)  # the git defaults come from the workspace, not where we stand
-    developer, task, environment = create_request(args)
-    if args.task:
-        task = msgspec.structs.replace(task, id=args.task)
-    environment = msgspec.structs.replace(
-        environment,
-        editor=args.editor,
-        recorder_version=_version(),
-    )
     with common.client_from_args(args) as api:
-        session = lifecycle.start(root, api, developer, task, environment)
+        waiting = _waiting(api, args.task) if args.task else None
+        if waiting is not None:
+            # An imported task (prtrace task import): record into its trace.
+            developer, task, environment = waiting.developer, waiting.task, waiting.environment
+            if not (args.workspace or _in_git()):
+                raise UsageError(
+                    f"task {args.task}: run this in a checkout of {task.repository} at "
+                    f"{task.commit} (or pass --workspace)"
+                )
+        else:
+            developer, task, environment = create_request(args)
+            if args.task:
+                task = msgspec.structs.replace(task, id=args.task)
+        environment = msgspec.structs.replace(
+            environment,
+            editor=args.editor or environment.editor,
+            recorder_version=_version(),
+        )
+        session = lifecycle.start(
+            root,
+            api,
+            developer,
+            task,
+            environment,
+            existing=waiting.trace_id if waiting is not None else None,
+        )
     pid = None if args.no_daemon else lifecycle.start_daemon(root)
     if args.json:
         common.print_json({"workspace": str(root), **session.public(), "daemon_pid": pid})
@@ -135,6 +158,18 @@ def run_start(args: argparse.Namespace) -> int:
         print(f"recording trace {session.trace_id} in {root}")
         print(f"backend {session.url}")
     return common.EXIT_OK
+
+
+def _waiting(api: Any, task_id: str) -> Any:
+    from prtrace.cli.task import find_waiting_trace
+
+    return find_waiting_trace(api, task_id)
+
+
+def _in_git() -> bool:
+    from prtrace.cli import gitinfo
+
+    return bool(gitinfo.commit())
 
 
 def _resume(args: argparse.Namespace, root: Path) -> int:

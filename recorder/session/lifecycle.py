@@ -65,8 +65,14 @@ def start(
     developer: Developer,
     task: Task,
     environment: Environment | None = None,
+    *,
+    existing: str | None = None,
 ) -> Session:
-    """Create the trace on the backend and write ``.prtrace/session.json``."""
+    """Create the trace on the backend and write ``.prtrace/session.json``.
+
+    ``existing`` is the id of an open trace made earlier for this task (``prtrace
+    task import``): the session records into it, with the API token as its writer
+    (the trace's own upload token was shown only to whoever created it)."""
     current = load_session(root)
     if current is not None:
         raise SessionError(
@@ -81,10 +87,16 @@ def start(
             "events stay in .prtrace/spool.db (prtrace record preview shows them)"
         )
     developer, task, environment = privacy.metadata(developer, task, environment)
-    created = api.create_trace(developer, task, environment)
+    if existing is not None:
+        if not api.token:
+            raise SessionError("recording an imported task needs an API token (PRTRACE_API_TOKEN)")
+        trace_id, upload_token = existing, api.token
+    else:
+        created = api.create_trace(developer, task, environment)
+        trace_id, upload_token = created.trace_id, created.upload_token
     session = Session(
-        trace_id=created.trace_id,
-        upload_token=created.upload_token,
+        trace_id=trace_id,
+        upload_token=upload_token,
         url=api.base_url,
         created_at=datetime.now(UTC).isoformat(),
         repository=task.repository,

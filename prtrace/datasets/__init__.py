@@ -1,0 +1,1 @@
+"""Datasets from traces: SWE-bench instances, predictions, ATIF trajectories, HF folders."""
