@@ -32,6 +32,7 @@ def test_vim_and_emacs_configs_wrap_the_command() -> None:
     assert (
         "[g:prtrace_command, 'lsp', '--'] + l:cmd" in (CONFIGS / "vim" / "prtrace.vim").read_text()
     )
+    assert "'%e lsp -- '" in (CONFIGS / "vim" / "prtrace-ale.vim").read_text()
     for name in ("prtrace-eglot.el", "prtrace-lsp-mode.el"):
         assert '"lsp" "--"' in (CONFIGS / "emacs" / name).read_text()
 
