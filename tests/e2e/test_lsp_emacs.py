@@ -113,3 +113,28 @@ def test_emacs_session_with_shipped_config(tmp_path: Path, client: str) -> None:
     error = tmp_path / "emacs-error.txt"
     assert done.returncode == 0, (error.read_text() if error.exists() else "") + done.stderr
     assert_editor_session(wait_for_saved(ws), ws, tmp_path)
+
+
+def test_prtrace_setup_emacs_wraps_both_clients(tmp_path: Path) -> None:
+    """What ``prtrace setup emacs`` writes into init.el makes eglot and lsp-mode start
+    pylsp behind this install's ``prtrace lsp``."""
+    from tests.support.lsp_support import prtrace_cmd
+
+    emacs = shutil.which("emacs")
+    if not emacs:
+        service_required("emacs is not installed (./dev test installs it)")
+    home = tmp_path / "home"
+    subprocess.run([*prtrace_cmd(), "setup", "emacs", "--home", str(home)], check=True)
+    probe = (
+        "(progn (require 'eglot) (print (cdr (assoc '(python-mode python-ts-mode) "
+        "eglot-server-programs))) (require 'lsp-mode) "
+        '(print (lsp-resolve-final-function \'("pylsp"))))'
+    )
+    done = subprocess.run(
+        [emacs, "--batch", "--eval", "(package-initialize)", "-l",
+         str(home / ".emacs.d" / "init.el"), "--eval", probe],
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    wrapped = f'("{prtrace_cmd()[0]}" "lsp" "--" "pylsp")'
+    assert done.stdout.split() and done.stdout.count(wrapped) == 2, done.stdout + done.stderr

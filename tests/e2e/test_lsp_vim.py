@@ -102,3 +102,29 @@ def test_vim_ale_session_with_shipped_config(tmp_path: Path) -> None:
     error = tmp_path / "vim-error.txt"
     assert done.returncode == 0, (error.read_text() if error.exists() else "") + done.stdout
     assert_editor_session(wait_for_saved(ws), ws, tmp_path)
+
+
+def test_prtrace_setup_vim_defines_the_ale_linter(tmp_path: Path) -> None:
+    """What ``prtrace setup vim`` writes into ~/.vimrc loads ALE and, once the plugins are
+    loaded (VimEnter), makes prtrace-pylsp python's linter."""
+    from tests.support.lsp_support import prtrace_cmd
+
+    vim = shutil.which("vim")
+    if not vim or not ALE.is_dir():
+        service_required("vim and ALE are not installed (./dev test installs them)")
+    home = tmp_path / "home"
+    subprocess.run([*prtrace_cmd(), "setup", "vim", "--home", str(home)], check=True)
+    out = tmp_path / "linters.txt"
+    probe = (
+        "call writefile([join(g:ale_linters.python), "
+        "join(map(copy(ale#linter#GetAll(['python'])), 'v:val.name'))], "
+        f"'{out}')"
+    )
+    subprocess.run(
+        [vim, "-N", "-es", "-i", "NONE", "-u", str(home / ".vimrc"),
+         "-c", "doautocmd VimEnter", "-c", probe, "-c", "qa!"],
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    chosen, defined = out.read_text().splitlines()
+    assert chosen == "prtrace-pylsp" and "prtrace-pylsp" in defined.split()
