@@ -7,7 +7,9 @@
 ;;   (prtrace-lsp-mode-setup)
 ;;
 ;; Every stdio server lsp-mode starts is then wrapped: lsp-mode builds each
-;; server's command line with `lsp-resolve-final-command', and we prefix it.
+;; server's command line with `lsp-resolve-final-command' (lsp-mode 9) or
+;; `lsp-resolve-final-function' (lsp-mode 8, Debian 12's elpa-lsp-mode), and we
+;; prefix it. Tested end to end by tests/e2e/test_lsp_emacs.py.
 ;; To wrap only pylsp instead:
 ;;   (setq lsp-pylsp-server-command '("prtrace" "lsp" "--" "pylsp"))
 
@@ -23,12 +25,20 @@
                                  shell-command-switch command))
         (t command)))
 
+(defconst prtrace-lsp-mode--resolvers
+  '(lsp-resolve-final-command lsp-resolve-final-function)
+  "The functions lsp-mode builds a server's command line with, by version.")
+
 (defun prtrace-lsp-mode-setup ()
   "Wrap every server command lsp-mode resolves."
-  (advice-add 'lsp-resolve-final-command :filter-return #'prtrace-lsp-mode--wrap))
+  (dolist (fn prtrace-lsp-mode--resolvers)
+    (when (fboundp fn)
+      (advice-add fn :filter-return #'prtrace-lsp-mode--wrap))))
 
 (defun prtrace-lsp-mode-teardown ()
-  (advice-remove 'lsp-resolve-final-command #'prtrace-lsp-mode--wrap))
+  (dolist (fn prtrace-lsp-mode--resolvers)
+    (when (fboundp fn)
+      (advice-remove fn #'prtrace-lsp-mode--wrap))))
 
 (provide 'prtrace-lsp-mode)
 ;;; prtrace-lsp-mode.el ends here

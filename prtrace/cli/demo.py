@@ -1,10 +1,13 @@
 """``prtrace demo``: the whole pipeline end to end on the bundled sample.
 
-It does what a developer's recorder and a researcher would do, against a real
-``prtrace serve`` it starts for the occasion: build the sample repository,
-create a trace for it, upload the recorded session in batches, finalize with
-the final patch, read the trace back, check it is what was sent, and show it.
-Nothing outside a temporary ``PRTRACE_HOME`` is touched, so it is safe to run
+Against a real ``prtrace serve`` it starts for the occasion, the session is
+captured by the real recorder (:mod:`prtrace.demo.live`): ``prtrace record
+start``, the test runs and the commit through ``prtrace run``, notes through
+``prtrace note``, a real language server (pylsp) behind ``prtrace lsp`` driven
+by a scripted LSP client, the session daemon's watcher and git tracker, and
+``prtrace record stop``, which seals the trace with the final patch. Then QA
+verifies the patch in Docker and the demo reads the trace back, checks it and
+shows it. Nothing outside a temporary home is touched, so it is safe to run
 anywhere; ``--keep`` leaves the server and home for exploring.
 """
 
@@ -12,21 +15,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import sys
 import tempfile
 import textwrap
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from prtrace.cli import common
 from prtrace.errors import PrtraceError
-
-SESSION_SECONDS = 300
-"""About how long the recorded session lasts; it is placed to end now."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,9 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "demo",
         help="run the whole pipeline on a bundled sample repository",
         description=(
-            "Start a private prtrace server, create a trace for the bundled sample repository, "
-            "upload a recorded bug-fixing session in batches, finalize it with the final patch, "
-            "read it back and summarise it. Progress goes to stderr."
+            "Start a private prtrace server and record a bug-fixing session on the bundled "
+            "sample repository with the real recorder (prtrace record start, run, note, a "
+            "real pylsp behind prtrace lsp driven by a scripted editor, record stop), let QA "
+            "verify the fix in Docker, read the trace back and summarise it. Progress goes "
+            "to stderr."
         ),
     )
     common.add_json_option(parser)
@@ -44,13 +44,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--keep",
         action="store_true",
         help="leave the server running and its home in place to explore (prints how)",
-    )
-    parser.add_argument(
-        "--batches",
-        type=common.positive_int,
-        default=3,
-        metavar="N",
-        help="upload the session in N batches (default: %(default)s)",
     )
     parser.add_argument(
         "--port", type=int, default=0, help="port for the demo server (default: a free one)"
@@ -117,63 +110,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path]:
-    """Create, upload, finalize, read back and check; return the trace and its file."""
+    """Record the session for real, wait for QA, read back and check; the trace and its file."""
     import msgspec
 
-    from prtrace import __version__
     from prtrace.client import Client
-    from prtrace.demo import (
-        FAIL_TO_PASS,
-        TEST_COMMAND,
-        TEST_IMAGE,
-        make_sample_repo,
-        recorded_session,
-    )
-    from prtrace.ids import new_session_id
-    from prtrace.trace import Artifacts, Developer, Environment, Task
+    from prtrace.demo import make_sample_repo
+    from prtrace.demo.live import LiveSession, demo_env
+    from prtrace.git import working_tree_patch
 
     repo, commit = make_sample_repo(home / "sample-repo")
     progress(f"sample repository at {repo} (commit {commit[:12]})")
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=SESSION_SECONDS)
-    events, final_patch = recorded_session(repo, commit, session_id=new_session_id(), start=start)
-
+    session = LiveSession(repo, demo_env(home, server.url, server.api_token), progress)
+    started = session.start()
+    try:
+        session.work()
+    except BaseException:
+        session._prtrace("record", "stop", "--no-patch", check=False)  # stop the daemon
+        raise
+    stopped = session.stop()
+    final_patch = working_tree_patch(repo, commit)  # what record stop computed and sent
     with Client(server.url, server.api_token) as api:
-        created = api.create_trace(
-            developer=Developer(id="demo", name="Dana Developer"),
-            task=Task(
-                repository=str(repo),
-                commit=commit,
-                branch="main",
-                title="Valuation report total is a few cents short",
-                description="The closing report says $70.28 where the CSV export adds up "
-                "to $70.32. Find out why and fix it.",
-                test_command=TEST_COMMAND,
-                test_image=TEST_IMAGE,
-                fail_to_pass=list(FAIL_TO_PASS),
-            ),
-            environment=Environment(
-                os=platform.system().lower(),
-                editor="neovim",
-                shell="bash",
-                language_servers=["pylsp"],
-                recorder_version=__version__,
-            ),
-        )
-        progress(f"created trace {created.trace_id}")
-        for seq, batch in enumerate(split_batches(events, args.batches)):
-            accepted = api.upload_events(created.trace_id, seq, batch, token=created.upload_token)
-            progress(f"uploaded batch {seq + 1}/{args.batches}: {accepted.accepted} events")
-        finalized = api.finalize(
-            created.trace_id, Artifacts(final_patch=final_patch), token=created.upload_token
-        )
-        progress(f"finalized: {finalized.status}, {finalized.events} events")
-        if args.qa and finalized.qa_job_id:
-            progress(f"QA job {finalized.qa_job_id}: patch at the commit, tests before and after")
-            job = api.wait_for_job(finalized.qa_job_id, timeout=args.qa_timeout)
+        if args.qa and stopped.get("qa_job_id"):
+            progress(f"QA job {stopped['qa_job_id']}: patch at the commit, tests before and after")
+            job = api.wait_for_job(stopped["qa_job_id"], timeout=args.qa_timeout)
             progress(f"QA job {job.status}" + (f": {job.error}" if job.error else ""))
-        trace = api.get_trace(created.trace_id)
+        trace = api.get_trace(started["trace_id"])
 
-    check_round_trip(trace, events, final_patch)
+    check_recorded(trace, final_patch)
     out = (
         Path(args.out)
         if args.out
@@ -181,6 +144,34 @@ def _drive(server: Any, home: Path, args: argparse.Namespace) -> tuple[Any, Path
     )
     out.write_bytes(msgspec.json.format(msgspec.json.encode(trace), indent=2) + b"\n")
     return trace, out
+
+
+RECORDED_KINDS = (
+    "file_opened",
+    "go_to_definition",
+    "find_references",
+    "edit",
+    "file_saved",
+    "terminal_command",
+    "thought",
+    "commit_made",
+)
+"""What each recorder adds to the demo's trace: the LSP proxy, prtrace run, notes, git."""
+
+
+def check_recorded(trace: Any, final_patch: str) -> None:
+    """The trace must hold what the recorder captured: say so loudly if not."""
+    problems = []
+    if trace.status != "sealed":
+        problems.append(f"status is {trace.status!r}, not 'sealed'")
+    kinds = {type(event).__struct_config__.tag for event in trace.events}
+    missing = [kind for kind in RECORDED_KINDS if kind not in kinds]
+    if missing:
+        problems.append("no " + ", ".join(missing) + " event recorded")
+    if trace.artifacts.final_patch != final_patch:
+        problems.append("the final patch differs from the repository's")
+    if problems:
+        raise PrtraceError("the recorded trace is wrong: " + "; ".join(problems))
 
 
 def split_batches(events: list[Any], batches: int) -> list[list[Any]]:

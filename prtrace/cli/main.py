@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "note",
     "hook",
     "setup",
+    "doctor",
     "trace",
     "task",
     "dataset",

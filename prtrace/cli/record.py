@@ -49,6 +49,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("--developer", metavar="ID", help="default: git user.email, else $USER")
     start.add_argument("--test-image", metavar="IMAGE", help="Docker image the tests run in")
     start.add_argument("--test-command", metavar="CMD", help="e.g. 'pytest -q'")
+    start.add_argument(
+        "--fail-to-pass",
+        metavar="TEST",
+        action="append",
+        help="a test the fix must make pass (repeat it; QA's targets, else the tests "
+        "failing at the commit)",
+    )
+    start.add_argument("--description", help="what is wrong, in the reporter's words")
     start.add_argument("--editor", metavar="NAME", help="the editor, for the trace's environment")
     start.add_argument(
         "--no-daemon",

@@ -156,8 +156,10 @@ def create_request(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         commit=commit,
         branch=branch or None,
         title=args.title,
+        description=getattr(args, "description", None),
         test_image=args.test_image,
         test_command=args.test_command,
+        fail_to_pass=list(getattr(args, "fail_to_pass", None) or []),
     )
     environment = Environment(os=platform.system().lower() or None, shell=_shell())
     return developer, task, environment

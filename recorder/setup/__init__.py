@@ -19,6 +19,13 @@ TARGETS: dict[str, str] = {
     "bash": "shells",
     "zsh": "shells",
     "fish": "shells",
+    "neovim": "editors",
+    "vim": "editors",
+    "emacs": "editors",
+    "helix": "editors",
+    "vscode": "vscode",
+    "cursor": "vscode",
+    "vscodium": "vscode",
 }
 """Target name → module under :mod:`prtrace.recorder.setup` whose ``target(name)`` builds it."""
 

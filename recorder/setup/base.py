@@ -62,6 +62,8 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    required: bool = False
+    """A missing required piece makes ``prtrace doctor`` exit non-zero."""
 
 
 @dataclass

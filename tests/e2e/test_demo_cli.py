@@ -1,4 +1,5 @@
-"""``prtrace demo`` end to end: a real server, a real upload, a real read-back."""
+"""``prtrace demo`` end to end: a real server, the session captured by the real recorder
+(record start/stop, prtrace run, notes, pylsp behind prtrace lsp), a real read-back."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import httpx
 import msgspec
 import pytest
 
+from prtrace.cli.demo import RECORDED_KINDS
 from prtrace.demo import FAIL_TO_PASS, make_sample_repo, recorded_session
+from prtrace.demo.sample import FIX_MESSAGE
 from prtrace.demo.server import prtrace_command
 from prtrace.trace import Trace
 
@@ -37,22 +40,47 @@ def _expected(tmp_path: Path) -> tuple[list, str]:
     )
 
 
-def test_demo_json_uploads_and_reads_back_the_session(tmp_path: Path) -> None:
+def test_demo_json_records_the_session_for_real_and_reads_it_back(tmp_path: Path) -> None:
     out = tmp_path / "trace.json"
-    result = _demo("--no-qa", "--json", "--out", str(out), "--batches", "4")
+    result = _demo("--no-qa", "--json", "--out", str(out))
     assert result.returncode == 0, result.stderr
     trace = msgspec.json.decode(result.stdout, type=Trace)
     assert trace.status == "sealed"
     assert msgspec.json.decode(out.read_bytes(), type=Trace) == trace
 
-    events, patch = _expected(tmp_path)
-    assert [type(e).__name__ for e in trace.events] == [type(e).__name__ for e in events]
+    # Same steps and edits as the scripted session, so the same final patch.
+    _, patch = _expected(tmp_path)
     assert trace.artifacts.final_patch == patch
     assert trace.task.fail_to_pass == FAIL_TO_PASS
-    assert len({event.id for event in trace.events}) == len(events)
+    by_kind: dict[str, list] = {}
+    for event in trace.events:
+        by_kind.setdefault(type(event).__struct_config__.tag, []).append(event)
+    assert set(RECORDED_KINDS) <= set(by_kind), sorted(by_kind)
+    # pylsp's own answers, recorded by the proxy
+    assert [(e.path, e.symbol, e.targets[0].path) for e in by_kind["go_to_definition"]] == [
+        ("inventory/report.py", "format_cents", "inventory/models.py"),
+        ("inventory/parsing.py", "parse_price", "inventory/parsing.py"),
+    ]
+    (refs,) = by_kind["find_references"]
+    assert refs.symbol == "unit_price_cents" and "inventory/parsing.py" in refs.files
+    assert {e.path for e in by_kind["file_opened"]} >= {
+        "tests/test_report.py",
+        "inventory/report.py",
+        "inventory/models.py",
+        "inventory/parsing.py",
+    }
+    # prtrace run: failing tests, the float check, the failed attempt, the fix, the commit
+    assert [e.exit_code for e in by_kind["terminal_command"]] == [1, 0, 1, 0, 0]
+    assert [e.tags for e in by_kind["thought"]][2] == ["root-cause"]
+    (commit,) = by_kind["commit_made"]
+    assert commit.message == FIX_MESSAGE
+    # the edits chain from the opened text to the saved fix
+    edits = by_kind["edit"]
+    assert all(a.after_hash == b.before_hash for a, b in zip(edits, edits[1:], strict=False))
+    assert edits[-1].after_hash == by_kind["file_saved"][-1].hash
 
-    assert "uploaded batch 4/4" in result.stderr
-    assert "finalized: sealed" in result.stderr
+    assert "prtrace lsp -- pylsp: initialized" in result.stderr
+    assert "prtrace record stop: sealed" in result.stderr
     # Cleaned up: the server is gone and so is its home.
     home = Path(re.search(r"\(home (\S+)\)", result.stderr).group(1))
     url = re.search(r"prtrace serve on (\S+)", result.stderr).group(1)
@@ -65,7 +93,8 @@ def test_demo_text_summary_shows_types_thoughts_and_patch() -> None:
     result = _demo("--no-qa")
     assert result.returncode == 0, result.stderr
     assert "events by type" in result.stdout
-    assert re.search(r"^  edit\s+4$", result.stdout, re.M)
+    assert re.search(r"^  edit\s+\d+$", result.stdout, re.M)
+    assert re.search(r"^  go_to_definition\s+2$", result.stdout, re.M)
     assert "[root-cause]" in result.stdout
     assert "+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation" in result.stdout
     written = re.search(r"trace JSON written to (\S+)", result.stderr).group(1)

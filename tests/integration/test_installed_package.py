@@ -94,5 +94,9 @@ def test_the_wheel_holds_the_tree_under_prtrace(tmp_path: Path) -> None:
         "prtrace/qa/judge/rubrics/default.toml",
         "prtrace/recorder/lsp/proxy.py",
         "prtrace/demo/sample_repo/inventory/parsing.py",
+        "prtrace/editor_configs/emacs/prtrace-lsp-mode.el",
+        "prtrace/editor_configs/vim/prtrace-ale.vim",
+        "prtrace/editor_configs/neovim/lua/prtrace.lua",
+        "prtrace/editor_configs/helix/languages.toml",
     ]:
         assert expected in names, f"{expected} missing from the wheel"

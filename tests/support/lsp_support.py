@@ -241,3 +241,87 @@ def git_apply(base: str, patches: list[str], tmp: Path, name: str) -> str:
             capture_output=True,
         )
     return target.read_bytes().decode()
+
+
+# --- real editors driven headless (tests/e2e/test_lsp_*.py) ---------------------------
+
+EDITOR_MAIN = "from pkg.util import helper\n\nprint(helper(2))\n"
+EDITOR_UTIL = "def helper(x):\n    return x + 1\n"
+EDITOR_SAVED = b"from pkg.util import helper\n\nprint(helper(4))\nvalue = helper(3)\n"
+"""What each editor test types: ``value = helper(3)`` on a new last line, then
+``helper(2)`` → ``helper(4)``, then save."""
+
+
+def editor_workspace(tmp_path: Path) -> Path:
+    """An opted-in git repository with ``main.py`` calling ``pkg/util.py``'s ``helper``."""
+    ws = tmp_path / "ws"
+    (ws / "pkg").mkdir(parents=True)
+    (ws / "pkg" / "__init__.py").write_text("")
+    (ws / "pkg" / "util.py").write_text(EDITOR_UTIL)
+    (ws / "main.py").write_text(EDITOR_MAIN)
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    (ws / ".prtrace.toml").write_text("[privacy]\n")  # the repository opts in (docs/privacy.md)
+    return ws
+
+
+def editor_env(tmp_path: Path, ws: Path) -> dict[str, str]:
+    """A private home for the editor, prtrace and pylsp first on PATH, no PRTRACE_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRTRACE_")}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        HOME=str(tmp_path / "home"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        PRTRACE_TEST_WS=str(ws),
+    )
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return env
+
+
+def wait_for_saved(ws: Path, timeout: float = 30.0) -> list[dict]:
+    """The spool's events once it holds a ``file_saved`` (the proxy outlives the editor
+    by a moment: it finishes recording after the server exits)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = spooled_events(ws)
+        if any(e["type"] == "file_saved" for e in events) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
+
+
+def assert_editor_session(events: list[dict], ws: Path, tmp_path: Path) -> None:
+    """What every editor test asserts of open, go to definition, edit, save.
+
+    The trace starts with ``main.py`` opened, the jump from ``helper`` to
+    ``pkg/util.py`` line 1 and that file opened; then only edits, then the save.
+    The edits' hashes chain from the opened text to the saved one, and
+    ``git apply`` of their patches reproduces the saved file byte for byte.
+    """
+    from prtrace.hashing import text_hash
+
+    types = [e["type"] for e in events if e["type"] != "diagnostics"]
+    assert types[:3] == ["file_opened", "go_to_definition", "file_opened"], types
+    assert types[-1] == "file_saved" and set(types[3:-1]) == {"edit"}, types
+    opened, nav, opened_util = (
+        events[0],
+        next(e for e in events if e["type"] == "go_to_definition"),
+        next(e for e in events if e["type"] == "file_opened" and e["path"] == "pkg/util.py"),
+    )
+    assert opened["path"] == "main.py" and opened["hash"] == text_hash(EDITOR_MAIN)
+    assert nav["symbol"] == "helper" and nav["path"] == "main.py"
+    assert nav["targets"][0]["path"] == "pkg/util.py" and nav["targets"][0]["line"] == 1
+    assert opened_util["hash"] == text_hash(EDITOR_UTIL)
+
+    saved_bytes = (ws / "main.py").read_bytes()
+    assert saved_bytes == EDITOR_SAVED
+    edits = [e for e in events if e["type"] == "edit"]
+    saved = next(e for e in events if e["type"] == "file_saved")
+    chain = [opened["hash"]] + [h for e in edits for h in (e["before_hash"], e["after_hash"])]
+    assert chain[0] == chain[1] and all(
+        chain[i] == chain[i + 1] for i in range(2, len(chain) - 1, 2)
+    )
+    assert edits[-1]["after_hash"] == saved["hash"] == text_hash(saved_bytes.decode())
+    replayed = git_apply(EDITOR_MAIN, [e["patch_unified"] for e in edits], tmp_path, "main.py")
+    assert replayed.encode() == saved_bytes

@@ -18,6 +18,8 @@ MAPPED = {
     "prtrace.backend": "backend",
     "prtrace.qa": "qa",
 }
+DATA = {"prtrace.editor_configs": "editor-configs"}
+"""Folders installed under prtrace that hold data only (no ``__init__.py``)."""
 
 
 def _setuptools() -> dict:
@@ -36,20 +38,22 @@ def _packages_on_disk() -> set[str]:
 
 
 def test_every_package_folder_is_listed_and_nothing_else() -> None:
-    listed = set(_setuptools()["packages"])
+    listed = set(_setuptools()["packages"]) - set(DATA)
     on_disk = _packages_on_disk()
     assert not on_disk - listed, f"add to [tool.setuptools] packages: {sorted(on_disk - listed)}"
     assert not listed - on_disk, f"listed but not on disk: {sorted(listed - on_disk)}"
 
 
 def test_the_top_level_folders_are_mapped_under_prtrace_only() -> None:
-    assert _setuptools()["package-dir"] == MAPPED
+    assert _setuptools()["package-dir"] == MAPPED | DATA
     assert all(
         name == "prtrace" or name.startswith("prtrace.") for name in _setuptools()["packages"]
     )
 
 
 def _folder_of(package: str) -> Path:
+    if package in DATA:
+        return ROOT / DATA[package]
     top = max(
         (name for name in MAPPED if package == name or package.startswith(name + ".")), key=len
     )
