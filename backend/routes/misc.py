@@ -8,15 +8,16 @@ from typing import Annotated
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Stream
 
 from prtrace import __version__
 from prtrace.api_types import Health, JobStatus
-from prtrace.backend.errors import not_found
+from prtrace.backend.errors import ApiError, not_found
 from prtrace.backend.routes.common import JSON, require_api_token, services
 from prtrace.backend.storage.export import EventShaper
 from prtrace.backend.storage.queries import TraceFilters, split_values, trace_filters_from_query
+from prtrace.dialects import DIALECTS, seed
 from prtrace.schema import trace_schema
 
 _encode = msgspec.json.Encoder().encode
@@ -69,14 +70,20 @@ async def export(
     filters: TraceFilters,
     types: list[str] | None = None,
     max_output_bytes: Annotated[int | None, Parameter(ge=0)] = None,
+    dialect: Annotated[str, QueryParameter(name="format")] = "native",
 ) -> Stream:
-    """Every trace the filters match (sort, limit and cursor aside), oldest first."""
+    """Every trace the filters match (sort, limit and cursor aside), oldest first;
+    ``format=seed``: each in the seed's shape."""
     svc = await require_api_token(request)
+    if dialect not in DIALECTS:
+        raise ApiError(422, f"format must be one of {', '.join(DIALECTS)}", "format")
     shaper = EventShaper(types=split_values(types) or [], max_output_bytes=max_output_bytes)
     shape = shaper if shaper.active else None
 
     async def lines() -> AsyncIterator[bytes]:
         async for document in svc.traces.iter_documents(filters, shape):
+            if dialect == "seed":
+                document = seed.document_bytes_to_seed(document)
             yield document + b"\n"
 
     return Stream(lines(), media_type="application/x-ndjson")
