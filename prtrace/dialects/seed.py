@@ -276,6 +276,14 @@ class SeedTrace(Struct, kw_only=True):
 def seed_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of a trace in the seed's shape (``prtrace schema --dialect seed``)."""
     schema = msgspec.json.schema(SeedTrace)
+    extension = {
+        "type": "object",
+        "description": "Only in the server's documents: what prtrace recorded that the "
+        "seed has no field for, under prtrace's names",
+    }
+    for name, definition in schema.get("$defs", {}).items():
+        if name.startswith("Seed") and "properties" in definition and "QA" not in name:
+            definition["properties"][EXTENSION] = extension
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://prtrace.dev/schema/seed-{SEED_VERSION}.json"
     schema["title"] = f"the seed's trace {SEED_VERSION}"
