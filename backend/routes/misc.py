@@ -76,7 +76,7 @@ async def export(
     ``format=seed``: each in the seed's shape."""
     svc = await require_api_token(request)
     if dialect not in DIALECTS:
-        raise ApiError(422, f"format must be one of {', '.join(DIALECTS)}", "format")
+        raise ApiError(400, f"format must be one of {', '.join(DIALECTS)}", "format")
     shaper = EventShaper(types=split_values(types) or [], max_output_bytes=max_output_bytes)
     shape = shaper if shaper.active else None
 

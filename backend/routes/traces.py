@@ -67,7 +67,7 @@ def _shaped(body: bytes, dialect: str) -> bytes:
 
 def _check_format(dialect: str) -> None:
     if dialect not in DIALECTS:
-        raise ApiError(422, f"format must be one of {', '.join(DIALECTS)}", "format")
+        raise ApiError(400, f"format must be one of {', '.join(DIALECTS)}", "format")
 
 
 @post("/traces/{trace_id:str}/events", status_code=200, summary="Append a batch of events")
