@@ -2,7 +2,9 @@
 
 The body is split into the raw JSON of each event (cheap: msgspec only
 scans), then each event is decoded into the trace format on its own so that
-an error names ``events[i]…``. The raw bytes are what gets stored, after the
+an error names ``events[i]…``. An event prtrace's format refuses is tried in the
+seed's dialect (:mod:`prtrace.dialects.seed`): translated, it is stored in prtrace's
+format, with what it takes to give it back as sent. The raw bytes are what gets stored, after the
 same redaction the recorder applies (a safety net for other clients).
 
 Validation and redaction are most of the CPU an upload costs, and they hold
@@ -26,8 +28,10 @@ import msgspec
 from prtrace.api_types import MAX_BATCH_EVENTS, EventBatch, RawEventBatch
 from prtrace.backend.errors import ApiError
 from prtrace.codec import decode, is_utf8_error, split_msgspec_error, utf8_error
+from prtrace.dialects import seed
 from prtrace.errors import FormatError
-from prtrace.events import Event
+from prtrace.events import Edit, Event
+from prtrace.hashing import is_text_hash
 from prtrace.redaction import redact_event_json
 
 _event_decoder = msgspec.json.Decoder(Event)
@@ -84,6 +88,7 @@ def decode_batch(body: bytes) -> DecodedBatch:
             ) from None
         raise
     events = []
+    raw = [bytes(r) for r in batch.events]
     for i, item in enumerate(batch.events):
         try:
             events.append(_event_decoder.decode(item))
@@ -95,12 +100,41 @@ def decode_batch(body: bytes) -> DecodedBatch:
                 # it. The events before decoded, so the body's first bad byte
                 # is in this one: its offset in the body is the one to report.
                 raise utf8_error(body, f"events[{i}]") from None
+            translated = _seed_event(item, batch.seq, i)
+            if translated is not None:
+                events.append(translated)
+                raw[i] = _encode(translated)
+                continue
             error = split_msgspec_error(exc)
             field_path = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
             raise FormatError(error.message, field_path, syntax=error.syntax) from None
-    raw = [bytes(r) for r in batch.events]
+        _check_native_hashes(events[-1], i)
     _redact(events, raw)
     return DecodedBatch.from_events(EventBatch(seq=batch.seq, events=events), raw)
+
+
+def _check_native_hashes(event: Any, index: int) -> None:
+    """prtrace's own events carry sha256 edit hashes; only another dialect's may not."""
+    if isinstance(event, Edit) and event.dialect is None:
+        for name in ("before_hash", "after_hash"):
+            if not is_text_hash(getattr(event, name)):
+                raise FormatError(
+                    "Expected `str` matching regex '^[0-9a-f]{64}$' (a sha256 of the text)",
+                    f"events[{index}].{name}",
+                )
+
+
+def _seed_event(item: msgspec.Raw, seq: int, index: int) -> Any:
+    """The event in the seed's dialect (docs/trace-format.md) translated, or None when it
+    is not in that dialect. Only an event prtrace's own format refused gets here, so
+    native uploads never pay for the check. Errors name the seed's fields."""
+    try:
+        obj = msgspec.json.decode(item)
+    except msgspec.MsgspecError:  # a number out of range, say: prtrace's error says so
+        return None
+    if not seed.is_seed_event(obj):
+        return None
+    return seed.event_to_native(obj, seq, index, f"events[{index}]")
 
 
 def _redact(events: list[Any], raw: list[bytes]) -> None:

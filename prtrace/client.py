@@ -37,7 +37,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, overload
 
 import httpx
 import msgspec
@@ -109,6 +109,19 @@ def error_from_response(status_code: int, content: bytes, url: str | None = None
         text = content.decode("utf-8", "replace").strip()[:500]
         reason = httpx.codes.get_reason_phrase(status_code) or "error"
         return cls(text or reason, status_code=status_code, url=url)
+
+
+def _format_param(format: str, *, rows: bool = False) -> dict[str, str]:  # noqa: A002
+    """``format=`` for the server: left out for prtrace's own (every server knows that one).
+
+    ``rows``: ``GET /export`` also takes dataset row formats (``swebench``, ...), which
+    the server checks (prtrace.datasets is above the client's layer).
+    """
+    from prtrace.dialects import DIALECTS
+
+    if not rows and format not in DIALECTS:
+        raise ValueError(f"format must be one of {', '.join(DIALECTS)}, not {format!r}")
+    return {} if format == "native" else {"format": format}
 
 
 @dataclass(frozen=True)
@@ -320,18 +333,24 @@ class Requests:
         return Call("DELETE", f"/traces/{trace_id}", TraceDeleted)
 
     @staticmethod
-    def get_trace(trace_id: str) -> Call[Trace]:
-        """``GET /traces/{id}``: the whole trace document, with QA."""
-        return Call("GET", f"/traces/{trace_id}", Trace)
+    def get_trace(trace_id: str, format: str = "native") -> Call[Any]:  # noqa: A002
+        """``GET /traces/{id}``: the whole trace document, with QA.
+
+        A :class:`Trace`; with ``format="seed"`` the document in the seed's shape
+        (``trace-1.0.0``, docs/trace-format.md) as plain JSON values.
+        """
+        if format == "seed":
+            return Call("GET", f"/traces/{trace_id}", dict, params={"format": "seed"})
+        return Call("GET", f"/traces/{trace_id}", Trace, params=_format_param(format))
 
     @staticmethod
-    def get_trace_raw(trace_id: str) -> Call[msgspec.Raw]:
+    def get_trace_raw(trace_id: str, format: str = "native") -> Call[msgspec.Raw]:  # noqa: A002
         """``GET /traces/{id}`` as the server sent it (checked to be JSON, not decoded).
 
         For passing a document on unchanged: re-encoding a decoded :class:`Trace`
         would leave out fields at their defaults (``version``, ``status: open``).
         """
-        return Call("GET", f"/traces/{trace_id}", msgspec.Raw)
+        return Call("GET", f"/traces/{trace_id}", msgspec.Raw, params=_format_param(format))
 
     @staticmethod
     def list_traces(**filters: Any) -> Call[TraceList]:
@@ -381,25 +400,26 @@ class Requests:
         *,
         types: str | Sequence[str] | None = None,
         max_output_bytes: int | None = None,
-        format: str | None = None,  # noqa: A002 - the API's parameter name
+        format: str = "native",  # noqa: A002 - the API's parameter name
         swebench_strings: bool | None = None,
         **filters: Any,
     ) -> Call[Any]:
         """``GET /export``: one raw JSON trace document per item, streamed, oldest first.
 
         ``types`` keeps only events of those types; ``max_output_bytes`` caps each
-        command's stdout/stderr (marked ``truncated``). ``format`` ``swebench``,
-        ``trajectory`` or ``predictions`` gives each trace as that dataset row instead
-        (docs/datasets.md); ``swebench_strings`` writes FAIL_TO_PASS as a JSON string.
+        command's stdout/stderr (marked ``truncated``). ``format="seed"``: each document
+        in the seed's shape; ``swebench``, ``trajectory`` or ``predictions``: each trace as
+        that dataset row instead (docs/datasets.md); ``swebench_strings`` writes
+        FAIL_TO_PASS as a JSON string.
         """
         params = {
             **trace_filters(**filters),
             **query(
                 types=types,
                 max_output_bytes=max_output_bytes,
-                format=format,
                 swebench_strings=swebench_strings,
             ),
+            **_format_param(format, rows=True),
         }
         return Call("GET", "/export", None, params=params)
 
@@ -557,13 +577,19 @@ class Client:
     def delete_trace(self, trace_id: str) -> TraceDeleted:
         return self.send(Requests.delete_trace(trace_id))
 
+    @overload
+    def get_trace(self, trace_id: str) -> Trace: ...
+    @overload
+    def get_trace(self, trace_id: str, format: Literal["native"]) -> Trace: ...
+    @overload
+    def get_trace(self, trace_id: str, format: Literal["seed"]) -> dict[str, Any]: ...
     @_doc(Requests.get_trace)
-    def get_trace(self, trace_id: str) -> Trace:
-        return self.send(Requests.get_trace(trace_id))
+    def get_trace(self, trace_id: str, format: str = "native") -> Any:  # noqa: A002
+        return self.send(Requests.get_trace(trace_id, format))
 
     @_doc(Requests.get_trace_raw)
-    def get_trace_raw(self, trace_id: str) -> msgspec.Raw:
-        return self.send(Requests.get_trace_raw(trace_id))
+    def get_trace_raw(self, trace_id: str, format: str = "native") -> msgspec.Raw:  # noqa: A002
+        return self.send(Requests.get_trace_raw(trace_id, format))
 
     @_doc(Requests.list_traces)
     def list_traces(self, **filters: Any) -> TraceList:
@@ -600,7 +626,7 @@ class Client:
         *,
         types: str | Sequence[str] | None = None,
         max_output_bytes: int | None = None,
-        format: str | None = None,  # noqa: A002 - the API's parameter name
+        format: str = "native",  # noqa: A002 - the API's parameter name
         swebench_strings: bool | None = None,
         **filters: Any,
     ) -> Iterator[bytes]:
@@ -767,13 +793,19 @@ class AsyncClient:
     async def delete_trace(self, trace_id: str) -> TraceDeleted:
         return await self.send(Requests.delete_trace(trace_id))
 
+    @overload
+    async def get_trace(self, trace_id: str) -> Trace: ...
+    @overload
+    async def get_trace(self, trace_id: str, format: Literal["native"]) -> Trace: ...
+    @overload
+    async def get_trace(self, trace_id: str, format: Literal["seed"]) -> dict[str, Any]: ...
     @_doc(Requests.get_trace)
-    async def get_trace(self, trace_id: str) -> Trace:
-        return await self.send(Requests.get_trace(trace_id))
+    async def get_trace(self, trace_id: str, format: str = "native") -> Any:  # noqa: A002
+        return await self.send(Requests.get_trace(trace_id, format))
 
     @_doc(Requests.get_trace_raw)
-    async def get_trace_raw(self, trace_id: str) -> msgspec.Raw:
-        return await self.send(Requests.get_trace_raw(trace_id))
+    async def get_trace_raw(self, trace_id: str, format: str = "native") -> msgspec.Raw:  # noqa: A002
+        return await self.send(Requests.get_trace_raw(trace_id, format))
 
     @_doc(Requests.list_traces)
     async def list_traces(self, **filters: Any) -> TraceList:
@@ -810,7 +842,7 @@ class AsyncClient:
         *,
         types: str | Sequence[str] | None = None,
         max_output_bytes: int | None = None,
-        format: str | None = None,  # noqa: A002 - the API's parameter name
+        format: str = "native",  # noqa: A002 - the API's parameter name
         swebench_strings: bool | None = None,
         **filters: Any,
     ) -> AsyncIterator[bytes]:

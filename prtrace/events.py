@@ -23,7 +23,7 @@ the server does not know should hear about it, not lose data silently.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, TypeAlias, get_args
+from typing import Annotated, Any, Literal, TypeAlias, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -32,6 +32,16 @@ NO_NUL = "^[^\\x00]*$"
 """Identifiers and keys are stored in text columns, where PostgreSQL refuses NUL."""
 EventId = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
 Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$", description="hex sha256 of the text")]
+EditHash = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=128,
+        pattern=NO_NUL,
+        description="hex sha256 of the text; another client's hash is kept as given "
+        "(replay then reports the chain as unverifiable)",
+    ),
+]
 Timestamp = Annotated[datetime, Meta(tz=True, description="RFC 3339 time with a zone")]
 NonNegInt = Annotated[int, Meta(ge=0)]
 NonNegFloat = Annotated[float, Meta(ge=0)]
@@ -66,6 +76,17 @@ class DiagnosticItem(Struct, forbid_unknown_fields=True, omit_defaults=True):
     code: str | None = None
 
 
+class Dialect(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """An event a client sent in another dialect (docs/trace-format.md): what it takes
+    to give the event back exactly as sent (:mod:`prtrace.dialects`)."""
+
+    name: Literal["seed"]
+    keys: list[str] = msgspec.field(default_factory=list)
+    """The event's fields as the client sent them, in its order."""
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
+    """What the client sent that has no field here, as sent."""
+
+
 class _Event(
     Struct,
     tag_field="type",
@@ -79,6 +100,7 @@ class _Event(
     t: Timestamp
     session_id: Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
     source: str | None = None
+    dialect: Dialect | None = None
 
 
 # --- editor (LSP proxy) -----------------------------------------------------
@@ -107,8 +129,8 @@ class Edit(_Event, tag="edit"):
     path: Path
     op: Literal["insert", "delete", "replace"]
     patch_unified: str
-    before_hash: Sha256
-    after_hash: Sha256
+    before_hash: EditHash
+    after_hash: EditHash
     range: Range | None = None
     changes: Annotated[int, Meta(ge=1)] = 1
     version: int | None = None
@@ -222,7 +244,7 @@ class Thought(_Event, tag="thought"):
 
 
 class CommitMade(_Event, tag="commit_made"):
-    hash: Annotated[str, Meta(pattern="^[0-9a-f]{7,64}$")]
+    hash: Annotated[str, Meta(pattern="^[0-9a-f]{7,64}$")] | None = None
     message: str = ""
     files: list[str] = msgspec.field(default_factory=list)
     branch: str | None = None

@@ -16,3 +16,14 @@ def text_hash(text: str) -> str:
 
 def bytes_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def is_text_hash(value: object) -> bool:
+    """Is ``value`` a hash :func:`text_hash` could have made (lowercase hex sha256)?
+
+    Other clients (the seed's) send hashes of their own kind; those are kept as
+    given, and replay reports the changes they describe as unverifiable.
+    """
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )

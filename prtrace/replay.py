@@ -50,7 +50,7 @@ from prtrace.events import (
 )
 from prtrace.git import run as git
 from prtrace.git import working_tree_patch
-from prtrace.hashing import text_hash
+from prtrace.hashing import is_text_hash, text_hash
 from prtrace.patches import apply_patch
 from prtrace.paths import resolve_inside
 from prtrace.trace import Trace
@@ -68,6 +68,8 @@ __all__ = [
     "replay",
     "replay_events",
     "reupload",
+    "unverifiable_edits",
+    "verifiable",
 ]
 
 # --- one event --------------------------------------------------------------------
@@ -105,10 +107,11 @@ def apply_event(root: Path, event: Any, where: str, *, observe: bool = False) ->
     if isinstance(event, Edit):
         target = resolve_inside(root, event.path)
         before = _read(target) or ""
-        if text_hash(before) != event.before_hash:
+        checked = verifiable(event)  # another client's hashes: applied, not checked
+        if checked and text_hash(before) != event.before_hash:
             raise ReplayError(f"{where}: {event.path} does not match before_hash")
         after = _patched(where, before, event.patch_unified)
-        if text_hash(after) != event.after_hash:
+        if checked and text_hash(after) != event.after_hash:
             raise ReplayError(f"{where}: {event.path} does not match after_hash after the edit")
         _write(target, after)
         return True
@@ -145,6 +148,19 @@ def apply_event(root: Path, event: Any, where: str, *, observe: bool = False) ->
             what = "opened" if isinstance(event, FileOpened) else "saved"
             raise ReplayError(f"{where}: {event.path} as {what} does not match its hash")
     return False
+
+
+def verifiable(event: Any) -> bool:
+    """Can replay check this change's hashes? Not when they are another client's kind
+    (the seed's ``abc123``): the change is then applied but unverifiable."""
+    if isinstance(event, Edit):
+        return is_text_hash(event.before_hash) and is_text_hash(event.after_hash)
+    return True
+
+
+def unverifiable_edits(events: Iterable[Any]) -> list[str]:
+    """The ids of the edits whose hashes replay cannot check (see :func:`verifiable`)."""
+    return [e.id for e in events if not verifiable(e)]
 
 
 def _file_changed(root: Path, event: FileChanged, where: str) -> bool:
@@ -197,6 +213,8 @@ class Step:
     event: Any
     changed: bool = False
     error: str | None = None
+    verified: bool = True
+    """False for a change whose hashes are not sha256: applied, but not checked."""
 
     @property
     def type(self) -> str:
@@ -230,6 +248,11 @@ class ReplayResult:
     @property
     def changed(self) -> int:
         return sum(step.changed for step in self.steps)
+
+    @property
+    def unverifiable(self) -> list[str]:
+        """Ids of the replayed changes whose hashes could not be checked."""
+        return [step.event.id for step in self.steps if not step.verified]
 
     def diff(self) -> str:
         """The workspace against the commit: the final patch, as ``record stop`` makes it
@@ -298,7 +321,7 @@ def replay(
     if len(chosen) < len(trace.events):
         result.stopped_at = chosen[-1].id if chosen else None
     for index, event in enumerate(chosen):
-        step = Step(index=index, event=event)
+        step = Step(index=index, event=event, verified=verifiable(event))
         result.steps.append(step)
         try:
             step.changed = apply_event(
@@ -334,14 +357,31 @@ def load_trace(source: str | Path, client: Any = None) -> Trace:
         first = data.lstrip().split(b"\n", 1)[0] if data.lstrip().startswith(b"{") else data
         try:
             try:
-                return msgspec.json.decode(data, type=Trace)
+                return decode_document(data)
             except msgspec.DecodeError:
-                return msgspec.json.decode(first, type=Trace)
+                return decode_document(first)
         except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
+            raise FormatError(f"{source}: not a trace document: {exc}") from None
+        except FormatError as exc:
             raise FormatError(f"{source}: not a trace document: {exc}") from None
     if client is None:
         raise FileNotFoundError(f"{source}: no such file (and no server to ask for a trace id)")
     return client.get_trace(str(source))
+
+
+def decode_document(data: bytes | str) -> Trace:
+    """A trace document, prtrace's (any version) or in the seed's shape (recognised by it)."""
+    from prtrace.dialects import seed
+
+    if msgspec.json.decode(data, type=_Version).version == seed.SEED_VERSION:
+        obj = msgspec.json.decode(data)  # the seed's version string: old prtrace, or the seed
+        if seed.is_seed_document(obj):
+            return seed.document_to_native(obj)
+    return msgspec.json.decode(data, type=Trace)
+
+
+class _Version(msgspec.Struct):
+    version: str | None = None
 
 
 def events_until(trace: Trace, until: str | None = None, at: datetime | None = None) -> list[Any]:

@@ -1,4 +1,4 @@
-"""The trace document, format ``trace-1.0.0``.
+"""The trace document, prtrace's own format (``prtrace.TRACE_FORMAT_VERSION``).
 
 A trace is one developer's session on one task: who (``developer``), what
 (``task``: repository, commit, how to run its tests), where (``environment``),
@@ -25,6 +25,10 @@ class Developer(Struct, forbid_unknown_fields=True, omit_defaults=True):
     id: Annotated[str, Meta(min_length=1, max_length=256, pattern=NO_NUL)]
     name: ShortText | None = None
     email: ShortText | None = None
+    experience_level: ShortText | None = None
+    """The seed's ``junior``/``mid``/``senior``; kept as given."""
+    ide: ShortText | None = None
+    os: ShortText | None = None
 
 
 class Task(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -48,6 +52,8 @@ class Task(Struct, forbid_unknown_fields=True, omit_defaults=True):
     extra: dict[str, str] = msgspec.field(default_factory=dict)
     """Other fields of an imported task (``version``, ``environment_setup_commit``,
     ``created_at`` of a SWE-bench instance), kept for the dataset built back from it."""
+    complexity: ShortText | None = None
+    """The seed's ``low``/``medium``/``high``; kept as given."""
 
 
 class Environment(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -58,6 +64,20 @@ class Environment(Struct, forbid_unknown_fields=True, omit_defaults=True):
     recorder_version: ShortText | None = None
     position_encoding: Literal["utf-8", "utf-16", "utf-32"] = "utf-16"
     extra: dict[str, str] = msgspec.field(default_factory=dict)
+    version: ShortText | None = None
+    """The editor's (or recorder's) version, as the seed's clients send it."""
+    plugins: list[str] = msgspec.field(default_factory=list)
+    workspace_size: Annotated[int, Meta(ge=0)] | None = None
+
+
+class TraceDialect(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A trace created in another dialect (docs/trace-format.md, :mod:`prtrace.dialects`)."""
+
+    name: Literal["seed"]
+    derived: list[str] = msgspec.field(default_factory=list)
+    """Fields the server filled in because the client had none (``developer.id``)."""
+    keys: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    """Per object (``developer``, ``task``, ``environment``): its fields as sent, in order."""
 
 
 class Artifacts(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -102,6 +122,9 @@ class PatchApplication(Struct, omit_defaults=True):
     hunks: list[HunkResult] = msgspec.field(default_factory=list)
     normalized: list[str] = msgspec.field(default_factory=list)
     """What the rung changed to read the patch besides counts (line endings, markers)."""
+    unverifiable: list[str] = msgspec.field(default_factory=list)
+    """Ids of the trace's edits whose hashes are not sha256 (another client's): their
+    chain cannot be checked, so a patch rebuilt from them is unverified."""
 
 
 class QAError(Struct, omit_defaults=True):
@@ -109,8 +132,13 @@ class QAError(Struct, omit_defaults=True):
     message: str
 
 
-class TestsResult(Struct, omit_defaults=True):
-    """What QA's test run found (filled in by :mod:`qa`)."""
+class TestsResult(Struct):
+    """What QA's test run found (filled in by :mod:`qa`).
+
+    Every field is always written: ``ok: false`` and ``failed: 0`` are results,
+    and null (``passed``, ``failed``, ``skipped``, ``exit_code``) is "not computed"
+    (the run never happened, or its output could not be counted).
+    """
 
     runner: str | None = None
     image: str | None = None
@@ -120,9 +148,9 @@ class TestsResult(Struct, omit_defaults=True):
     stderr: str = ""
     exit_code: int | None = None
     duration_ms: float | None = None
-    passed: int = 0
-    failed: int = 0
-    skipped: int = 0
+    passed: int | None = None
+    failed: int | None = None
+    skipped: int | None = None
     verdict: str | None = None
     fail_to_pass: list[str] = msgspec.field(default_factory=list)
     pass_to_pass: list[str] = msgspec.field(default_factory=list)
@@ -197,3 +225,5 @@ class Trace(Struct, kw_only=True):
     events: list[Event] = msgspec.field(default_factory=list)
     artifacts: Artifacts = msgspec.field(default_factory=Artifacts)
     qa: QA = msgspec.field(default_factory=QA)
+    dialect: TraceDialect | None = None
+    """Only for a trace created in another dialect (the seed's): what reading it back needs."""

@@ -41,6 +41,7 @@ from prtrace.qa.runner import (
     run_in_container,
 )
 from prtrace.qa.verdict import compare
+from prtrace.replay import unverifiable_edits
 from prtrace.trace import PatchApplication, QAError, TestCounts, TestsResult, Trace
 
 DEFAULT_IMAGE = "prtrace-test/python:bookworm"
@@ -167,7 +168,10 @@ def run_qa_report(
                     else "refused"
                 )
                 res.patch = PatchApplication(
-                    method="replay" if patch is None else None, applied=False, detail=str(exc)
+                    method="replay" if patch is None else None,
+                    applied=False,
+                    detail=str(exc),
+                    unverifiable=unverifiable_edits(trace.events),
                 )
                 return fail("patch_failed", f"patch {what}: {exc}")
 
@@ -200,6 +204,7 @@ def run_qa_report(
                     return fail("patch_failed", f"patch refused: {exc}")
                 if rebuilt:
                     res.patch.method = f"replay + {res.patch.method}"
+                res.patch.unverifiable = unverifiable_edits(trace.events)
 
             after, after_parsed = _run(
                 client, tree, inst, image, settings, labels, "patched", report, cancel, clock

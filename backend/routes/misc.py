@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Stream
 
 from prtrace import __version__
@@ -17,6 +17,7 @@ from prtrace.backend.errors import ApiError, not_found
 from prtrace.backend.routes.common import JSON, require_api_token, services
 from prtrace.backend.storage.export import EventShaper
 from prtrace.backend.storage.queries import TraceFilters, split_values, trace_filters_from_query
+from prtrace.dialects import DIALECTS, seed
 from prtrace.schema import trace_schema
 
 _encode = msgspec.json.Encoder().encode
@@ -69,36 +70,38 @@ async def export(
     filters: TraceFilters,
     types: list[str] | None = None,
     max_output_bytes: Annotated[int | None, Parameter(ge=0)] = None,
-    format: str | None = None,  # noqa: A002 - the API's parameter name
+    dialect: Annotated[str, QueryParameter(name="format")] = "native",
     swebench_strings: bool = False,
 ) -> Stream:
     """Every trace the filters match (sort, limit and cursor aside), oldest first.
 
-    ``format=swebench|trajectory|predictions`` gives each trace as the row
-    ``prtrace dataset build`` writes (:func:`prtrace.datasets.build.export_line`).
+    ``format=seed``: each in the seed's shape; ``format=swebench|trajectory|predictions``:
+    each as the row ``prtrace dataset build`` writes (:func:`prtrace.datasets.build.export_line`).
     """
     svc = await require_api_token(request)
     shaper = EventShaper(types=split_values(types) or [], max_output_bytes=max_output_bytes)
     shape = shaper if shaper.active else None
-    convert = _row_format(format, swebench_strings)
+    convert = _row_format(dialect, swebench_strings)
 
     async def lines() -> AsyncIterator[bytes]:
         async for document in svc.traces.iter_documents(filters, shape):
-            yield (convert(document) if convert else document) + b"\n"
+            yield (convert(document) if convert else document) + b"
+"
 
     return Stream(lines(), media_type="application/x-ndjson")
 
 
-def _row_format(fmt: str | None, swebench_strings: bool) -> Callable[[bytes], bytes] | None:
+def _row_format(fmt: str, swebench_strings: bool) -> Callable[[bytes], bytes] | None:
     """The converter of ``GET /export?format=…`` (None: the trace documents themselves)."""
-    if fmt in (None, "", "trace"):
+    if fmt in ("", "trace", "native"):
         return None
+    if fmt == "seed":
+        return seed.document_bytes_to_seed
     from prtrace.datasets.build import EXPORT_FORMATS, BuildOptions, export_line
 
     if fmt not in EXPORT_FORMATS:
-        raise ApiError(
-            400, f"format: must be trace, {', '.join(EXPORT_FORMATS)}; got {fmt!r}", "format"
-        )
+        known = ", ".join((*DIALECTS, *EXPORT_FORMATS))
+        raise ApiError(400, f"format must be one of {known}; got {fmt!r}", "format")
     options = BuildOptions(swebench_strings=swebench_strings, parquet=False)
     return lambda document: export_line(document, fmt, options)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from prtrace.api_types import CreateTraceRequest, FinalizeRequest, JobAccepted
 from prtrace.backend.errors import ApiError
@@ -18,8 +18,11 @@ from prtrace.backend.storage.queries import (
     event_filters_from_query,
     trace_filters_from_query,
 )
+from prtrace.codec import decode
+from prtrace.dialects import DIALECTS, seed
 from prtrace.errors import FormatError
 from prtrace.redaction import redact_struct
+from prtrace.trace import TraceDialect
 
 _encode = msgspec.json.Encoder().encode
 
@@ -31,8 +34,40 @@ def _json(payload: object, status_code: int = 200) -> Response:
 @post("/traces", status_code=201, summary="Create a trace; returns its upload token")
 async def create_trace(request: Request) -> Response:
     svc = await require_api_token(request)
-    body = redact_struct(await decode_body(request, CreateTraceRequest))
-    return _json(await svc.traces.create(body), 201)
+    body, dialect = await _create_body(request)
+    body = seed.rederive(redact_struct(body), dialect)
+    return _json(await svc.traces.create(body, dialect), 201)
+
+
+async def _create_body(request: Request) -> tuple[CreateTraceRequest, TraceDialect | None]:
+    """prtrace's request, or the seed's (a developer without ``id``: docs/trace-format.md)."""
+    raw = await request.body()
+    try:
+        try:
+            return decode(raw, CreateTraceRequest), None
+        except FormatError as exc:
+            if exc.syntax:
+                raise
+            parsed = msgspec.json.decode(raw)
+            if not seed.is_seed_create(parsed):
+                raise
+            return seed.create_to_native(parsed)
+    except FormatError as exc:
+        raise ApiError.from_format(exc, 400 if exc.syntax else 422) from None
+
+
+FormatParam = Annotated[
+    str, QueryParameter(name="format", description="native (prtrace's own) or seed (trace-1.0.0)")
+]
+
+
+def _shaped(body: bytes, dialect: str) -> bytes:
+    return seed.document_bytes_to_seed(body) if dialect == "seed" else body
+
+
+def _check_format(dialect: str) -> None:
+    if dialect not in DIALECTS:
+        raise ApiError(400, f"format must be one of {', '.join(DIALECTS)}", "format")
 
 
 @post("/traces/{trace_id:str}/events", status_code=200, summary="Append a batch of events")
@@ -65,10 +100,12 @@ async def request_qa(request: Request, trace_id: str) -> Response:
     return _json(JobAccepted(job_id=job_id), 202)
 
 
-@get("/traces/{trace_id:str}", summary="The whole trace document")
-async def get_trace(request: Request, trace_id: str) -> Response:
+@get("/traces/{trace_id:str}", summary="The whole trace document (format=seed: the seed's shape)")
+async def get_trace(request: Request, trace_id: str, dialect: FormatParam = "native") -> Response:
     svc = await require_api_token(request)
-    return Response(content=await svc.traces.document(trace_id), media_type=JSON)
+    _check_format(dialect)
+    body = await svc.traces.document(trace_id)
+    return Response(content=_shaped(body, dialect), media_type=JSON)
 
 
 @get(

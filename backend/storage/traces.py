@@ -44,7 +44,7 @@ from prtrace.backend.storage.export import EventShaper
 from prtrace.config import Settings, new_token
 from prtrace.events import LARGE_TEXT_FIELDS, Event
 from prtrace.ids import new_trace_id
-from prtrace.trace import Trace
+from prtrace.trace import Trace, TraceDialect
 
 _encode = msgspec.json.Encoder().encode
 _RawMap = dict[str, msgspec.Raw]
@@ -72,18 +72,22 @@ class TraceStore:
 
     # --- create ---------------------------------------------------------------
 
-    async def create(self, request: CreateTraceRequest) -> CreateTraceResponse:
+    async def create(
+        self, request: CreateTraceRequest, dialect: TraceDialect | None = None
+    ) -> CreateTraceResponse:
         trace_id = new_trace_id()
         upload_token = new_token(UPLOAD_PREFIX)
         # Whole microseconds, as the API shows it: the stored float must equal
         # what ``created_after``/``created_before`` parse from a shown time.
         now = round(time.time(), 6)
-        meta = {
+        meta: dict[str, Any] = {
             "created_at": _iso(now),
             "developer": request.developer,
             "task": request.task,
             "environment": request.environment,
         }
+        if dialect is not None:  # created in the seed's dialect: what reading it back needs
+            meta["dialect"] = dialect
         async with self.db.write() as conn:
             await conn.execute(
                 traces.insert().values(
@@ -395,6 +399,8 @@ class TraceStore:
         doc["environment"] = meta["environment"]
         doc["events"] = msgspec.Raw(b"[" + b",".join(bodies) + b"]")
         doc["artifacts"] = msgspec.Raw(row.artifacts or b"{}")
+        if "dialect" in meta:
+            doc["dialect"] = meta["dialect"]
         return _encode(doc)
 
     async def _restore(self, body: bytes, blob_fields: bytes | None) -> bytes:

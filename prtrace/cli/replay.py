@@ -184,6 +184,12 @@ def summary(trace: Any, result: Any, patch_matches: bool | None) -> list[str]:
     ]
     if result.stopped_at:
         lines.append(f"stopped after {result.stopped_at}: the workspace is as it was then")
+    if result.unverifiable:
+        ids = ", ".join(result.unverifiable[:5]) + (" …" if len(result.unverifiable) > 5 else "")
+        lines.append(
+            f"UNVERIFIABLE: {len(result.unverifiable)} edit(s) carry hashes that are not sha256 "
+            f"({ids}): applied, but not checked against the recording"
+        )
     if result.disagreement:
         d = result.disagreement
         lines.append(f"DISAGREES at events[{d.index}] id {d.event_id} ({d.type}): {d.message}")
@@ -206,6 +212,7 @@ def _report(trace: Any, result: Any, patch_matches: bool | None) -> dict[str, An
         "events": len(trace.events),
         "changed": result.changed,
         "stopped_at": result.stopped_at,
+        "unverifiable": result.unverifiable,
         "disagreement": None
         if d is None
         else {

@@ -248,13 +248,26 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
         help="list the first N events in the summary, 0 for none (default: %(default)s)",
     )
     common.add_json_option(parser)
+    _add_format(parser, "print the whole document in this dialect (seed: implies --json)")
     parser.set_defaults(handler=run_show)
+
+
+def _add_format(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("native", "seed"),
+        default="native",
+        help=f"{help_text}: native (prtrace's own) or seed (trace-1.0.0; docs/trace-format.md)",
+    )
 
 
 def run_show(args: argparse.Namespace) -> int:
     from prtrace.cli import display
 
     with common.client_from_args(args) as api:
+        if args.format == "seed":
+            common.print_json(api.get_trace_raw(args.trace_id, format="seed"))
+            return common.EXIT_OK
         if args.json:
             # The server's bytes, so fields at their defaults are not dropped.
             common.print_json(api.get_trace_raw(args.trace_id))
@@ -515,6 +528,7 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         help="cap each command's stdout/stderr at N bytes (0 drops them); marked truncated",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _add_format(parser, "write each document in this dialect")
     parser.set_defaults(handler=run_export)
 
 
@@ -525,7 +539,10 @@ def run_export(args: argparse.Namespace) -> int:
         raise UsageError("--max-output-bytes must be 0 or more")
     with common.client_from_args(args) as api:
         stream = api.export(
-            **_filters(args), types=args.types, max_output_bytes=args.max_output_bytes
+            **_filters(args),
+            types=args.types,
+            max_output_bytes=args.max_output_bytes,
+            format=args.format,
         )
         with counted(stream, "exporting traces", enabled=not args.no_progress) as lines:
             if args.output and args.output != "-":

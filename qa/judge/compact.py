@@ -438,9 +438,10 @@ def _render_file_deleted(e: ev.FileDeleted) -> tuple[int, list[str]]:
 
 
 def _render_commit(e: ev.CommitMade) -> tuple[int, list[str]]:
+    short = (e.hash or "?")[:12]  # the seed's dialect may leave the hash out
     return 1, [
-        f"GIT COMMIT {e.hash[:12]}: {redact(_cut(e.message, 300))} ({len(e.files)} file(s))",
-        f"GIT COMMIT {e.hash[:12]}",
+        f"GIT COMMIT {short}: {redact(_cut(e.message, 300))} ({len(e.files)} file(s))",
+        f"GIT COMMIT {short}",
     ]
 
 

@@ -353,7 +353,7 @@ def test_seed_flow_create_three_batches_finalize_get(
     assert response.headers["content-type"].startswith("application/json")
     document = response.json()
     assert document["trace_id"] == trace_id
-    assert document["version"] == "trace-1.0.0"
+    assert document["version"] == "prtrace-2.0.0"
     assert document["status"] == "sealed"
     assert document["sealed_at"]
     assert document["developer"] == {"id": "dana", "name": "Dana Developer"}

@@ -239,7 +239,7 @@ def test_cli_create_list_show_finalize_qa(prtrace_server, tmp_path):
     assert nobody == {"traces": []}
 
     opened = json.loads(prtrace(prtrace_server, "trace", "show", trace_id, "--json").stdout)
-    assert (opened["version"], opened["status"]) == ("trace-1.0.0", "open")
+    assert (opened["version"], opened["status"]) == ("prtrace-2.0.0", "open")
     with Client(prtrace_server.url, prtrace_server.api_token) as api:
         assert json.loads(bytes(api.get_trace_raw(trace_id))) == opened
 
@@ -265,7 +265,7 @@ def test_cli_create_list_show_finalize_qa(prtrace_server, tmp_path):
     assert json.loads(final.stdout)["status"] == "sealed"
 
     document = json.loads(prtrace(prtrace_server, "trace", "show", trace_id, "--json").stdout)
-    assert (document["version"], document["status"]) == ("trace-1.0.0", "sealed")
+    assert (document["version"], document["status"]) == ("prtrace-2.0.0", "sealed")
     assert document["artifacts"]["final_patch"] == PATCH
     assert [e["id"] for e in document["events"]] == ["e0", "e1", "e2", "e3"]
     assert document["task"]["title"] == "Fix the bug"

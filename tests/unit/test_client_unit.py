@@ -233,9 +233,11 @@ def test_both_clients_have_every_endpoint_with_the_builders_parameters(name):
 
 def test_each_client_method_is_typed_with_its_own_answer():
     """Not a union of the value and an awaitable: what the type checker sees."""
-    sync = typing.get_type_hints(Client.get_trace)["return"]
-    asynchronous = typing.get_type_hints(AsyncClient.get_trace)["return"]
-    assert sync is asynchronous is Trace
+    sync = [typing.get_type_hints(f)["return"] for f in typing.get_overloads(Client.get_trace)]
+    asynchronous = [
+        typing.get_type_hints(f)["return"] for f in typing.get_overloads(AsyncClient.get_trace)
+    ]
+    assert sync == asynchronous == [Trace, Trace, dict[str, typing.Any]]
     assert typing.get_type_hints(Client.iter_traces)["return"] == Iterator[TraceSummary]
     assert typing.get_type_hints(AsyncClient.iter_traces)["return"] == AsyncIterator[TraceSummary]
 
