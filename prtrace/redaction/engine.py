@@ -20,6 +20,7 @@ and events, the backend's ingest, the judge's view. Its contract:
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -58,6 +59,21 @@ _VALUE_RUN = re.compile(r"[A-Za-z0-9+/=_.-]*+")
 Structural = Callable[[int, int], bool]
 """``(start, end)`` of a found literal in the scanned bytes → True if it is structure
 (a JSON key, an id or a hash) rather than text a secret can be in."""
+
+
+def _one_byte(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeEncodeError)
+    return "\x85" * (error.end - error.start), error.end
+
+
+codecs.register_error("prtrace-one-byte", _one_byte)
+
+
+def _scan_bytes(text: str) -> bytes:
+    """``text`` as one byte per character, so that positions in the bytes are positions
+    in the text: Latin-1, and any other character as ``\\x85`` (a non-ASCII byte, which
+    the views read as space). Every literal is ASCII, so none is lost or made up."""
+    return text.encode("latin-1", "prtrace-one-byte")
 
 
 def _is_word(ch: str) -> bool:
@@ -234,7 +250,7 @@ class Redactor:
 
     def suspicious(self, text: str) -> bool:
         """Could any detector match? False means :meth:`text` would return it as is."""
-        return self.suspicious_bytes(text.encode("utf-8", "surrogatepass"))
+        return self.suspicious_bytes(_scan_bytes(text))
 
     def suspicious_bytes(self, data: bytes, structural: Structural | None = None) -> bool:
         """The pre-check: one Aho-Corasick pass per view over ``data`` for every
@@ -261,7 +277,7 @@ class Redactor:
         """``text`` with every secret (and configured personal datum) replaced."""
         if not text:
             return text
-        active = self._active(text.encode("utf-8", "surrogatepass"))
+        active = self._active(_scan_bytes(text))
         if not active and not self.always:
             return text
         if len(text) >= _CACHE_MIN:
@@ -289,8 +305,8 @@ class Redactor:
             detector = self.detectors[det]
             found = active.get(det)
             replace = self._replacers[det]
-            if found is None or not out.isascii():
-                # No anchors, or positions in the bytes are not positions in the text.
+            if found is None:
+                # No anchors: the whole text.
                 self.ops.whole += len(out)
                 new = detector.regex.sub(replace, out)
             else:
@@ -302,7 +318,7 @@ class Redactor:
             if new is not out and new != out:
                 # Positions moved: find the later detectors' anchors again.
                 out = new
-                active = self._active(out.encode("utf-8", "surrogatepass"))
+                active = self._active(_scan_bytes(out))
                 starts_of.clear()
         return out
 

@@ -67,6 +67,7 @@ def _adversarial(n: int) -> dict[str, str]:
         "at": "a@" * (n // 2),
         "home": "/home/" * (n // 6),
         "pytest": "tests/test_mod.py::test_case PASSED [ 10%]\n" * (n // 43 + 1),
+        "non-ascii": ("café ✓ ümlaut — token=tökén " * (n // 27 + 1)) + "password=x",
     }
 
 
