@@ -245,6 +245,21 @@ class Database:
             self._insert_cache[(table.name, style)] = sql
         return sql
 
+    @contextlib.asynccontextmanager
+    async def asyncpg_transaction(self) -> AsyncIterator[Any]:
+        """PostgreSQL only: a pooled connection's asyncpg connection, in a transaction.
+
+        The ingest hot path (see ``TraceStore.append_decoded``): ``COPY`` of the event
+        rows (``copy_records_to_table``) and hand-written statements, with none of
+        SQLAlchemy's per-statement work between them. The transaction is asyncpg's
+        own; the connection goes back to SQLAlchemy's pool afterwards.
+        """
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            async with driver.transaction():
+                yield driver
+
     async def ping(self) -> None:
         """One round trip to the database: what a health check needs, at any table size."""
         async with self.engine.connect() as conn:

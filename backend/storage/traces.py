@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.engine import Connection
@@ -51,6 +52,26 @@ _RawMap = dict[str, msgspec.Raw]
 # An ``events`` row: trace_id, seq, index, event_id, type, t, body, blob_fields.
 _EventRow = tuple[str, int, int, str, str, float, bytes, bytes | None]
 _TOKEN_CACHE_SIZE = 10_000
+_EVENT_COLUMNS = [c.name for c in events.columns]
+_PG_BATCH = """
+WITH trace AS (
+    SELECT status FROM traces WHERE trace_id = $1 FOR UPDATE
+), prior AS (
+    SELECT body_hash FROM batches WHERE trace_id = $1 AND seq = $2
+), added AS (
+    INSERT INTO batches (trace_id, seq, body_hash, count, created_at)
+    SELECT $1, $2, $3, $4, $5 FROM trace
+    WHERE trace.status = 'open' AND NOT EXISTS (SELECT 1 FROM prior)
+    RETURNING 1
+), counted AS (
+    UPDATE traces SET event_count = event_count + $4
+    WHERE trace_id = $1 AND EXISTS (SELECT 1 FROM added)
+    RETURNING 1
+)
+SELECT (SELECT status FROM trace), (SELECT body_hash FROM prior),
+       EXISTS (SELECT 1 FROM added) AND EXISTS (SELECT 1 FROM counted)
+"""
+"""The batch's checks and bookkeeping in one round trip (see ``_copy_batch``)."""
 _event_decoder = msgspec.json.Decoder(Event)
 
 
@@ -135,10 +156,13 @@ class TraceStore:
         body_hash = _batch_hash(batch.raw)
         _check_unique_ids(batch.ids)
         rows = await self._rows(trace_id, batch)
-        insert = functools.partial(self._insert_batch, trace_id, batch.seq, body_hash, rows)
         try:
-            stored = await self.db.run_write(insert)
-        except IntegrityError:
+            if self.db.is_sqlite:
+                insert = functools.partial(self._insert_batch, trace_id, batch.seq, body_hash, rows)
+                stored = await self.db.run_write(insert)
+            else:
+                stored = await self._copy_batch(trace_id, batch.seq, body_hash, rows)
+        except (IntegrityError, asyncpg.IntegrityConstraintViolationError):
             return await self._after_integrity_error(trace_id, batch, body_hash)
         if stored is not None:  # this seq was stored before: a retry, or a conflict
             async with self.db.read() as conn:
@@ -187,6 +211,26 @@ class TraceStore:
                 .where(traces.c.trace_id == trace_id)
                 .values(event_count=traces.c.event_count + len(rows))
             )
+        return None
+
+    async def _copy_batch(
+        self, trace_id: str, seq: int, body_hash: str, rows: list[_EventRow]
+    ) -> str | None:
+        """:meth:`_insert_batch` on PostgreSQL: one statement checks the trace (locked
+        ``FOR UPDATE``, so a finalize on another replica is waited for), looks for a
+        stored ``seq``, adds the batch row and the trace's count; then the events go in
+        with ``COPY``; one transaction. Returns the stored hash when ``seq`` is taken."""
+        async with self.db.asyncpg_transaction() as conn:
+            found = await conn.fetchrow(_PG_BATCH, trace_id, seq, body_hash, len(rows), time.time())
+            status, stored, inserted = found
+            if status is None:
+                raise not_found(f"trace {trace_id}")
+            if stored is not None:
+                return str(stored)
+            if status != "open" or not inserted:
+                raise conflict(f"trace {trace_id} is sealed: no more events can be added")
+            if rows:
+                await conn.copy_records_to_table("events", records=rows, columns=_EVENT_COLUMNS)
         return None
 
     async def _rows(self, trace_id: str, batch: DecodedBatch) -> list[_EventRow]:

@@ -37,6 +37,41 @@ PLACEHOLDER_PREFIX = "<redacted:"
 
 
 @dataclass(frozen=True, slots=True)
+class Anchor:
+    """A literal that every match of a detector contains, and where the match starts
+    relative to it: the engine finds all anchors of all detectors in one pass per view
+    (Aho-Corasick) and tries each regex only at the starts they give.
+
+    ``view`` is what the literal is looked for in: ``raw`` (the text's bytes: looked for
+    lower-cased, then checked), ``low`` (ASCII-lower-cased: for ``(?i)`` rules) or ``cls`` (:data:`CLASS_TABLE`: every token
+    character is ``a``, quotes are ``q``, ``.`` and ``:`` stay, the rest is a space — for
+    rules that start at a shape, not a word). A literal found at ``p`` gives the starts
+    ``p - k`` for ``k`` in ``lo..hi``, or, with ``back``, the starts found by walking back
+    from ``p`` (see ``prtrace.redaction.engine``): ``mark`` (over white space to a
+    ``:``/``=``/``=>``), ``line`` (over white space to ``;`` or a line start), ``scheme``
+    (over a URL scheme), ``envname`` (over an upper-case name), ``local`` (over the local
+    part of an address)."""
+
+    needle: str
+    view: str = "raw"
+    lo: int = 0
+    hi: int = 0
+    back: str | None = None
+    mark: bool = False
+    """The literal starts a name that an ``=`` or ``:`` must follow (:data:`MARK_AFTER`):
+    ``PASSED`` in test output is not a try."""
+
+
+MARK_AFTER = re.compile(
+    rb"[A-Za-z0-9_.-]{0,90}+(?:\\?[\"'\]]){0,2}"
+    rb"(?:[ \t\n\r\f\v\x1c-\x1f\x80-\xff]|\\[ntrfv]|\\u[0-9a-fA-F]{4})*+[:=]"
+)
+"""From a secret word: the rest of the name (at most 90 characters: 64 of suffix
+after the longest name), a quote or ``]``, white space (also as a JSON escape, and
+any non-ASCII byte), then the assignment. Every secret-assignment rule needs it."""
+
+
+@dataclass(frozen=True, slots=True)
 class Detector:
     label: str
     """The placeholder's type: ``<redacted:{label}>``."""
@@ -47,7 +82,11 @@ class Detector:
     """Replace the whole match even though the regex has groups (back-references)."""
     gate: tuple[str, ...] = ()
     """Lower-case literals one of which every match contains: a text without any of
-    them skips this detector (one ``in`` per literal instead of a regex scan)."""
+    them skips this detector."""
+    anchors: tuple[Anchor, ...] | None = None
+    """Where a match can start (see :class:`Anchor`): the regex is tried only there,
+    never scanned over the whole text. None: a detector we know nothing about (a
+    project pattern, a new detect-secrets plugin), run over the whole text."""
 
     def placeholder(self) -> str:
         return f"{PLACEHOLDER_PREFIX}{self.label}>"
@@ -105,8 +144,11 @@ _SECRET_NAME = (
     r"(?:password|passwd|passphrase|pwd|secret|token|api[_.-]?key|apikey"
     r"|access[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|auth[_.-]?key"
     r"|signing[_.-]?key|encryption[_.-]?key|session[_.-]?key|cookie[_.-]?secret)"
-    r"s?[A-Za-z0-9_.-]*"
+    r"s?[A-Za-z0-9_.-]{0,64}+"
 )
+"""A secret's name and up to 64 characters of suffix (``API_KEY_PROD``). Possessive
+and bounded: a failed try costs at most the suffix, whatever follows (the pre-check
+before it looked for names only 64 bytes before an ``=`` too)."""
 _NOT_PLACEHOLDER = r"(?!<redacted:)"
 
 PROVIDER_DETECTORS: list[Detector] = [
@@ -196,16 +238,16 @@ GENERIC_DETECTORS: list[Detector] = [
             r"(?i)" + _SECRET_NAME + r"[\"']?\]?\s*(?::=|=>|[:=])\s*"
             r"(?:\"("
             + _NOT_PLACEHOLDER
-            + r"[^\"\s]{3,})\"|'("
+            + r"[^\"\s]{3,}+)\"|'("
             + _NOT_PLACEHOLDER
-            + r"[^'\s]{3,})')"
+            + r"[^'\s]{3,}+)')"
         ),
         _looks_secret,
     ),
     Detector(
         "secret-assignment",
         re.compile(
-            r"(?i)(?:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]*"
+            r"(?i)(?:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]{0,64}+"
             r"[\"']?\]?\s*(?::=|=>|[:=])\s*(?:\"("
             + _NOT_PLACEHOLDER
             + r"[^\"\n{}()]{3,64})\"|'("
@@ -217,7 +259,7 @@ GENERIC_DETECTORS: list[Detector] = [
         "secret-assignment",
         re.compile(
             r"(?:(?:PASSWORD|PASSWD|PASSPHRASE|PWD|SECRET|TOKEN|API_?KEY"
-            r"|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_?KEY)[A-Z0-9_]*)=("
+            r"|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_?KEY)[A-Z0-9_]{0,64}+)=("
             + _NOT_PLACEHOLDER
             + r"(?![{$])(?![a-z_][A-Za-z0-9_]*[.(\[])[^\s\"'`;&|,)]{3,})"
         ),
@@ -229,16 +271,14 @@ GENERIC_DETECTORS: list[Detector] = [
             + _SECRET_NAME
             + r"\s*(?:=|:)\s*("
             + _NOT_PLACEHOLDER
-            + r"(?![{$])(?=[^\s\"'`;,)(]*[A-Za-z])(?=[^\s\"'`;,)(]*[0-9!@#%^*~+/])"
+            + r"(?![{$])(?=[^\s\"'`;,)(]{0,256}[A-Za-z])(?=[^\s\"'`;,)(]{0,256}[0-9!@#%^*~+/])"
             r"(?![A-Za-z_][A-Za-z0-9_]*[.(\[])[^\s\"'`;,)(<>]{4,})"
         ),
     ),
     Detector(
         "secret-assignment",
         re.compile(
-            r"(?im)(?:^|;)\s*(?:password|pwd|passwd)=("
-            + _NOT_PLACEHOLDER
-            + r"[^;\s\"']{1,})(?=;|$)"
+            r"(?im)(?:^|;)\s*(?:password|pwd|passwd)=(" + _NOT_PLACEHOLDER + r"[^;\s\"']++)(?=;|$)"
         ),
     ),
     # Random-looking strings assigned to anything.
@@ -250,7 +290,7 @@ GENERIC_DETECTORS: list[Detector] = [
     Detector(
         "high-entropy-string",
         re.compile(
-            r"\b[A-Z][A-Z0-9_]*=(" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/=_.-]{20,})(?![^\s;&|])"
+            r"\b[A-Z][A-Z0-9_]*+=(" + _NOT_PLACEHOLDER + r"[A-Za-z0-9+/=_.-]{20,}+)(?![^\s;&|])"
         ),
         high_entropy,
     ),
@@ -309,7 +349,9 @@ def plugin_detectors() -> list[Detector]:
 def secret_detectors() -> list[Detector]:
     """Typed shapes first (ours, then the plugins'), then the generic rules, so a
     value gets the most precise label (``aws-access-key``, not ``secret-assignment``)."""
-    return [gated(d) for d in (*PROVIDER_DETECTORS, *plugin_detectors(), *GENERIC_DETECTORS)]
+    return [
+        anchored(gated(d)) for d in (*PROVIDER_DETECTORS, *plugin_detectors(), *GENERIC_DETECTORS)
+    ]
 
 
 GATES: dict[str, tuple[str, ...]] = {
@@ -377,3 +419,106 @@ ASSIGNMENT_MARKS = (b"=", b": ", b"://")
 def gated(detector: Detector) -> Detector:
     gate = GATES.get(detector.label, ())
     return detector if detector.gate or not gate else replace(detector, gate=gate)
+
+
+# --- anchors: where each detector's matches can start ----------------------------------
+
+_TOKEN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
+CLASS_TABLE = bytes(
+    97 if c in _TOKEN else 113 if c in b"\"'`" else c if c in b".:" else 32 for c in range(256)
+)
+"""The ``cls`` view: token characters → ``a``, quotes → ``q``, ``.`` and ``:`` kept,
+anything else → space (one ``bytes.translate``)."""
+
+
+def _a(*needles: str, view: str = "raw", lo: int = 0, hi: int | None = None) -> tuple[Anchor, ...]:
+    return tuple(Anchor(n, view, lo, lo if hi is None else hi) for n in needles)
+
+
+_SECRET_WORDS = (
+    "pass", "pwd", "secret", "token", "api", "access", "private", "client", "cred", "auth",
+    "signing", "encryption", "session", "cookie",
+)  # fmt: skip
+"""The first word of every name in :data:`_SECRET_NAME` (and of its upper-case twin)."""
+
+ANCHORS: dict[str, tuple[Anchor, ...]] = {
+    "private-key": _a("-----BEGIN "),
+    "putty-private-key": _a("PuTTY-User-Key-File-"),
+    "anthropic-api-key": _a("sk-ant-"),
+    "openai-api-key": _a("sk-"),
+    "openai-token": _a("sk-"),
+    "github-token": _a("github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    "google-api-key": _a("AIza"),
+    "google-oauth-token": _a("ya29."),
+    "stripe-key": _a("_live_", "_test_", lo=2),  # (?:sk|rk|pk)_live_
+    "stripe-access-key": _a("k_live_", lo=1),
+    "stripe-webhook-secret": _a("whsec_"),
+    "npm-token": _a("npm_"),
+    "npm-tokens": _a("//"),
+    "pypi-token": _a("pypi-"),
+    "vault-token": _a("hvs.", "hvb.", "hvr."),
+    "digitalocean-token": _a("_v1_", lo=3),  # dop_v1_
+    "shopify-token": _a("shp"),
+    "huggingface-token": _a("hf_"),
+    "gitlab-token": _a("gl", "GR1348941"),
+    "slack-token": _a("xox", "https://hooks.slack.com", view="low"),
+    "prtrace-token": _a("pta_", "ptu_"),
+    "jwt": _a("eyJ"),
+    "aws-access-key": _a("A3T", "ABIA", "ACCA", "AKIA", "ASIA") + _a("aws", view="low"),
+    "azure-storage-account-access-key": _a("AccountKey="),
+    # [ and a quote may come first: (?:\[|)(?:"|'|)(?:cloudant|cl|clou)
+    "cloudant-credentials": _a("cl", view="low", lo=0, hi=2) + _a("http", view="low"),
+    # [MNO] + 23-25 token characters, a dot, 6 of them, a dot: the first dot is 24-26
+    # after the start. (Every ``cls`` literal starts with a rare byte: q, : or .)
+    "discord-bot-token": _a("." + "a" * 6 + ".", view="cls", lo=24, hi=26),
+    # [ " ibm - cos - hmac _ (15 at most) before "secret"
+    "ibm-cos-hmac-credentials": _a("secret", view="low", lo=0, hi=15),
+    # [ " ibm_cloud_iam _ api _ (20 at most) before the key word
+    "ibm-cloud-iam-key": _a("key", "pwd", "pass", "token", view="low", lo=0, hi=20),
+    "mailchimp-access-key": _a("-us", lo=32),
+    "sendgrid-api-key": _a("SG."),
+    "softlayer-credentials": _a("sl", view="low", lo=0, hi=2) + _a("http", view="low"),
+    "square-oauth-secret": _a("sq0csp-"),
+    # 8-10 digits, a colon, 35 token characters
+    "telegram-bot-token": _a(":" + "a" * 35, view="cls", lo=8, hi=10),
+    "twilio-api-key": _a("AC", "SK"),
+    "connection-string": _a(
+        "postgres",
+        "mysql",
+        "mariadb",
+        "mongodb",
+        "redis",
+        "amqp",
+        "mssql",
+        "sqlserver",
+        "oracle",
+        "clickhouse",
+        "cockroachdb",
+        view="low",
+    ),  # fmt: skip
+    "url-password": (Anchor("://", "low", back="scheme"),),
+    "aws-secret-key": _a("aws", view="low"),
+    "bearer-token": _a("bearer", "token", view="low"),
+    "basic-auth": _a("authorization", view="low"),
+    "secret-assignment": tuple(Anchor(w, "low", mark=True) for w in _SECRET_WORDS)
+    + (Anchor("pass", "low", back="line", mark=True), Anchor("pwd", "low", back="line", mark=True)),
+    "high-entropy-string": (Anchor("q" + "a" * 20, "cls", back="mark"),)
+    + tuple(
+        Anchor(c + "=", "raw", back="envname") for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+    ),
+    "email": (Anchor("@", "raw", back="local"),),
+    "user": _a("/home/", lo=-6)
+    + _a("/users/", "\\users\\", view="low", lo=-7)
+    + _a("\\\\users\\\\", view="low", lo=-9),
+}
+"""Every built-in and detect-secrets detector, by label (the union over its regexes):
+each of its matches starts at one of the starts its anchors give. A plugin added by a
+later detect-secrets has none and is run over the whole text until it gets a row here;
+tests/unit/test_redaction_linear.py checks that every detector has one."""
+
+
+def anchored(detector: Detector) -> Detector:
+    if detector.anchors is not None:
+        return detector
+    found = ANCHORS.get(detector.label)
+    return detector if found is None else replace(detector, anchors=found)

@@ -20,19 +20,24 @@ and events, the backend's ingest, the judge's view. Its contract:
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+import ahocorasick_rs
 
 from prtrace.redaction.config import PrivacyConfig
 from prtrace.redaction.detectors import (
-    ASSIGNMENT_MARKS,
+    CLASS_TABLE,
     EMAIL,
     HOME_USER,
+    MARK_AFTER,
     PLACEHOLDER_PREFIX,
-    PRECHECK_LITERALS,
+    Anchor,
     Detector,
+    anchored,
     gated,
     secret_detectors,
     slug,
@@ -41,12 +46,154 @@ from prtrace.redaction.detectors import (
 _TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
 _RUN_TABLE = bytes(97 if c in _TOKEN_CHARS else 32 for c in range(256))
 _RUN = b"a" * 20
-_NAME_WINDOW = 64
-"""Bytes before ``=``/``: `` where a secret's name must be (``"client_secret\": \"``)."""
 _CACHE_SIZE = 16
 _CACHE_MIN = 4096
 """Texts at least this long are remembered: an editor's document is redacted at the
 end of one edit burst and again as the start of the next."""
+_VIEWS = ("raw", "low", "cls")
+_ENV_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
+_VALUE_RUN = re.compile(r"[A-Za-z0-9+/=_.-]*+")
+"""The value of an ``ENV_NAME=value`` assignment (high-entropy-string's second rule)."""
+Structural = Callable[[int, int], bool]
+"""``(start, end)`` of a found literal in the scanned bytes → True if it is structure
+(a JSON key, an id or a hash) rather than text a secret can be in."""
+
+
+def _one_byte(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeEncodeError)
+    return "\x85" * (error.end - error.start), error.end
+
+
+codecs.register_error("prtrace-one-byte", _one_byte)
+
+
+def _scan_bytes(text: str) -> bytes:
+    """``text`` as one byte per character, so that positions in the bytes are positions
+    in the text: Latin-1, and any other character as ``\\x85`` (a non-ASCII byte, which
+    the views read as space). Every literal is ASCII, so none is lost or made up."""
+    return text.encode("latin-1", "prtrace-one-byte")
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+@dataclass
+class Ops:
+    """What one redactor did, counted (the linear-cost tests read it): bytes scanned
+    by the C passes, regex tries at anchors, characters walked back from anchors, and
+    bytes given to whole-text regex runs (detectors without anchors)."""
+
+    scanned: int = 0
+    attempts: int = 0
+    walked: int = 0
+    whole: int = 0
+
+    def total(self) -> int:
+        return self.scanned + self.attempts + self.walked + self.whole
+
+
+class _Plan:
+    """The anchors and gates of all detectors as two Aho-Corasick automata: one over
+    the lower-cased bytes (``low`` literals, and ``raw`` ones lower-cased then checked
+    against the bytes), one over the ``cls`` view. Detectors with the same anchors
+    (the regexes of one label) form a group, whose hits are found once."""
+
+    def __init__(self, detectors: list[Detector]) -> None:
+        needles: dict[str, dict[bytes, int]] = {"low": {}, "cls": {}}
+        # (automaton, needle index) -> (detectors it is a gate of, [(group, anchor,
+        # the exact bytes a raw literal must be)])
+        self.uses: dict[
+            tuple[str, int], tuple[set[int], list[tuple[int, Anchor, bytes | None]]]
+        ] = {}
+        self.groups: list[list[int]] = []
+        """Group → its detectors."""
+        group_of: dict[int, int] = {}
+
+        def index_of(view: str, needle: str) -> tuple[str, int, bytes | None]:
+            data = needle.encode("utf-8", "surrogatepass")
+            automaton = "cls" if view == "cls" else "low"
+            key = data.lower() if view == "raw" else data
+            index = needles[automaton].setdefault(key, len(needles[automaton]))
+            self.uses.setdefault((automaton, index), (set(), []))
+            return automaton, index, (data if view == "raw" and data != key else None)
+
+        self.gated: list[bool] = []
+        self.unanchored: list[int] = []
+        for i, detector in enumerate(detectors):
+            anchors = detector.anchors
+            # A gate one of whose literals every anchor contains says nothing more.
+            gate = detector.gate
+            if anchors is not None and all(
+                any(g in a.needle.lower() for g in gate) for a in anchors
+            ):
+                gate = ()
+            for literal in gate:
+                automaton, index, _ = index_of("low", literal)
+                self.uses[(automaton, index)][0].add(i)
+            self.gated.append(bool(gate))
+            if anchors is None:
+                self.unanchored.append(i)
+                continue
+            group = group_of.get(id(anchors))
+            if group is not None:
+                self.groups[group].append(i)
+                continue
+            group = group_of[id(anchors)] = len(self.groups)
+            self.groups.append([i])
+            for anchor in anchors:
+                automaton, index, exact = index_of(anchor.view, anchor.needle)
+                self.uses[(automaton, index)][1].append((group, anchor, exact))
+        self.automata = {
+            view: ahocorasick_rs.BytesAhoCorasick(
+                list(found), implementation=ahocorasick_rs.Implementation.DFA
+            )
+            for view, found in needles.items()
+            if found
+        }
+
+    def scan(
+        self, data: bytes, ops: Ops, structural: Structural | None = None
+    ) -> tuple[set[int], dict[int, list[tuple[Anchor, int]]]]:
+        """Detectors whose gate is present, and each group's anchor hits (position in
+        ``data``), hits that ``structural`` calls structure left out."""
+        gates: set[int] = set()
+        hits: dict[int, list[tuple[Anchor, int]]] = {}
+        uses = self.uses
+        for view, automaton in self.automata.items():
+            buf = data.lower() if view == "low" else data.translate(CLASS_TABLE)
+            ops.scanned += 2 * len(data)
+            matches = automaton.find_matches_as_indexes(buf, overlapping=True)
+            if not matches:
+                continue
+            found: dict[int, list[tuple[int, int]]] = {}
+            for index, start, end in matches:
+                found.setdefault(index, []).append((start, end))
+            for index, spans in found.items():
+                gate_dets, anchor_uses = uses[(view, index)]
+                if gate_dets:
+                    gates.update(gate_dets)
+                if not anchor_uses:
+                    continue
+                if structural is not None:
+                    spans = [(s, e) for s, e in spans if not structural(s, e)]
+                    if not spans:
+                        continue
+                marked: list[tuple[int, int]] | None = None
+                for group, anchor, exact in anchor_uses:
+                    use = spans
+                    if anchor.mark:
+                        if marked is None:
+                            ops.attempts += len(spans)
+                            marked = [(s, e) for s, e in spans if MARK_AFTER.match(data, s)]
+                        use = marked
+                    if exact is not None:
+                        use = [(s, e) for s, e in use if data[s:e] == exact]
+                    if use:
+                        hits.setdefault(group, []).extend((anchor, s) for s, _ in use)
+        return gates, hits
 
 
 @dataclass
@@ -54,6 +201,7 @@ class Redactor:
     config: PrivacyConfig = field(default_factory=PrivacyConfig)
     counts: dict[str, int] = field(default_factory=dict)
     """How many values of each type this redactor replaced (for reports and tests)."""
+    ops: Ops = field(default_factory=Ops)
 
     def __post_init__(self) -> None:
         detectors: list[Detector] = []
@@ -63,82 +211,56 @@ class Redactor:
             regex = re.compile(pattern)
             detectors.append(Detector(slug(label) or "custom", regex))
         if self.config.redact_emails:
-            detectors.append(gated(EMAIL))
+            detectors.append(anchored(gated(EMAIL)))
         if self.config.redact_usernames:
-            detectors.append(gated(HOME_USER))
+            detectors.append(anchored(gated(HOME_USER)))
         self.detectors = detectors
         self.allow = [re.compile(p) for p in self.config.allowlist]
-        self._subs = [(d.regex.sub, self._replacer(d), d.gate) for d in detectors]
-        self.literals = (
-            tuple(lit.encode() for lit in PRECHECK_LITERALS) if self.config.redact_secrets else ()
-        )
-        self.marks = ASSIGNMENT_MARKS if self.config.redact_secrets else ()
-        self.runs = self.config.redact_secrets
-        self._names = (
-            re.compile(b"|".join(map(re.escape, self.literals))) if self.literals else None
-        )
-        personal: list[str] = []
-        if self.config.redact_emails:
-            personal.append("@")
-        if self.config.redact_usernames:
-            personal += ["/home/", "/users/", "\\users\\"]
-        self.personal = tuple(lit.encode() for lit in personal)
+        self._replacers = [self._replacer(d) for d in detectors]
+        self._plan = _Plan(detectors)
         self.always = bool(self.config.patterns)
         """Project patterns may match anything: no pre-check then."""
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._found: list[tuple[str, str]] | None = None
 
+    # --- the pre-check ---------------------------------------------------------------
+
+    def _active(
+        self, data: bytes, structural: Structural | None = None
+    ) -> dict[int, list[tuple[Anchor, int]] | None]:
+        """The detectors that could match, each with its anchor hits (None: no anchors,
+        so it runs over the whole text)."""
+        plan = self._plan
+        gates, hits = plan.scan(data, self.ops, structural)
+        active: dict[int, list[tuple[Anchor, int]] | None] = {}
+        for group, found in hits.items():
+            for det in plan.groups[group]:
+                if not plan.gated[det] or det in gates:
+                    active[det] = found
+        if plan.unanchored:
+            loose = self.always or self._token_run(data)
+            for det in plan.unanchored:
+                if loose and (not plan.gated[det] or det in gates):
+                    active[det] = None
+        return active
+
+    @staticmethod
+    def _token_run(data: bytes) -> bool:
+        return _RUN in data.translate(_RUN_TABLE)
+
     def suspicious(self, text: str) -> bool:
         """Could any detector match? False means :meth:`text` would return it as is."""
-        return self.suspicious_bytes(text.encode("utf-8", "surrogatepass"))
+        return self.suspicious_bytes(_scan_bytes(text))
 
-    def suspicious_bytes(
-        self, data: bytes, skip_run: Callable[[int, int], bool] | None = None
-    ) -> bool:
-        """The fast pre-check (C-speed scans, no regex): a run of 20+ token characters
-        (unless ``skip_run(start, end)`` says it is structure: an id, a hash), or a
-        secret name where an assignment can be, or ``://``; personal-data literals when
-        configured. A superset of every detector's trigger (tests check the corpus)."""
+    def suspicious_bytes(self, data: bytes, structural: Structural | None = None) -> bool:
+        """The pre-check: one Aho-Corasick pass per view over ``data`` for every
+        detector's anchors and gates (C speed, linear, no regex). ``structural`` leaves
+        out literals found in structure (an event's keys, ids, hashes)."""
         if self.always:
             return True
-        if self.runs:
-            runs = data.translate(_RUN_TABLE)
-            pos = 0
-            while (start := runs.find(_RUN, pos)) >= 0:
-                end = runs.find(b" ", start)
-                end = len(runs) if end < 0 else end
-                if skip_run is None or not skip_run(start, end):
-                    return True
-                pos = end
-        if self.runs and b"-----" in data and (b"-----BEGIN" in data or b"PuTTY" in data):
-            return True  # a key block, even one with short lines
-        if self.personal:
-            low = data.lower()
-            if any(p in low for p in self.personal):
-                return True
-        if not self.marks:
-            return False
-        if b"://" in data:
-            return True
-        return self._name_before_mark(data)
+        return bool(self._active(data, structural))
 
-    def _name_before_mark(self, data: bytes) -> bool:
-        """A secret-looking name just before an ``=`` or ``: ``? Only the bytes before
-        each mark are searched (a name, quotes, spaces), not the whole text, unless
-        there are many marks (code): then the whole text once."""
-        names = self._names
-        if names is None:
-            return False
-        count = data.count(b"=") + data.count(b": ")
-        if count > 16:
-            return names.search(data.lower()) is not None
-        for mark in (b"=", b": "):
-            pos = data.find(mark)
-            while pos >= 0:
-                if names.search(data[max(0, pos - _NAME_WINDOW) : pos].lower()):
-                    return True
-                pos = data.find(mark, pos + 1)
-        return False
+    # --- redaction -------------------------------------------------------------------
 
     def findings(self, text: str) -> list[tuple[str, str]]:
         """The ``(value, placeholder)`` pairs that :meth:`text` would replace in ``text``."""
@@ -153,18 +275,17 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """``text`` with every secret (and configured personal datum) replaced."""
-        if not text or not self.suspicious(text):
+        if not text:
+            return text
+        active = self._active(_scan_bytes(text))
+        if not active and not self.always:
             return text
         if len(text) >= _CACHE_MIN:
             cached = self._cache.get(text)
             if cached is not None:
                 self._cache.move_to_end(text)
                 return cached
-        out, low = text, text.lower()
-        for sub, replace, gate in self._subs:
-            if gate and not any(g in low for g in gate):
-                continue
-            out = sub(replace, out)
+        out = self._redact(text, active)
         if len(text) >= _CACHE_MIN:
             self._cache[text] = out
             if len(self._cache) > _CACHE_SIZE:
@@ -172,6 +293,132 @@ class Redactor:
         return out
 
     __call__ = text
+
+    def _redact(self, text: str, active: dict[int, list[tuple[Anchor, int]] | None]) -> str:
+        out = text
+        starts_of: dict[int, list[tuple[int, int]]] = {}
+        """Candidate starts by anchors (the regexes of one label share them)."""
+        order = range(len(self.detectors)) if self.always else sorted(active)
+        for det in order:
+            if det not in active and not (self.always and det in self._plan.unanchored):
+                continue
+            detector = self.detectors[det]
+            found = active.get(det)
+            replace = self._replacers[det]
+            if found is None:
+                # No anchors: the whole text.
+                self.ops.whole += len(out)
+                new = detector.regex.sub(replace, out)
+            else:
+                key = id(detector.anchors)
+                starts = starts_of.get(key)
+                if starts is None:
+                    starts = starts_of[key] = sorted(set(self._starts(out, found)))
+                new = self._sub_at(detector, replace, out, starts)
+            if new is not out and new != out:
+                # Positions moved: find the later detectors' anchors again.
+                out = new
+                active = self._active(_scan_bytes(out))
+                starts_of.clear()
+        return out
+
+    def _sub_at(
+        self,
+        detector: Detector,
+        replace: Callable[[re.Match[str]], str],
+        text: str,
+        starts: list[tuple[int, int]],
+    ) -> str:
+        """``detector.regex.sub(replace, text)``, trying the regex only at the starts the
+        anchors give (every match starts at one of them), left to right, a match
+        consuming what it covers as ``sub`` does."""
+        match = detector.regex.match
+        pieces: list[str] = []
+        last = 0
+        skip_to = 0  # starts before this are covered by a match
+        fail_to = 0  # envname starts before this are known to fail
+        attempts = 0
+        for start, fails in starts:
+            if start < skip_to or start < 0 or (fails and start < fail_to):
+                continue
+            attempts += 1
+            m = match(text, start)
+            if m is None:
+                if fails > fail_to:
+                    fail_to = fails
+                continue
+            pieces.append(text[last : m.start()])
+            pieces.append(replace(m))
+            last = m.end()
+            skip_to = max(m.end(), start + 1)
+        self.ops.attempts += attempts
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
+
+    def _starts(self, text: str, found: list[tuple[Anchor, int]]) -> Iterator[tuple[int, int]]:
+        """Candidate starts ``(start, fails)``: ``fails`` > 0 (``NAME=value`` starts
+        only) says that if the try at ``start`` fails, no such start before ``fails``
+        can match either."""
+        ops = self.ops
+        value_end = -1
+        for anchor, pos in sorted(found, key=lambda hit: hit[1]):
+            back = anchor.back
+            if back is None:
+                for k in range(anchor.lo, anchor.hi + 1):
+                    yield pos - k, 0
+                continue
+            if back == "mark" or back == "line":
+                # White space back from the literal (a quote, a name) to what must be
+                # before it: ``:``/``=``/``=>`` (mark), ``;`` or a line start (line).
+                k = pos
+                while k > 0 and text[k - 1].isspace():
+                    k -= 1
+                ops.walked += pos - k
+                if back == "mark":
+                    yield k - 1, 0
+                    yield k - 2, 0
+                else:
+                    yield k - 1, 0
+                    if k == 0:
+                        yield 0, 0
+                    newline = text.find("\n", k, pos)
+                    if newline >= 0:
+                        # Every line start in the white space is followed by the same
+                        # text: the first one decides for all.
+                        yield newline + 1, 0
+            elif back == "envname":
+                # ``NAME=value``: the name starts where the run of name characters does.
+                r = pos
+                while r > 0 and text[r - 1] in _ENV_NAME:
+                    r -= 1
+                ops.walked += pos - r
+                if text[r].isupper() and (r == 0 or not _is_word(text[r - 1])):
+                    # If this fails, so does every later name inside the same value:
+                    # the value ends at the same place (found once per value).
+                    if pos + 2 >= value_end:
+                        found_run = _VALUE_RUN.match(text, pos + 2)
+                        value_end = found_run.end() if found_run else pos + 2
+                        ops.walked += value_end - pos
+                    yield r, value_end
+            elif back in ("scheme", "local"):
+                # Over the scheme of ``scheme://`` or the local part of ``local@``: the
+                # earliest start a word boundary allows (the rest of the match is the
+                # same from any of them).
+                chars = _SCHEME if back == "scheme" else _LOCAL
+                r = pos
+                while r > 0 and text[r - 1] in chars:
+                    r -= 1
+                ops.walked += pos - r
+                if back == "local":
+                    yield r, 0
+                    continue
+                for p in range(r, pos):
+                    if text[p].isalpha() and (p == 0 or not _is_word(text[p - 1])):
+                        yield p, 0
+                        break
+                ops.walked += pos - r
 
     def _replacer(self, detector: Detector) -> Callable[[re.Match[str]], str]:
         placeholder = detector.placeholder()

@@ -15,6 +15,7 @@ the bytes are stored as they came, no re-encoding), or the new bytes.
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import msgspec
@@ -46,19 +47,43 @@ STRUCTURAL_KEYS = frozenset(
 _STRUCTURAL_BYTES = frozenset(k.encode() for k in STRUCTURAL_KEYS)
 
 
+_ESCAPED_ASCII = re.compile(rb"\\u00[2-7][0-9a-fA-F]")
+
+
 def suspicious_json(raw: bytes, redactor: Redactor) -> bool:
     """Could any detector match a string of this event? (The fast pre-check.)
 
-    :meth:`Redactor.suspicious_bytes` over the JSON, except that a token run that
-    is the whole value of a structural key (an id, a hash: one in every event) does
-    not count. JSON escapes never hide a trigger: triggers are plain ASCII.
+    :meth:`Redactor.suspicious_bytes` over the JSON, leaving out literals found in
+    structure: inside a key (every event has ``"session_id"``), inside the value of a
+    structural key (an id, a hash), or a JSON string's own quote. JSON escapes hide no
+    literal (they are plain ASCII) unless printable ASCII is written as ``\\u00XX``:
+    then every string is looked at decoded.
     """
+    if b"\\u00" in raw and _ESCAPED_ASCII.search(raw):
+        return True
 
     def structural(start: int, end: int) -> bool:
-        if raw[start - 2 : start] != b':"' or raw[end : end + 1] != b'"':
+        if raw[start : start + 1] == b'"':
+            return raw[start - 1 : start] != b"\\"  # a string's quote, not one in text
+        close = raw.find(b'"', end)
+        if close < 0 or raw[close - 1 : close] == b"\\":
             return False
-        key_start = raw.rfind(b'"', 0, start - 3)
-        return raw[key_start + 1 : start - 3] in _STRUCTURAL_BYTES
+        after = raw[close + 1 : close + 3]
+        if after[:1] == b":" or after == b" :":
+            return True  # in a key
+        opening = raw.rfind(b'"', 0, start)
+        if opening < 2 or raw[opening - 1 : opening] == b"\\":
+            return False
+        if raw[opening - 1 : opening] == b":":
+            key_end = opening - 1
+        elif raw[opening - 2 : opening] == b": ":
+            key_end = opening - 2
+        else:
+            return False
+        if raw[key_end - 1 : key_end] != b'"':
+            return False
+        key_start = raw.rfind(b'"', 0, key_end - 1)
+        return raw[key_start + 1 : key_end - 1] in _STRUCTURAL_BYTES
 
     return redactor.suspicious_bytes(raw, structural)
 
