@@ -19,6 +19,7 @@ TARGETS: dict[str, str] = {
     "bash": "shells",
     "zsh": "shells",
     "fish": "shells",
+    "claude-code": "claude_code",
 }
 """Target name → module under :mod:`prtrace.recorder.setup` whose ``target(name)`` builds it."""
 
