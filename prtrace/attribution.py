@@ -304,3 +304,25 @@ def _related_type(event: ev._Event | None, kind: str) -> str:
     if isinstance(event, ev.TerminalCommand):
         return "terminal_command"
     return "agent_tool_call" if kind == "agent" else "terminal_command"
+
+
+def trace_attribution(trace: Any) -> Attribution:
+    """A trace document's attribution: the recorder's, else computed from its events."""
+    stored = trace.artifacts.attribution
+    if stored is not None:
+        return stored
+    return attribute(trace.events, trace.artifacts.final_patch)
+
+
+def trace_agent_trace(trace: Any) -> dict[str, Any]:
+    """``GET /traces/{id}/agent-trace``, ``prtrace trace export --format agent-trace``."""
+    from prtrace import __version__
+
+    return agent_trace(
+        trace_attribution(trace),
+        trace_id=trace.trace_id,
+        revision=trace.task.commit,
+        tool_version=__version__,
+        timestamp=trace.sealed_at or trace.created_at,
+        events=trace.events,
+    )

@@ -334,6 +334,12 @@ class Requests:
         return Call("GET", f"/traces/{trace_id}", msgspec.Raw)
 
     @staticmethod
+    def get_agent_trace(trace_id: str) -> Call[dict[str, Any]]:
+        """``GET /traces/{id}/agent-trace``: the final patch's authorship as an Agent Trace
+        record (cursor/agent-trace 0.1.0)."""
+        return Call("GET", f"/traces/{trace_id}/agent-trace", dict[str, Any])
+
+    @staticmethod
     def list_traces(**filters: Any) -> Call[TraceList]:
         """``GET /traces``: one page, newest first. Filters: see :func:`trace_filters`."""
         return Call("GET", "/traces", TraceList, params=trace_filters(**filters))
@@ -556,6 +562,10 @@ class Client:
     def get_trace_raw(self, trace_id: str) -> msgspec.Raw:
         return self.send(Requests.get_trace_raw(trace_id))
 
+    @_doc(Requests.get_agent_trace)
+    def get_agent_trace(self, trace_id: str) -> dict[str, Any]:
+        return self.send(Requests.get_agent_trace(trace_id))
+
     @_doc(Requests.list_traces)
     def list_traces(self, **filters: Any) -> TraceList:
         return self.send(Requests.list_traces(**filters))
@@ -757,6 +767,10 @@ class AsyncClient:
     @_doc(Requests.get_trace_raw)
     async def get_trace_raw(self, trace_id: str) -> msgspec.Raw:
         return await self.send(Requests.get_trace_raw(trace_id))
+
+    @_doc(Requests.get_agent_trace)
+    async def get_agent_trace(self, trace_id: str) -> dict[str, Any]:
+        return await self.send(Requests.get_agent_trace(trace_id))
 
     @_doc(Requests.list_traces)
     async def list_traces(self, **filters: Any) -> TraceList:

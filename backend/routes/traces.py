@@ -72,6 +72,17 @@ async def get_trace(request: Request, trace_id: str) -> Response:
 
 
 @get(
+    "/traces/{trace_id:str}/agent-trace",
+    summary="Who wrote each line of the final patch, as an Agent Trace record",
+)
+async def get_agent_trace(request: Request, trace_id: str) -> Response:
+    from prtrace.attribution import trace_agent_trace
+
+    svc = await require_api_token(request)
+    return _json(trace_agent_trace(await svc.traces.load(trace_id)))
+
+
+@get(
     "/traces",
     summary="List and filter traces; sort and page with cursors",
     dependencies={"filters": Provide(trace_filters_from_query, sync_to_thread=False)},
@@ -114,6 +125,7 @@ ROUTES = [
     finalize_trace,
     request_qa,
     get_trace,
+    get_agent_trace,
     list_traces,
     list_events,
     delete_trace,

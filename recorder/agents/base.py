@@ -329,6 +329,8 @@ class AgentRecorder:
     ) -> None:
         files = [self._path(p, None) for p in summary.files] if summary.files else []
         files = sorted(set(files) | set(call.summary.files))
+        if files and summary.command is None:
+            summary.input = ", ".join(files)  # a file tool's input is its path, as recorded
         if call.activity:
             provenance.end(
                 self.spool, call.event_id, t, paths=files if summary.command is None else None
