@@ -72,12 +72,9 @@ class Attribution(Struct, forbid_unknown_fields=True, omit_defaults=True):
 
     lines: LineCounts = field(default_factory=LineCounts)
     files: list[FileAttribution] = field(default_factory=list)
-
-    @property
-    def ai_share(self) -> float | None:
-        """Agent-written share of the added lines (None: no added line)."""
-        total = self.lines.total
-        return None if total == 0 else self.lines.agent / total
+    ai_share: float | None = None
+    """Agent-written share of the added lines (None: no added line); what
+    ``GET /traces?ai_share=MIN:MAX`` filters on."""
 
 
 _Tag = tuple[ev.Author, str]
@@ -191,6 +188,8 @@ def attribute(events: Iterable[ev._Event], final_patch: str | None) -> Attributi
             _close(run, attributed)
         if attributed.lines.total:
             result.files.append(attributed)
+    total = result.lines.total
+    result.ai_share = None if total == 0 else round(result.lines.agent / total, 6)
     return result
 
 

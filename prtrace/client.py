@@ -187,8 +187,13 @@ def trace_filters(
     has_type: str | Sequence[str] | None = None,
     score: str | Sequence[str] | None = None,
     sort: str | None = None,
+    ai_share: str | None = None,
+    agent: str | None = None,
 ) -> dict[str, str]:
     """The filters of ``GET /traces`` and ``GET /export`` (unknown names are a TypeError).
+
+    ``ai_share`` is ``MIN:MAX`` of the agent-written share of the final patch's lines
+    (``0.5:`` at least half); ``agent`` keeps traces in which that agent acted.
 
     ``sort`` is ``created``, ``-created`` (the default), ``overall`` or ``-overall``;
     ``has_type`` keeps traces with at least one event of each type; ``score`` takes
@@ -209,6 +214,8 @@ def trace_filters(
         has_type=has_type,
         score=score,
         sort=sort,
+        ai_share=ai_share,
+        agent=agent,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
@@ -51,10 +51,23 @@ async def finalize_trace(request: Request, trace_id: str) -> Response:
     body = await decode_body(request, FinalizeRequest, optional=True)
     if body is not None:
         body = redact_struct(body)  # the final patch, like events (docs/privacy.md)
+        await _attribute(svc, trace_id, body)
     result = await svc.traces.finalize(trace_id, body)
     if result.qa_job_id:
         svc.queue.wakeup.set()
     return _json(result)
+
+
+async def _attribute(svc: Any, trace_id: str, body: FinalizeRequest) -> None:
+    """A final patch sent without its attribution gets one from the stored events."""
+    from prtrace.attribution import attribute
+
+    artifacts = body.artifacts
+    if artifacts is None or not artifacts.final_patch or artifacts.attribution is not None:
+        return
+    trace = await svc.traces.load(trace_id)
+    if trace.status == "open":
+        artifacts.attribution = attribute(trace.events, artifacts.final_patch)
 
 
 @post("/traces/{trace_id:str}/qa", status_code=202, summary="Queue a QA job")

@@ -76,6 +76,14 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
         metavar="TYPE",
         help="only traces with at least one event of TYPE (repeat: all of them)",
     )
+    group.add_argument(
+        "--ai-share",
+        metavar="MIN:MAX",
+        help="the agent-written share of the final patch's lines in a range (0.5: = half or more)",
+    )
+    group.add_argument(
+        "--agent", metavar="NAME", help="only traces in which this AI agent acted (claude-code)"
+    )
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
@@ -91,6 +99,8 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "overall_max": args.max_score,
         "has_type": args.has_type,
         "score": args.score,
+        "ai_share": args.ai_share,
+        "agent": args.agent,
     }
 
 
