@@ -19,6 +19,7 @@ the tool call or command under ``related`` and ``metadata``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -126,8 +127,46 @@ def _patches(patch: str | None) -> list[FilePatch]:
         return []
     try:
         return parse_patch(patch)
-    except Exception:  # noqa: BLE001 - a diff we cannot read attributes nothing
-        return []
+    except Exception:  # noqa: BLE001 - the strict reader refused: read it leniently
+        return _lenient(patch)
+
+
+def _lenient(patch: str) -> list[FilePatch]:
+    """A diff whose hunk counts are off — redaction can turn a multi-line secret into one
+    placeholder line — read with each hunk's counts taken from its body."""
+    lines = patch.splitlines(keepends=True)
+    files: list[FilePatch] = []
+    hunk: Hunk | None = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
+            old, new = (_side(x[4:]) for x in (line, lines[i + 1]))
+            files.append(FilePatch(old, new))
+            hunk, i = None, i + 2
+            continue
+        header = _HUNK.match(line)
+        if header and files:
+            hunk = Hunk(int(header.group(1)), 0, int(header.group(2)), 0)
+            files[-1].hunks.append(hunk)
+        elif line.startswith("diff --git "):
+            hunk = None
+        elif hunk is not None and line[:1] in (" ", "-", "+"):
+            hunk.lines.append(line)
+            hunk.old_count += line[0] != "+"
+            hunk.new_count += line[0] != "-"
+        i += 1
+    return files
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+def _side(name: str) -> str | None:
+    name = name.split("\t", 1)[0].rstrip("\r\n")
+    if name == "/dev/null":
+        return None
+    return name[2:] if name.startswith(("a/", "b/")) else name
 
 
 def replay(events: Iterable[ev._Event]) -> dict[str, dict[int, _Tag]]:

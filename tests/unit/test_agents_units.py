@@ -268,3 +268,14 @@ def test_author_struct_round_trips_on_change_events() -> None:
     event = _changed(1, "x.py", "", "a\n", AGENT)
     decoded = msgspec.json.decode(msgspec.json.encode(event), type=ev.Event)
     assert decoded.author == AGENT  # type: ignore[union-attr]
+
+
+def test_a_final_patch_whose_counts_redaction_broke_is_still_attributed() -> None:
+    text = "a\n<redacted:private-key>\nb\n"
+    events = [_changed(1, "k.py", "", text, AGENT)]
+    final = make_patch("", "a\nK1\nK2\nK3\nb\n", "k.py").replace(
+        "K1\n+K2\n+K3", "<redacted:private-key>"
+    )
+    assert "@@ -0,0 +1,5 @@" in final  # the header still counts the key's three lines
+    result = attribute(events, final)
+    assert (result.lines.agent, result.lines.unknown) == (3, 0)
