@@ -7,8 +7,10 @@ shared recorder is :mod:`prtrace.recorder.agents.base` (docs/agents.md).
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from prtrace.recorder.agents.base import Dialect
+if TYPE_CHECKING:  # the hook command imports this package: keep its start-up light
+    from prtrace.recorder.agents.base import Dialect
 
 DIALECTS: dict[str, str] = {
     "claude-code": "claude_code",

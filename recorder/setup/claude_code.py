@@ -9,6 +9,7 @@ so running setup again changes nothing and ``--undo`` removes only them.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,23 @@ _TOOL_EVENTS = ("PreToolUse", "PostToolUse")
 
 
 def hook_command(prtrace: str) -> str:
-    return f"{prtrace} {MARK}"
+    """``prtrace hook claude-code``, started only while the workspace's daemon lives.
+
+    Claude Code runs a hook through ``sh -c`` and waits for it. The guard costs the
+    shell's two builtins (``read`` the daemon's pid file, ``kill -0`` it), so with no
+    daemon — stopped, or killed and its pid file stale — no Python starts at all and
+    the agent's run takes what it takes without hooks (docs/benchmarks.md).
+    """
+    return (
+        'd="${CLAUDE_PROJECT_DIR:-.}/.prtrace"; read -r p 2>/dev/null < "$d/daemon.pid" '
+        f'&& kill -0 "$p" 2>/dev/null && exec {shlex.quote(prtrace)} {MARK}; exit 0'
+    )
 
 
 def _ours(entry: Any) -> bool:
     hooks = entry.get("hooks") if isinstance(entry, dict) else None
     return isinstance(hooks, list) and any(
-        isinstance(h, dict) and str(h.get("command", "")).endswith(MARK) for h in hooks
+        isinstance(h, dict) and f" {MARK}" in str(h.get("command", "")) for h in hooks
     )
 
 

@@ -31,10 +31,14 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from prtrace.recorder.terminal.commands import CommandRecord
+if TYPE_CHECKING:  # the agents' hook imports this module: keep its start-up light
+    from prtrace.recorder.terminal.commands import CommandRecord
 
 ENDPOINT_FILE = "endpoint"
+HOOK_DIR = "hook"
+"""``.prtrace/hook/``: where the endpoint file lives (and old snippets' logs)."""
 MAX_RECORD_BYTES = 1024 * 1024
 """A command line longer than this is cut (a record is one command)."""
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -155,7 +159,6 @@ class HookListener:
 def find_hook_dir(start: Path) -> Path | None:
     """The nearest ``.prtrace/hook/`` at or above ``start`` (a recorded workspace's)."""
     from prtrace.recorder.session.workspace import STATE_DIR
-    from prtrace.recorder.terminal.hooks import HOOK_DIR
 
     for folder in (start, *start.parents):
         candidate = folder / STATE_DIR / HOOK_DIR
