@@ -280,3 +280,29 @@ def test_a_final_patch_whose_counts_redaction_broke_is_still_attributed() -> Non
     assert "@@ -0,0 +1,5 @@" in final  # the header still counts the key's three lines
     result = attribute(events, final)
     assert (result.lines.agent, result.lines.unknown) == (3, 0)
+
+
+def test_the_judges_view_marks_the_agents_actions_apart() -> None:
+    from prtrace.qa.judge.compact import compact
+
+    events = [
+        ev.AgentPrompt(id="p", t=_at(0), session_id="a", agent="claude-code", prompt="fix add"),
+        ev.AgentToolCall(
+            id="tool-1",
+            t=_at(1),
+            session_id="a",
+            agent="claude-code",
+            tool="Bash",
+            input="pytest -q",
+            output="1 failed",
+            exit_code=1,
+        ),
+        _changed(2, "x.py", "a\n", "b\n", AGENT),
+        _changed(3, "y.py", "a\n", "b\n", HUMAN),
+    ]
+    text = compact(events, 10_000).text
+    assert "DEVELOPER → AI AGENT claude-code: fix add" in text
+    assert "AI AGENT claude-code Bash: pytest -q" in text
+    lines = text.splitlines()
+    assert any("x.py" in line and "BY AI AGENT claude-code" in line for line in lines)
+    assert not any("y.py" in line and "AGENT" in line for line in lines)
