@@ -200,8 +200,13 @@ def trace_filters(
     has_type: str | Sequence[str] | None = None,
     score: str | Sequence[str] | None = None,
     sort: str | None = None,
+    ai_share: str | None = None,
+    agent: str | None = None,
 ) -> dict[str, str]:
     """The filters of ``GET /traces`` and ``GET /export`` (unknown names are a TypeError).
+
+    ``ai_share`` is ``MIN:MAX`` of the agent-written share of the final patch's lines
+    (``0.5:`` at least half); ``agent`` keeps traces in which that agent acted.
 
     ``sort`` is ``created``, ``-created`` (the default), ``overall`` or ``-overall``;
     ``has_type`` keeps traces with at least one event of each type; ``score`` takes
@@ -222,6 +227,8 @@ def trace_filters(
         has_type=has_type,
         score=score,
         sort=sort,
+        ai_share=ai_share,
+        agent=agent,
     )
 
 
@@ -351,6 +358,12 @@ class Requests:
         would leave out fields at their defaults (``version``, ``status: open``).
         """
         return Call("GET", f"/traces/{trace_id}", msgspec.Raw, params=_format_param(format))
+
+    @staticmethod
+    def get_agent_trace(trace_id: str) -> Call[dict[str, Any]]:
+        """``GET /traces/{id}/agent-trace``: the final patch's authorship as an Agent Trace
+        record (cursor/agent-trace 0.1.0)."""
+        return Call("GET", f"/traces/{trace_id}/agent-trace", dict[str, Any])
 
     @staticmethod
     def list_traces(**filters: Any) -> Call[TraceList]:
@@ -591,6 +604,10 @@ class Client:
     def get_trace_raw(self, trace_id: str, format: str = "native") -> msgspec.Raw:  # noqa: A002
         return self.send(Requests.get_trace_raw(trace_id, format))
 
+    @_doc(Requests.get_agent_trace)
+    def get_agent_trace(self, trace_id: str) -> dict[str, Any]:
+        return self.send(Requests.get_agent_trace(trace_id))
+
     @_doc(Requests.list_traces)
     def list_traces(self, **filters: Any) -> TraceList:
         return self.send(Requests.list_traces(**filters))
@@ -806,6 +823,10 @@ class AsyncClient:
     @_doc(Requests.get_trace_raw)
     async def get_trace_raw(self, trace_id: str, format: str = "native") -> msgspec.Raw:  # noqa: A002
         return await self.send(Requests.get_trace_raw(trace_id, format))
+
+    @_doc(Requests.get_agent_trace)
+    async def get_agent_trace(self, trace_id: str) -> dict[str, Any]:
+        return await self.send(Requests.get_agent_trace(trace_id))
 
     @_doc(Requests.list_traces)
     async def list_traces(self, **filters: Any) -> TraceList:

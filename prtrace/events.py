@@ -103,6 +103,24 @@ class _Event(
     dialect: Dialect | None = None
 
 
+# --- provenance ---------------------------------------------------------------
+
+
+class Author(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Who made a change (docs/recorder.md, "Who wrote each change").
+
+    ``human``: typed in an editor (LSP proxy, editor extension); ``agent``: an AI
+    coding agent's tool call (``agent``, ``model``, and ``event_id`` the
+    ``agent_tool_call``); ``command``: a file changed while a terminal command ran
+    (``event_id`` the ``terminal_command``); ``unknown``: none of these is known.
+    """
+
+    kind: Literal["human", "agent", "command", "unknown"]
+    agent: str | None = None
+    model: str | None = None
+    event_id: EventId | None = None
+
+
 # --- editor (LSP proxy) -----------------------------------------------------
 
 
@@ -134,6 +152,7 @@ class Edit(_Event, tag="edit"):
     range: Range | None = None
     changes: Annotated[int, Meta(ge=1)] = 1
     version: int | None = None
+    author: Author | None = None
 
 
 class GoToDefinition(_Event, tag="go_to_definition"):
@@ -192,11 +211,13 @@ class FileCreated(_Event, tag="file_created"):
     size: NonNegInt | None = None
     binary: bool = False
     patch_unified: str | None = None
+    author: Author | None = None
 
 
 class FileDeleted(_Event, tag="file_deleted"):
     path: Path
     before_hash: Sha256 | None = None
+    author: Author | None = None
 
 
 class FileChanged(_Event, tag="file_changed"):
@@ -206,12 +227,14 @@ class FileChanged(_Event, tag="file_changed"):
     size: NonNegInt | None = None
     binary: bool = False
     patch_unified: str | None = None
+    author: Author | None = None
 
 
 class FileMoved(_Event, tag="file_moved"):
     path: Path
     from_path: Path
     hash: Sha256 | None = None
+    author: Author | None = None
 
 
 # --- terminal ---------------------------------------------------------------
@@ -271,6 +294,55 @@ class PrOpened(_Event, tag="pr_opened"):
     head: str | None = None
 
 
+# --- AI coding agents (their hooks) ------------------------------------------
+
+
+class AgentSession(_Event, tag="agent_session"):
+    """An agent session began (``start``), finished a turn (``stop``) or ended (``end``)."""
+
+    agent: str
+    """The agent's dialect name: ``claude-code``, ``cursor``…"""
+    agent_session_id: str | None = None
+    phase: Literal["start", "stop", "end"] = "start"
+    version: str | None = None
+    model: str | None = None
+    reason: str | None = None
+    """Why it started or ended (``startup``, ``resume``, ``clear``, ``logout``…)."""
+    message: str | None = None
+    """The agent's last message of the turn (``stop``), capped."""
+    cwd: str | None = None
+
+
+class AgentPrompt(_Event, tag="agent_prompt"):
+    """What the developer asked the agent (redacted like every string)."""
+
+    agent: str
+    prompt: str
+    agent_session_id: str | None = None
+    model: str | None = None
+    truncated: bool = False
+
+
+class AgentToolCall(_Event, tag="agent_tool_call"):
+    """One tool call of an agent: a bounded summary of its input and its result."""
+
+    agent: str
+    tool: str
+    agent_session_id: str | None = None
+    tool_use_id: str | None = None
+    model: str | None = None
+    input: str = ""
+    """A summary of the input: Bash's command, Write's and Edit's path, else capped JSON."""
+    output: str = ""
+    """A summary of the result: Bash's output (capped like terminal commands), else capped."""
+    exit_code: int | None = None
+    duration_ms: NonNegFloat | None = None
+    files: list[str] = msgspec.field(default_factory=list)
+    """Workspace-relative paths the call wrote (Write, Edit, MultiEdit…)."""
+    status: Literal["ok", "error", "denied", "incomplete"] = "ok"
+    truncated: bool = False
+
+
 Event: TypeAlias = (
     FileOpened
     | FileClosed
@@ -291,9 +363,22 @@ Event: TypeAlias = (
     | BranchSwitched
     | PushRemote
     | PrOpened
+    | AgentSession
+    | AgentPrompt
+    | AgentToolCall
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {cls.__struct_config__.tag: cls for cls in get_args(Event)}
 
 # Fields large enough to go to the blob store when over the threshold.
 LARGE_TEXT_FIELDS: tuple[str, ...] = ("stdout", "stderr", "patch_unified")
+
+CHANGE_EVENT_TYPES: tuple[str, ...] = (
+    "edit",
+    "file_created",
+    "file_changed",
+    "file_deleted",
+    "file_moved",
+)
+"""The events that change a file's content; each may carry an :class:`Author`."""
+AGENT_EVENT_TYPES: tuple[str, ...] = ("agent_session", "agent_prompt", "agent_tool_call")

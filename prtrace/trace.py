@@ -15,6 +15,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from prtrace import TRACE_FORMAT_VERSION
+from prtrace.attribution import Attribution
 from prtrace.events import NO_NUL, Event, Timestamp
 
 ShortText = Annotated[str, Meta(max_length=1024)]
@@ -83,6 +84,8 @@ class TraceDialect(Struct, forbid_unknown_fields=True, omit_defaults=True):
 class Artifacts(Struct, forbid_unknown_fields=True, omit_defaults=True):
     final_patch: str | None = None
     test_results: Any = None
+    attribution: Attribution | None = None
+    """Who wrote each added line of ``final_patch`` (:mod:`prtrace.attribution`)."""
 
 
 class TestCounts(Struct, omit_defaults=True):

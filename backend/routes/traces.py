@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
@@ -86,10 +86,23 @@ async def finalize_trace(request: Request, trace_id: str) -> Response:
     body = await decode_body(request, FinalizeRequest, optional=True)
     if body is not None:
         body = redact_struct(body)  # the final patch, like events (docs/privacy.md)
+        await _attribute(svc, trace_id, body)
     result = await svc.traces.finalize(trace_id, body)
     if result.qa_job_id:
         svc.queue.wakeup.set()
     return _json(result)
+
+
+async def _attribute(svc: Any, trace_id: str, body: FinalizeRequest) -> None:
+    """A final patch sent without its attribution gets one from the stored events."""
+    from prtrace.attribution import attribute
+
+    artifacts = body.artifacts
+    if artifacts is None or not artifacts.final_patch or artifacts.attribution is not None:
+        return
+    trace = await svc.traces.load(trace_id)
+    if trace.status == "open":
+        artifacts.attribution = attribute(trace.events, artifacts.final_patch)
 
 
 @post("/traces/{trace_id:str}/qa", status_code=202, summary="Queue a QA job")
@@ -106,6 +119,17 @@ async def get_trace(request: Request, trace_id: str, dialect: FormatParam = "nat
     _check_format(dialect)
     body = await svc.traces.document(trace_id)
     return Response(content=_shaped(body, dialect), media_type=JSON)
+
+
+@get(
+    "/traces/{trace_id:str}/agent-trace",
+    summary="Who wrote each line of the final patch, as an Agent Trace record",
+)
+async def get_agent_trace(request: Request, trace_id: str) -> Response:
+    from prtrace.attribution import trace_agent_trace
+
+    svc = await require_api_token(request)
+    return _json(trace_agent_trace(await svc.traces.load(trace_id)))
 
 
 @get(
@@ -151,6 +175,7 @@ ROUTES = [
     finalize_trace,
     request_qa,
     get_trace,
+    get_agent_trace,
     list_traces,
     list_events,
     delete_trace,

@@ -69,6 +69,24 @@ def parse_score_ranges(values: list[str] | None) -> list[ScoreRange] | None:
     return ranges or None
 
 
+def parse_share_range(value: str | None) -> tuple[float | None, float | None]:
+    """``MIN:MAX`` (``0.5:``, ``:0.1``, ``0:1``) of an AI share in [0, 1]; 400 if not."""
+    if value is None:
+        return None, None
+    parts = value.split(":")
+    if len(parts) != 2 or not (parts[0] or parts[1]):
+        raise ApiError(
+            400, f"ai_share must be MIN:MAX with at least one bound, not {value!r}", "ai_share"
+        )
+    try:
+        low, high = (float(p) if p else None for p in parts)
+    except ValueError:
+        raise ApiError(400, f"ai_share bounds must be numbers in {value!r}", "ai_share") from None
+    if any(b is not None and not 0 <= b <= 1 for b in (low, high)):
+        raise ApiError(400, f"ai_share bounds must be between 0 and 1 in {value!r}", "ai_share")
+    return low, high
+
+
 class TraceFilters(msgspec.Struct, kw_only=True):
     status: Literal["open", "sealed"] | None = None
     developer: str | None = None
@@ -83,6 +101,11 @@ class TraceFilters(msgspec.Struct, kw_only=True):
     """Only traces with at least one event of each of these types."""
     scores: list[ScoreRange] | None = None
     """The latest judgement's per-dimension scores within these ranges."""
+    ai_share_min: float | None = None
+    ai_share_max: float | None = None
+    """``artifacts.attribution.ai_share``: the agent-written share of the final patch's lines."""
+    agent: str | None = None
+    """Only traces in which this AI agent (``claude-code``, ``cursor``) acted."""
     sort: TraceSort = DEFAULT_SORT
     limit: int = 50
     cursor: str | None = None
@@ -113,6 +136,20 @@ def apply(query: Select, filters: TraceFilters, *, is_sqlite: bool) -> Select:
         query = query.where(
             exists().where(events.c.trace_id == traces.c.trace_id, events.c.type == event_type)
         )
+    if filters.ai_share_min is not None or filters.ai_share_max is not None:
+        share = _ai_share(is_sqlite)
+        if filters.ai_share_min is not None:
+            query = query.where(share >= filters.ai_share_min)
+        if filters.ai_share_max is not None:
+            query = query.where(share <= filters.ai_share_max)
+    if filters.agent:
+        query = query.where(
+            exists().where(
+                events.c.trace_id == traces.c.trace_id,
+                events.c.type == "agent_session",
+                _event_field("agent", is_sqlite) == filters.agent,
+            )
+        )
     for wanted in filters.scores or ():
         score = _judge_score(wanted.dimension, is_sqlite)
         if wanted.low is not None:
@@ -120,6 +157,23 @@ def apply(query: Select, filters: TraceFilters, *, is_sqlite: bool) -> Select:
         if wanted.high is not None:
             query = query.where(score <= wanted.high)
     return query
+
+
+def _ai_share(is_sqlite: bool) -> ColumnElement[Any]:
+    """``artifacts.attribution.ai_share`` as a number (NULL without an attribution)."""
+    if is_sqlite:
+        return func.json_extract(cast(traces.c.artifacts, SAText), "$.attribution.ai_share")
+    doc = cast(func.convert_from(traces.c.artifacts, literal("UTF8")), JSONB)
+    path = doc.op("->")(literal("attribution")).op("->>")(literal("ai_share"))
+    return cast(path, SAFloat)
+
+
+def _event_field(name: str, is_sqlite: bool) -> ColumnElement[Any]:
+    """A top-level string field of a stored event's JSON body."""
+    if is_sqlite:
+        return func.json_extract(cast(events.c.body, SAText), f"$.{name}")
+    body = cast(func.convert_from(events.c.body, literal("UTF8")), JSONB)
+    return body.op("->>")(literal(name))
 
 
 def _judge_score(dimension: str, is_sqlite: bool) -> ColumnElement[Any]:
@@ -258,12 +312,18 @@ def trace_filters_from_query(
     overall_max: float | None = None,
     has_type: list[str] | None = None,
     score: list[str] | None = None,
+    ai_share: str | None = None,
+    agent: str | None = None,
     sort: TraceSort = DEFAULT_SORT,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> TraceFilters:
     """The Litestar dependency both ``GET /traces`` and ``GET /export`` declare."""
+    share_min, share_max = parse_share_range(ai_share)
     return TraceFilters(
+        ai_share_min=share_min,
+        ai_share_max=share_max,
+        agent=agent,
         status=status,
         developer=developer,
         repository=repository,

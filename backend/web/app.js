@@ -62,17 +62,66 @@ async function api(path, params) {
 const fmtTime = (iso) => (iso ? iso.replace("T", " ").replace(/\.\d+/, "").replace("+00:00", "Z") : "–");
 const fmtScore = (x) => (x === null || x === undefined ? "–" : Number(x).toFixed(2));
 
-function diffView(patch) {
-  const box = h("div", { className: "diff" });
-  for (const line of (patch || "").split("\n")) {
-    let cls = "";
-    if (line.startsWith("+++") || line.startsWith("---") || line.startsWith("diff --git")) cls = "file";
-    else if (line.startsWith("@@")) cls = "hunk";
-    else if (line.startsWith("+")) cls = "add";
-    else if (line.startsWith("-")) cls = "del";
-    box.append(h("div", { className: cls }, line || " "));
+// Who wrote each added line of the final patch (artifacts.attribution): path → line → range.
+function authorIndex(attribution) {
+  const index = {};
+  for (const file of (attribution && attribution.files) || []) {
+    const lines = (index[file.path] = {});
+    for (const r of file.ranges || []) for (let n = r.start_line; n <= r.end_line; n++) lines[n] = r;
   }
+  return index;
+}
+
+const authorLabel = (r) => (r.kind === "agent" ? `agent ${r.agent || ""}`.trim() : r.kind);
+
+function diffView(patch, attribution) {
+  const box = h("div", { className: "diff" });
+  const index = attribution ? authorIndex(attribution) : null;
+  let path = null, line = 0, hunkHead = null, hunkAuthors = null;
+  const closeHunk = () => {
+    if (hunkHead && hunkAuthors && Object.keys(hunkAuthors).length) {
+      const who = Object.entries(hunkAuthors).map(([k, n]) => `${k} · ${n} line${n === 1 ? "" : "s"}`);
+      hunkHead.append(h("span", { className: "hunk-authors" }, `  written by ${who.join(", ")}`));
+    }
+  };
+  for (const text of (patch || "").split("\n")) {
+    let cls = "";
+    const attrs = {};
+    if (text.startsWith("+++") || text.startsWith("---") || text.startsWith("diff --git")) {
+      cls = "file";
+      if (text.startsWith("+++ ")) path = text.slice(4).replace(/^b\//, "");
+    } else if (text.startsWith("@@")) {
+      closeHunk();
+      cls = "hunk";
+      const m = /\+(\d+)(?:,(\d+))?/.exec(text);
+      line = m ? (m[2] === "0" ? Number(m[1]) + 1 : Number(m[1])) : 0;
+      hunkAuthors = {};
+    } else if (text.startsWith("+")) {
+      cls = "add";
+      if (index) {
+        const r = (index[path] || {})[line];
+        const who = r ? authorLabel(r) : "unknown";
+        cls += ` by-${r ? r.kind : "unknown"}`;
+        attrs["data-author"] = who;
+        attrs.title = `written by ${who}${r && r.event_id ? " (" + r.event_id + ")" : ""}`;
+        if (hunkAuthors) hunkAuthors[who] = (hunkAuthors[who] || 0) + 1;
+      }
+      line += 1;
+    } else if (text.startsWith("-")) cls = "del";
+    else if (text.startsWith(" ")) line += 1;
+    const node = h("div", { className: cls, ...attrs }, text || " ");
+    if (cls === "hunk") hunkHead = node;
+    box.append(node);
+  }
+  closeHunk();
   return box;
+}
+
+function authorBadge(e) {
+  const a = e.author;
+  if (!a) return null;
+  const label = a.kind === "agent" ? `by agent ${a.agent || ""}${a.model ? " (" + a.model + ")" : ""}` : `by ${a.kind}`;
+  return h("span", { className: `author author-${a.kind}`, title: a.event_id || "" }, label);
 }
 
 // --- login --------------------------------------------------------------------------
@@ -202,6 +251,11 @@ function eventBody(e) {
     }
     case "thought":
       return h("div", { className: "thought" }, e.raw);
+    case "agent_prompt":
+      return h("div", { className: "thought" }, e.prompt);
+    case "agent_tool_call":
+      return e.output ? h("details", { className: "output" },
+        h("summary", {}, `result (${e.output.length} chars${e.truncated ? ", truncated" : ""})`), h("pre", {}, e.output)) : null;
     case "go_to_definition":
     case "find_references": {
       const targets = (e.targets || []).map((t) => `${t.path}:${t.line}`);
@@ -226,7 +280,10 @@ function eventSubject(e) {
   }
   if (e.type === "diagnostics") return h("span", { className: "mono" }, `${e.path} · ${e.errors || 0} errors, ${e.warnings || 0} warnings`);
   if (e.type === "commit_made") return h("span", { className: "mono" }, `${e.hash.slice(0, 10)} ${e.message || ""}`);
-  return h("span", { className: "mono" }, e.path || e.url || e.to_branch || "");
+  if (e.type === "agent_tool_call") return h("span", { className: "mono" }, `${e.agent} · ${e.tool}: ${e.input}`);
+  if (e.type === "agent_prompt") return h("span", { className: "mono" }, `${e.agent} · prompt`);
+  if (e.type === "agent_session") return h("span", { className: "mono" }, `${e.agent} · ${e.phase}${e.model ? " · " + e.model : ""}`);
+  return [h("span", { className: "mono" }, e.path || e.url || e.to_branch || ""), " ", authorBadge(e)];
 }
 
 async function showTrace(traceId, focus) {
@@ -335,7 +392,7 @@ async function showTrace(traceId, focus) {
       h("div", { className: "muted" }, `developer ${trace.developer.id} · created ${fmtTime(trace.created_at)} · ${trace.event_count} events · QA ${qa.status || "none"}`)),
     h("div", { className: "grid" }, testsCard(qa.tests), judgeCard(qa.judge, jump)),
     h("h2", {}, "Final patch"),
-    h("div", { id: "final-patch" }, trace.artifacts && trace.artifacts.final_patch ? diffView(trace.artifacts.final_patch) : h("p", { className: "muted" }, "No final patch.")),
+    h("div", { id: "final-patch" }, trace.artifacts && trace.artifacts.final_patch ? diffView(trace.artifacts.final_patch, trace.artifacts.attribution || null) : h("p", { className: "muted" }, "No final patch.")),
     h("h2", {}, "Timeline"), canvas, legend,
     h("h2", {}, "Events"), filterForm, eventsBox, sentinel);
 

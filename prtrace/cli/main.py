@@ -56,6 +56,17 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if len(words) == 2 and words[0] == "hook":
+        from prtrace.cli.hook import AGENTS
+
+        if words[1] in AGENTS:
+            # An agent's hook runs for every tool call: no parser of every command, no
+            # imports beyond the socket's client (recorder/agents/client.py).
+            from prtrace.recorder.agents.client import forward
+
+            forward(words[1], sys.stdin.buffer)
+            return common.EXIT_OK
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

@@ -76,6 +76,14 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
         metavar="TYPE",
         help="only traces with at least one event of TYPE (repeat: all of them)",
     )
+    group.add_argument(
+        "--ai-share",
+        metavar="MIN:MAX",
+        help="the agent-written share of the final patch's lines in a range (0.5: = half or more)",
+    )
+    group.add_argument(
+        "--agent", metavar="NAME", help="only traces in which this AI agent acted (claude-code)"
+    )
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
@@ -91,6 +99,8 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "overall_max": args.max_score,
         "has_type": args.has_type,
         "score": args.score,
+        "ai_share": args.ai_share,
+        "agent": args.agent,
     }
 
 
@@ -528,22 +538,47 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         help="cap each command's stdout/stderr at N bytes (0 drops them); marked truncated",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    _add_format(parser, "write each document in this dialect")
+    parser.add_argument(
+        "--format",
+        choices=("native", "seed", "agent-trace"),
+        default="native",
+        help=(
+            "native: prtrace's own documents (default); seed: the seed's trace-1.0.0 shape "
+            "(docs/trace-format.md); agent-trace: who wrote each line of each final "
+            "patch, one Agent Trace record (cursor/agent-trace 0.1.0) per trace"
+        ),
+    )
+    parser.add_argument(
+        "trace_ids",
+        nargs="*",
+        metavar="TRACE_ID",
+        help="export these traces only (with --format agent-trace: from the server's endpoint)",
+    )
     parser.set_defaults(handler=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
+    import msgspec
+
     from prtrace.cli.progress import counted
 
     if args.max_output_bytes is not None and args.max_output_bytes < 0:
         raise UsageError("--max-output-bytes must be 0 or more")
     with common.client_from_args(args) as api:
-        stream = api.export(
-            **_filters(args),
-            types=args.types,
-            max_output_bytes=args.max_output_bytes,
-            format=args.format,
-        )
+        stream: Any
+        if args.trace_ids and args.format == "agent-trace":
+            stream = (msgspec.json.encode(api.get_agent_trace(t)) for t in args.trace_ids)
+        elif args.trace_ids:
+            stream = (bytes(api.get_trace_raw(t, format=args.format)) for t in args.trace_ids)
+        else:
+            stream = api.export(
+                **_filters(args),
+                types=args.types,
+                max_output_bytes=args.max_output_bytes,
+                format="native" if args.format == "agent-trace" else args.format,
+            )
+            if args.format == "agent-trace":
+                stream = _as_agent_traces(stream)
         with counted(stream, "exporting traces", enabled=not args.no_progress) as lines:
             if args.output and args.output != "-":
                 count = _export_to_file(lines, args.output)
@@ -554,6 +589,18 @@ def run_export(args: argparse.Namespace) -> int:
     noun = "trace" if count == 1 else "traces"
     print(f"exported {count} {noun} to {where}", file=sys.stderr)
     return common.EXIT_OK
+
+
+def _as_agent_traces(lines: Any) -> Any:
+    """Each exported document → its Agent Trace record (computed here, like the server)."""
+    import msgspec
+
+    from prtrace.attribution import trace_agent_trace
+    from prtrace.trace import Trace
+
+    decoder = msgspec.json.Decoder(Trace)
+    for line in lines:
+        yield msgspec.json.encode(trace_agent_trace(decoder.decode(line)))
 
 
 def _write_lines(lines: Any, out: Any) -> int:

@@ -336,10 +336,23 @@ def _patch_body(patch: str, level: int) -> list[str]:
     return _excerpt("\n".join(lines), _LIMITS[level][1], 0)
 
 
+def _by(e: Any) -> str:
+    """Who made a change, when it was not the developer (``author``, docs/recorder.md)."""
+    author = getattr(e, "author", None)
+    if author is None or author.kind == "human":
+        return ""
+    if author.kind == "agent":
+        via = f", tool call [{author.event_id}]" if author.event_id else ""
+        return f" — BY AI AGENT {author.agent or '?'}{via}"
+    if author.kind == "command":
+        return f" — by the command [{author.event_id}]" if author.event_id else " — by a command"
+    return ""
+
+
 def _patch_event(label: str, e: Any, patch: str | None, extra: str = "") -> list[str]:
     def make(level: int) -> str:
         stat = f" {_diffstat(patch)}" if patch else ""
-        header = f"{label} {redact(e.path)}{stat}{extra if level < 2 else ''}"
+        header = f"{label} {redact(e.path)}{stat}{extra if level < 2 else ''}{_by(e)}"
         return _block(header, _patch_body(patch, level)) if patch else header
 
     return _levels(make)
@@ -430,11 +443,43 @@ def _render_noise(e: Any) -> tuple[int, list[str]]:
 
 
 def _render_file_moved(e: ev.FileMoved) -> tuple[int, list[str]]:
-    return 1, [f"FILE MOVED {e.from_path} → {e.path}"]
+    return 1, [f"FILE MOVED {e.from_path} → {e.path}{_by(e)}"]
 
 
 def _render_file_deleted(e: ev.FileDeleted) -> tuple[int, list[str]]:
-    return 1, [f"FILE DELETED {e.path}"]
+    return 1, [f"FILE DELETED {e.path}{_by(e)}"]
+
+
+# The AI agent's own actions are marked apart from the developer's: every line starts
+# with "AI AGENT <name>", so the judge can tell what the developer did from what the
+# agent did for them.
+
+
+def _render_agent_prompt(e: ev.AgentPrompt) -> tuple[int, list[str]]:
+    return 0, _levels(
+        lambda lv: f"DEVELOPER → AI AGENT {e.agent}: " + redact(_cut(e.prompt, _LIMITS[lv][0]))
+    )
+
+
+def _render_agent_tool(e: ev.AgentToolCall) -> tuple[int, list[str]]:
+    failed = e.status != "ok" or e.exit_code not in (0, None)
+    status = e.status if e.exit_code is None else f"{e.status}, exit {e.exit_code}"
+
+    def make(level: int) -> str:
+        _, _, head, tail = _LIMITS[level]
+        files = f" files: {', '.join(e.files)}" if e.files else ""
+        header = f"AI AGENT {e.agent} {e.tool}: {redact(_cut(e.input, 300 if level < 2 else 100))}"
+        header += f"  → {status}{files if level < 2 else ''}"
+        return _block(
+            header, _excerpt(e.output, head, tail) if e.output.strip() and level < 2 else []
+        )
+
+    return (0 if failed else 1), _levels(make)
+
+
+def _render_agent_session(e: ev.AgentSession) -> tuple[int, list[str]]:
+    model = f" ({e.model})" if e.model else ""
+    return 2, [f"AI AGENT {e.agent} SESSION {e.phase.upper()}{model}"]
 
 
 def _render_commit(e: ev.CommitMade) -> tuple[int, list[str]]:
@@ -475,4 +520,7 @@ _RENDERERS: dict[str, Any] = {
     "file_moved": _render_file_moved,
     "file_deleted": _render_file_deleted,
     "commit_made": _render_commit,
+    "agent_prompt": _render_agent_prompt,
+    "agent_tool_call": _render_agent_tool,
+    "agent_session": _render_agent_session,
 }

@@ -40,6 +40,10 @@ diff for text files, :func:`prtrace.patches.make_patch`), ``file_deleted`` and
   to the text that was saved, and a later change is diffed from it. The wait
   is on the recorders' progress, not on a clock; only a recorder that reports
   nothing for :data:`RECORDER_STALL` seconds while asked is no longer waited for.
+* **Who made it.** Each change carries ``author``: the agent's tool call or the
+  terminal command running when the change was noticed, else ``unknown``
+  (:mod:`prtrace.recorder.pipeline.provenance`). A change an agent's Write or Edit made
+  is recorded here once, as the agent's; the ``agent_tool_call`` lists the path.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ from prtrace.patches import make_patch
 from prtrace.recorder.files.ignore import IgnoreRules
 from prtrace.recorder.files.snapshots import Snapshot, read_snapshot
 from prtrace.recorder.pipeline.emitter import EventEmitter
+from prtrace.recorder.pipeline.provenance import author_for
 from prtrace.recorder.pipeline.spool import Spool
 
 if TYPE_CHECKING:
@@ -333,7 +338,7 @@ class FileWatcher:
             else:
                 self.baseline[rel] = snap
         changes.sort(key=lambda c: (c.t, c.path))
-        self._emit(changes, emitter)
+        self._emit(changes, emitter, spool)
 
     def _observe(self, rel: str, snap: Snapshot | None, t: float, noticed: float) -> None:
         """Keep ``snap`` as the file's next state, unless it is the one it had."""
@@ -407,7 +412,7 @@ class FileWatcher:
             before = after
         return before
 
-    def _emit(self, changes: list[_Change], emitter: EventEmitter) -> None:
+    def _emit(self, changes: list[_Change], emitter: EventEmitter, spool: Spool) -> None:
         created = {c.new.hash: c for c in changes if c.kind == "created" and c.new.hash}
         moved_from: dict[str, _Change] = {}
         for change in changes:
@@ -419,7 +424,13 @@ class FileWatcher:
             if change.kind == "deleted":
                 if any(m is change for m in moved_from.values()):
                     continue
-                emitter.emit(ev.FileDeleted, change.t, path=path, before_hash=change.old.hash)
+                emitter.emit(
+                    ev.FileDeleted,
+                    change.t,
+                    path=path,
+                    before_hash=change.old.hash,
+                    author=author_for(spool, path, change.t),
+                )
             elif path in moved_from:
                 source = moved_from[path]
                 emitter.emit(
@@ -428,6 +439,7 @@ class FileWatcher:
                     path=path,
                     from_path=source.path,
                     hash=change.new.hash,
+                    author=author_for(spool, path, change.t, paths=(source.path,)),
                 )
             elif change.kind == "created":
                 after = change.new
@@ -439,6 +451,7 @@ class FileWatcher:
                     size=after.size,
                     binary=after.binary,
                     patch_unified=None if after.text is None else make_patch("", after.text, path),
+                    author=author_for(spool, path, change.t),
                 )
             else:
                 before, after = change.old, change.new
@@ -454,6 +467,7 @@ class FileWatcher:
                     size=after.size,
                     binary=after.binary,
                     patch_unified=patch,
+                    author=author_for(spool, path, change.t),
                 )
 
 

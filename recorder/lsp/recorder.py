@@ -57,6 +57,7 @@ from prtrace.recorder.lsp.positions import (
     to_trace_character,
 )
 from prtrace.recorder.pipeline.emitter import EventEmitter
+from prtrace.recorder.pipeline.provenance import HUMAN
 from prtrace.recorder.session.workspace import PathMapper, find_root, uri_to_path
 
 IDLE_GAP = 1.5
@@ -257,6 +258,7 @@ class LspRecorder:
             ),
             changes=burst.changes,
             version=burst.version,
+            author=HUMAN,
         )
 
     def _symbol_at(self, uri: str, pos: m.Position) -> tuple[str | None, ev.Range]:

@@ -62,11 +62,18 @@ class EventEmitter:
         self.emitted: list[_Event] | None = None
         """Set to a list to also keep the event objects (tests, debugging)."""
 
-    def emit(self, cls: type[_Event], t: float, **fields: Any) -> _Event:
-        """Build one event of type ``cls`` at wall-clock time ``t`` and queue it."""
+    def reserve_id(self) -> str:
+        """An id for an event emitted later (``emit(..., event_id=)``), so that others can
+        point at it before it exists: an agent's tool call, a running command."""
         self._counter += 1
+        return f"{self.session_id}-{self._counter}"
+
+    def emit(
+        self, cls: type[_Event], t: float, *, event_id: str | None = None, **fields: Any
+    ) -> _Event:
+        """Build one event of type ``cls`` at wall-clock time ``t`` and queue it."""
         event = cls(
-            id=f"{self.session_id}-{self._counter}",
+            id=event_id or self.reserve_id(),
             t=datetime.fromtimestamp(t, UTC),
             session_id=self.session_id,
             source=self.source,

@@ -26,6 +26,15 @@ Two small tables ride along in the same transactions as the events:
   command log, git's reflogs). Stored in the transaction that spools the events
   made from it, so a ``kill -9`` between the two can neither lose nor repeat.
 
+And one that says who is changing files right now, for the same file watcher
+(:mod:`prtrace.recorder.pipeline.provenance`):
+
+* ``activities`` — a terminal command that runs (``prtrace run``), an agent's
+  tool call between its PreToolUse and PostToolUse: the event id its event has
+  (or will have), the author it stands for, the paths it writes (NULL: any),
+  and its wall-clock ``start`` and ``end`` (NULL while it runs). A change the
+  watcher notices in that window is that author's.
+
 And one that says how far each LSP recorder got, for the same file watcher:
 
 * ``lsp_progress`` — one row per running ``prtrace lsp`` worker: every message
@@ -95,6 +104,14 @@ CREATE TABLE IF NOT EXISTS lsp_progress (
     editing TEXT,
     updated_at REAL NOT NULL,
     wanted REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS activities (
+    event_id TEXT PRIMARY KEY,
+    author TEXT NOT NULL,
+    paths TEXT,
+    start REAL NOT NULL,
+    end REAL,
+    pid INTEGER
 );
 CREATE TABLE IF NOT EXISTS closed_traces (
     trace_id TEXT PRIMARY KEY,
@@ -221,9 +238,59 @@ class Spool:
         ).fetchone()
         return None if row is None else (row[0], row[1])
 
+    def trace_bodies(self, trace_id: str) -> list[bytes]:
+        """The events of ``trace_id`` (sent or not) and those not yet given to a trace."""
+        rows = self.db.execute(
+            "SELECT body FROM events WHERE batch_id IS NULL OR batch_id IN "
+            "(SELECT id FROM batches WHERE trace_id = ?) ORDER BY id",
+            (trace_id,),
+        ).fetchall()
+        return [bytes(row[0]) for row in rows]
+
     def cursor(self, name: str) -> str | None:
         row = self.db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
         return None if row is None else row[0]
+
+    # --- who is changing files (for the file watcher) ------------------------
+
+    def put_activity(
+        self,
+        event_id: str,
+        author: str,
+        *,
+        start: float,
+        paths: str | None = None,
+        end: float | None = None,
+        pid: int | None = None,
+    ) -> None:
+        """Insert or replace one activity (``author`` and ``paths`` are JSON)."""
+        with self._transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO activities (event_id, author, paths, start, end, pid) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (event_id, author, paths, start, end, pid),
+            )
+
+    def end_activity(self, event_id: str, end: float, *, paths: str | None = None) -> None:
+        with self._transaction():
+            if paths is None:
+                self.db.execute("UPDATE activities SET end = ? WHERE event_id = ?", (end, event_id))
+            else:
+                self.db.execute(
+                    "UPDATE activities SET end = ?, paths = ? WHERE event_id = ?",
+                    (end, paths, event_id),
+                )
+
+    def activities_at(
+        self, t: float, *, slack: float
+    ) -> list[tuple[str, str, str | None, float, float | None, int | None]]:
+        """Activities whose window ``[start, end + slack]`` holds ``t`` (open ones too),
+        the latest start first."""
+        return self.db.execute(
+            "SELECT event_id, author, paths, start, end, pid FROM activities "
+            "WHERE start <= ? AND (end IS NULL OR end + ? >= ?) ORDER BY start DESC",
+            (t, slack, t),
+        ).fetchall()
 
     # --- LSP recorders' progress (for the file watcher) ----------------------
 

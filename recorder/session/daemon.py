@@ -9,7 +9,10 @@ in ``.prtrace/daemon.log``. It holds an exclusive ``flock`` on
 stale ``daemon.pid``. Its pid is written once the watcher is running, so
 ``record start`` returns only when changes are being recorded.
 
-The main thread wakes once a second: it imports new shell-hook records
+AI agents' hooks (``prtrace hook claude-code``) come over the same socket and
+are spooled the moment they arrive, on the listener's thread
+(:mod:`prtrace.recorder.agents.base`), so the watcher knows an agent's tool call is
+running before the tool writes anything. The main thread wakes once a second: it imports new shell-hook records
 (:mod:`prtrace.recorder.terminal.hooks`) and new reflog lines (:mod:`prtrace.recorder.files.gitwatch`) — the
 watcher pokes it sooner when something under ``.git/`` changes. SIGTERM (what
 ``record stop`` sends) or SIGINT ends it cleanly: the watcher records what is
@@ -145,8 +148,16 @@ class Daemon:
             return 0
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, lambda *_: self._stop.set())
-        listener = HookListener(hook_dir(self.root, create=True)).start()
+        from prtrace.recorder.agents import load_all
+        from prtrace.recorder.agents.base import AgentRecorder
+
         spool = Spool.for_workspace(self.root)
+        # The agents' hooks: handled on the listener's thread as they come, with a
+        # spool connection of their own (SQLite connections stay in their thread).
+        agents = AgentRecorder(self.root, load_all())
+        listener = HookListener(
+            hook_dir(self.root, create=True), on_message=agents.handle_message
+        ).start()
         git = GitTracker(self.root, EventEmitter(spool, source="git"))
         hooks = EventEmitter(spool, source="hook")
         git.start()
@@ -159,8 +170,9 @@ class Daemon:
                 self._git_poke.clear()
                 self._round(git, hooks, import_logs, listener)
         finally:
-            watcher.stop()
             listener.stop()
+            agents.close()
+            watcher.stop()
             self._round(git, hooks, import_logs, listener)
             uploader.stop()
             spool.close()

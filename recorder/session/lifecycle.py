@@ -8,12 +8,14 @@ into the same steps: :func:`start` takes the trace's metadata and
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prtrace.attribution import Attribution
 from prtrace.client import Client
 from prtrace.errors import APIError, ConflictError, PrtraceError
 from prtrace.recorder.pipeline.spool import Spool, spool_path
@@ -217,6 +219,7 @@ def finish(root: Path, *, timeout: float = 60.0, patch: bool = True) -> StopResu
             # The developer's view of their tree: their global ignore file applies.
             patch_text = working_tree_patch(root, session.commit, user_ignores=True)
             artifacts = Artifacts(final_patch=patch_text)
+            artifacts.attribution = _attribution(root, session.trace_id, patch_text)
         except (GitError, OSError) as exc:
             warnings.append(f"no final patch: {exc}")
     result = stop(root, artifacts=artifacts, timeout=timeout)
@@ -295,3 +298,29 @@ def note(root: Path, text: str, tags: list[str], *, upload_deadline: float = 3.0
         finally:
             uploader.close()
     return NoteResult(event.id, uploaded, session)
+
+
+def _attribution(root: Path, trace_id: str, patch: str) -> Attribution | None:
+    """The final patch's authors from the spooled events (:mod:`prtrace.attribution`),
+    over the patch as it will be sent: redacted, like the events' diffs."""
+    import msgspec
+
+    from prtrace.attribution import attribute
+    from prtrace.events import Event
+    from prtrace.recorder.pipeline.privacy import Privacy
+
+    decoder = msgspec.json.Decoder(Event)
+    events = []
+    try:
+        with Spool.for_workspace(root) as spool:
+            bodies = spool.trace_bodies(trace_id)
+        for body in bodies:
+            try:
+                events.append(decoder.decode(body))
+            except msgspec.ValidationError:
+                continue
+        redacted = Privacy(root).struct(Artifacts(final_patch=patch)).final_patch
+        return attribute(events, redacted)
+    except Exception as exc:  # noqa: BLE001 - no attribution is no reason to lose the trace
+        sys.stderr.write(f"prtrace: no attribution of the final patch: {exc!r}\n")
+        return None

@@ -26,6 +26,7 @@ TARGETS: dict[str, str] = {
     "vscode": "vscode",
     "cursor": "vscode",
     "vscodium": "vscode",
+    "claude-code": "claude_code",
 }
 """Target name → module under :mod:`prtrace.recorder.setup` whose ``target(name)`` builds it."""
 

@@ -193,8 +193,11 @@ class CommandRecord:
     args: list[str] | None = None
 
 
-def emit_command(emitter: EventEmitter, root: Path, record: CommandRecord) -> ev._Event:
-    """The ``terminal_command`` event, then any git events the command implies."""
+def emit_command(
+    emitter: EventEmitter, root: Path, record: CommandRecord, *, event_id: str | None = None
+) -> ev._Event:
+    """The ``terminal_command`` event (with ``event_id`` if one was reserved), then any git
+    events the command implies."""
     args = record.args if record.args is not None else split_args(record.cmdline)
     outs = [b for b in (record.stdout, record.stderr) if b is not None]
     fields: dict[str, object] = {}
@@ -208,6 +211,7 @@ def emit_command(emitter: EventEmitter, root: Path, record: CommandRecord) -> ev
     event = emitter.emit(
         ev.TerminalCommand,
         record.start,
+        event_id=event_id,
         cmd=record.cmdline,
         args=args,
         cwd=display_cwd(root, record.cwd),

@@ -31,8 +31,8 @@ from prtrace.recorder.pipeline.emitter import EventEmitter
 from prtrace.recorder.session.workspace import state_dir
 from prtrace.recorder.terminal import bash_hooks
 from prtrace.recorder.terminal.commands import CommandRecord, emit_command
+from prtrace.recorder.terminal.hook_socket import HOOK_DIR
 
-HOOK_DIR = "hook"
 _CURSOR = "hook:"
 
 _FIND = """__prtrace_hook_dir() {  # $1: where the command started

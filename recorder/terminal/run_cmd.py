@@ -6,6 +6,9 @@ kept, cleaned of escape sequences, for the ``terminal_command`` event
 (``stdout``, ``stderr``, ``output_merged: false``). The command's exit code is
 ours (128+N if a signal ended it). A Ctrl-C reaches the command (same process
 group); we ignore it ourselves so the command's end is still recorded.
+While it runs, the spool says so (an activity, :mod:`prtrace.recorder.pipeline.provenance`),
+so the file watcher records the files it changes with ``author: command`` and the
+command's event id, reserved before it starts.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+from prtrace.recorder.pipeline.spool import Spool
 from prtrace.recorder.terminal.ansi import TextCleaner
 from prtrace.recorder.terminal.commands import (
     CommandRecord,
@@ -52,9 +56,22 @@ def _tee(source: IO[bytes], fd: int, output: SpillingOutput) -> None:
 
 
 def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
+    from prtrace import events as ev
+    from prtrace.recorder.pipeline import provenance
     from prtrace.recorder.pipeline.emitter import EventEmitter
 
+    emitter = EventEmitter(source="run")
+    emitter.attach_workspace(root)  # no spool unless the workspace records (docs/privacy.md)
+    event_id = emitter.reserve_id()
     start = time.time()
+    activity = None
+    if emitter.privacy is not None and emitter.privacy.recording():
+        # Files changed while the command runs are the command's (docs/recorder.md).
+        try:
+            activity = Spool.for_workspace(root)
+            provenance.begin(activity, event_id, ev.Author(kind="command"), start, pid=os.getpid())
+        except Exception:  # noqa: BLE001 - fail open: the command runs whatever the spool does
+            activity = None
     cwd = os.getcwd()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -78,8 +95,11 @@ def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
         signal.signal(signal.SIGINT, previous)
     end = time.time()
     exit_code = code if code >= 0 else 128 - code
-    emitter = EventEmitter(source="run")
-    emitter.attach_workspace(root)  # no spool unless the workspace records (docs/privacy.md)
+    if activity is not None:
+        try:
+            provenance.end(activity, event_id, end)
+        finally:
+            activity.close()
     try:
         event = emit_command(
             emitter,
@@ -94,6 +114,7 @@ def run_command(root: Path, argv: list[str], *, upload: bool = True) -> int:
                 stderr=streams["stderr"],
                 args=list(argv),
             ),
+            event_id=event_id,
         )
         emitter.flush()
     finally:

@@ -57,6 +57,7 @@ def _session() -> list[ev.Event]:
         patch_unified=make_patch(BEFORE, AFTER, "calc.py"),
         before_hash=text_hash(BEFORE),
         after_hash=text_hash(AFTER),
+        author=ev.Author(kind="human"),
     )
     return [
         command(
@@ -200,6 +201,13 @@ def test_viewer_login_list_trace_diff_command_judge(
     )
     # The final patch, rendered.
     assert browser.evaluate("document.querySelectorAll('#final-patch .diff .add').length") == 1
+    # Who wrote it: the server attributed the final patch from the events (the edit: human).
+    assert browser.evaluate("document.querySelector('#final-patch .diff .add').dataset.author") == (
+        "human"
+    )
+    assert "written by human · 1 line" in browser.evaluate(
+        "document.querySelector('#final-patch .diff .hunk').textContent"
+    )
 
     browser.screenshot(ARTIFACTS / "viewer-trace.png")
     # Event filters go to the server: a file, a type, text in commands.
