@@ -8,6 +8,7 @@ and a screenshot goes to test-artifacts/."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -83,6 +84,7 @@ def test_vscode_extension_records_a_session(tmp_path: Path) -> None:
             "workbench.tips.enabled": False,
             "security.workspace.trust.enabled": False,
             "terminal.integrated.shellIntegration.enabled": True,
+            "terminal.integrated.gpuAcceleration": "off",  # the DOM renderer: text to wait on
             "editor.autoClosingBrackets": "never",
             "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
             "git.enabled": False,
@@ -139,8 +141,7 @@ def test_vscode_extension_records_a_session(tmp_path: Path) -> None:
 
         # The integrated terminal: a failing and a passing command.
         wb.key("`", CTRL)
-        browser.wait_for("/\\$\\s*$/.test(document.querySelector('.terminal-wrapper') ? "
-                         "document.querySelector('.terminal-wrapper').textContent : '')", 60)
+        wb.wait_prompt()
         wb.type("ls does-not-exist")
         wb.key("Enter")
         failed = wait_event(ws, lambda e: e["type"] == "terminal_command", "terminal_command")
@@ -154,12 +155,8 @@ def test_vscode_extension_records_a_session(tmp_path: Path) -> None:
 
         # A note, from the command palette.
         wb.quick_input(("p", CTRL | SHIFT), "prtrace: Add a note")
-        wb.accept_quick_input("Add a note")
-        browser.wait_for(
-            "(() => { const w = document.querySelector('.quick-input-widget');"
-            " return !!w && w.style.display !== 'none'; })()",
-            20,
-        )
+        wb.accept_quick_input("Add a note", closes=False)
+        wb.wait_input_box("prtrace: Add a note")
         wb.type(NOTE)
         wb.key("Enter")
         thought = wait_event(ws, lambda e: e["type"] == "thought", "thought")
@@ -173,6 +170,10 @@ def test_vscode_extension_records_a_session(tmp_path: Path) -> None:
                 browser.screenshot(ARTIFACTS / "vscode-extension-failure.png", full_page=False)
             except Exception:  # noqa: BLE001 - the original error matters more
                 pass
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "vscode-extension-events.json").write_text(
+            json.dumps(spooled_events(ws), indent=1)
+        )
         print(server.logs()[-4000:])
         raise
     finally:
@@ -181,6 +182,7 @@ def test_vscode_extension_records_a_session(tmp_path: Path) -> None:
         server.stop()
 
     events = spooled_events(ws)
+    (ARTIFACTS / "vscode-extension-events.json").write_text(json.dumps(events, indent=1))
     assert all(e["source"] == "vscode" for e in events), {e["source"] for e in events}
     assert len({e["session_id"] for e in events}) == 1
 
@@ -188,11 +190,11 @@ def test_vscode_extension_records_a_session(tmp_path: Path) -> None:
     assert opened["hash"] == text_hash(MAIN) and opened["language"] == "javascript"
     assert opened["size"] == len(MAIN.encode()) and opened["version"] == 1
     # diagnostics: the @ts-check error on n.foo() (VS Code's severities, counted).
-    assert diagnostics["errors"] == 1 and diagnostics["warnings"] == 0, diagnostics
+    assert diagnostics["errors"] == 1 and "warnings" not in diagnostics, diagnostics  # 0: omitted
     assert "foo" in diagnostics["items"][0]["message"]
     assert diagnostics["items"][0]["range"]["start"] == {"line": 5, "character": 2}
     # go_to_definition: the word at the cursor, the target in util.js, a latency.
-    assert nav["path"] == "main.js" and nav["symbol"] == "helper" and nav["kind"] == "definition"
+    assert nav["path"] == "main.js" and nav["symbol"] == "helper" and "kind" not in nav
     assert nav["range"] == {
         "start": {"line": 3, "character": 12},
         "end": {"line": 3, "character": 18},

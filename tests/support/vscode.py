@@ -218,7 +218,7 @@ class Workbench:
         )
         self.type(text)
 
-    def accept_quick_input(self, expect: str | None = None) -> None:
+    def accept_quick_input(self, expect: str | None = None, *, closes: bool = True) -> None:
         if expect is not None:
             self.b.wait_for(
                 "[...document.querySelectorAll('.quick-input-list .monaco-list-row')]"
@@ -226,19 +226,42 @@ class Workbench:
                 20,
             )
         self.key("Enter")
+        if closes:
+            self.b.wait_for(
+                "(() => { const w = document.querySelector('.quick-input-widget');"
+                " return !w || w.style.display === 'none'; })()",
+                20,
+            )
+
+    def wait_input_box(self, title: str) -> None:
+        """Until an extension's input box with ``title`` shows (it reuses the palette's widget)."""
         self.b.wait_for(
             "(() => { const w = document.querySelector('.quick-input-widget');"
-            " return !w || w.style.display === 'none'; })()",
+            " return !!w && w.style.display !== 'none' &&"
+            f" (w.querySelector('.quick-input-title') || {{}}).textContent === {json.dumps(title)}; }})()",
             20,
         )
 
     def active_tab(self) -> str:
-        return self.b.evaluate(
-            "(document.querySelector('.tab.active .label-name') || {}).textContent || ''"
-        )
+        """The active editor's file name, from the window title ("util.js - repo - …")."""
+        title = self.b.evaluate("document.title") or ""
+        return title.split(" - ")[0].lstrip("● ").strip()
 
     def terminal_text(self) -> str:
+        """The integrated terminal's rows (the DOM renderer: gpuAcceleration off)."""
         return self.b.evaluate(
-            "[...document.querySelectorAll('.terminal-wrapper .xterm-rows, "
-            ".terminal-wrapper .xterm-accessibility-tree')].map(e => e.textContent).join('\\n')"
+            "[...document.querySelectorAll('.terminal-wrapper .xterm-rows > div')]"
+            ".map(e => e.textContent.replace(/\\u00a0/g, ' ').trimEnd()).join('\\n')"
         )
+
+    def wait_prompt(self, timeout: float = 60) -> str:
+        """Until the terminal's last non-empty line is a prompt (ends with ``$`` or ``#``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.terminal_text() or ""
+            lines = [line for line in text.split("\n") if line.strip()]
+            if lines and lines[-1].rstrip().endswith(("$", "#")):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no shell prompt in the terminal: {text!r}")
+            time.sleep(0.2)
