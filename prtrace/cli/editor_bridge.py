@@ -60,5 +60,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         root = find_root()
     return run_bridge(
-        root, upload=not args.no_upload, idle_gap=args.idle_gap, source=args.source.strip() or "vscode"
+        root,
+        upload=not args.no_upload,
+        idle_gap=args.idle_gap,
+        source=args.source.strip() or "vscode",
     )

@@ -110,7 +110,7 @@ class CodeServer:
             capture_output=True,
             timeout=120,
         )
-        self.log = open(run / "code-server.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(run / "code-server.log", "wb")
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, folder: Path) -> str:
@@ -186,9 +186,13 @@ class Workbench:
             code, vk = f"Key{key.upper()}", ord(key.upper())
         else:
             code, vk = KEYS[key]
-        base = dict(
-            key=key, code=code, windowsVirtualKeyCode=vk, nativeVirtualKeyCode=vk, modifiers=modifiers
-        )
+        base = {
+            "key": key,
+            "code": code,
+            "windowsVirtualKeyCode": vk,
+            "nativeVirtualKeyCode": vk,
+            "modifiers": modifiers,
+        }
         text = {"text": "\r"} if key == "Enter" and not modifiers else {}
         self.b.send("Input.dispatchKeyEvent", type="keyDown", **base, **text)
         self.b.send("Input.dispatchKeyEvent", type="keyUp", **base)
@@ -221,7 +225,8 @@ class Workbench:
     def accept_quick_input(self, expect: str | None = None, *, closes: bool = True) -> None:
         if expect is not None:
             self.b.wait_for(
-                "[...document.querySelectorAll('.quick-input-list .monaco-list-row')]"
+                # the focused row (the one Enter picks), once the list is filtered
+                "[...document.querySelectorAll('.quick-input-list .monaco-list-row.focused')]"
                 f".some(e => e.textContent.includes({json.dumps(expect)}))",
                 20,
             )

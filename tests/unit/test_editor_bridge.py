@@ -46,7 +46,12 @@ def test_documents_and_edits_go_through_the_lsp_recorder(tmp_path: Path) -> None
             {
                 "method": "textDocument/didOpen",
                 "params": {
-                    "textDocument": {"uri": u, "languageId": "javascript", "version": 1, "text": text}
+                    "textDocument": {
+                        "uri": u,
+                        "languageId": "javascript",
+                        "version": 1,
+                        "text": text,
+                    }
                 },
             },
         )
@@ -77,7 +82,10 @@ def test_documents_and_edits_go_through_the_lsp_recorder(tmp_path: Path) -> None
     bridge.feed(
         lsp(
             T0 + 0.5,
-            {"method": "textDocument/didSave", "params": {"textDocument": {"uri": u}, "text": after}},
+            {
+                "method": "textDocument/didSave",
+                "params": {"textDocument": {"uri": u}, "text": after},
+            },
         )
     )
     bridge.feed(
@@ -142,7 +150,9 @@ def test_terminal_commands_are_cleaned_and_capped(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     bridge = Bridge(ws)
     bridge.feed(line(kind="terminal_start", t=T0, id=1, cmd="ls nope", cwd=str(ws)))
-    bridge.feed(line(kind="terminal_output", id=1, data="\x1b]633;C\x07\x1b[31mls: nope\x1b[0m\r\n"))
+    bridge.feed(
+        line(kind="terminal_output", id=1, data="\x1b]633;C\x07\x1b[31mls: nope\x1b[0m\r\n")
+    )
     bridge.feed(line(kind="terminal_end", t=T0 + 0.5, id=1, exit_code=2, cmd="ls nope"))
     bridge.feed(line(kind="terminal_start", t=T0 + 1, id=2, cmd="yes", cwd=str(ws / "sub")))
     chunk = "y\n" * 100_000
