@@ -126,21 +126,40 @@ def test_vscode_extension_records_a_session(tmp_path: Path) -> None:
                 time.sleep(0.2)
         nav = wait_event(ws, lambda e: e["type"] == "go_to_definition", "go_to_definition")
 
-        # Back to main.js: two edits in two bursts, then save.
-        wb.quick_input(("p", CTRL), "main.js")
-        wb.accept_quick_input("main.js")
-        browser.wait_for(
-            "!!document.activeElement && !!document.activeElement.closest('.monaco-editor')", 20
+        # Ctrl+click on `helper` in the import (line 2): to util.js again, by mouse.
+        wb.open_file("main.js")
+        wb.ctrl_click(*wb.word_center(2, "helper"))
+        wb.wait_active("util.js")
+        clicked = wait_event(
+            ws,
+            lambda e: e["type"] == "go_to_definition" and e["id"] != nav["id"],
+            "the Ctrl+click go_to_definition",
         )
+
+        # Find references (Shift+F12 on the call): a peek, then Escape.
+        wb.open_file("main.js")
+        wb.quick_input(("g", CTRL), "4:15")
+        wb.accept_quick_input()
+        wb.key("F12", SHIFT)
+        refs = wait_event(ws, lambda e: e["type"] == "find_references", "find_references")
+        wb.key("Escape")
+
+        # Two edits in two bursts, each seen in the editor before going on, then save.
         wb.key("End", CTRL)
         wb.type("// fixed in vscode\n")
+        wb.wait_line(7, "// fixed in vscode")
         wait_event(ws, lambda e: e["type"] == "edit", "the first edit")
         wb.quick_input(("g", CTRL), "4:20")
         wb.accept_quick_input()
         wb.key("ArrowRight", SHIFT)
         wb.type("4")
+        wb.wait_line(4, "console.log(helper(4));")
         wb.key("s", CTRL)
-        saved = wait_event(ws, lambda e: e["type"] == "file_saved", "file_saved")
+        saved = wait_event(
+            ws,
+            lambda e: e["type"] == "file_saved" and e["hash"] == text_hash(SAVED),
+            "file_saved of the final text",
+        )
 
         # The integrated terminal: a failing and a passing command.
         wb.key("`", CTRL)
@@ -216,12 +235,23 @@ def test_vscode_extension_records_a_session(tmp_path: Path) -> None:
     opened_util = next(e for e in events if e["type"] == "file_opened" and e["path"] == "util.js")
     assert opened_util["hash"] == text_hash(UTIL)
 
-    # The edits replay to the saved file byte for byte, their hashes chain.
+    # Ctrl+click: the same target, from the import's `helper` (line 2).
+    assert clicked["path"] == "main.js" and clicked["symbol"] == "helper", clicked
+    assert clicked["range"]["start"] == {"line": 1, "character": 9}
+    assert clicked["targets"][0]["path"] == "util.js" and clicked["latency_ms"] >= 0
+    # find_references: the definition, the import and the call.
+    assert refs["path"] == "main.js" and refs["symbol"] == "helper", refs
+    assert refs["count"] == 3 and set(refs["files"]) == {"main.js", "util.js"}, refs
+
+    # The edits replay to the saved file byte for byte, their hashes chain, and every
+    # save's hash is the text the edits before it made.
     saved_bytes = (ws / "main.js").read_bytes()
     assert saved_bytes == SAVED.encode()
     edits = [e for e in events if e["type"] == "edit" and e["path"] == "main.js"]
     assert len(edits) == 2, edits
     assert [e["op"] for e in edits] == ["insert", "replace"]
+    # The workbench types insertText one character at a time: 19 changes, one edit.
+    assert [e.get("changes", 1) for e in edits] == [len("// fixed in vscode\n"), 1]
     assert edits[0]["before_hash"] == opened["hash"]
     assert edits[1]["before_hash"] == edits[0]["after_hash"]
     assert edits[1]["after_hash"] == saved["hash"] == text_hash(SAVED)
@@ -230,7 +260,9 @@ def test_vscode_extension_records_a_session(tmp_path: Path) -> None:
         "end": {"line": 3, "character": 20},
     }
     assert git_apply(MAIN, [e["patch_unified"] for e in edits], tmp_path, "main.js") == SAVED
-    assert saved["path"] == "main.js"
+    after = {e["after_hash"] for e in edits}
+    saves = [e for e in events if e["type"] == "file_saved" and e["path"] == "main.js"]
+    assert saves[-1] == saved and all(e["hash"] in after for e in saves), saves
 
     # The terminal commands: command line, exit code, output without escapes, cwd.
     assert failed["cmd"] == FAILING and failed["exit_code"] == 1, failed

@@ -197,6 +197,54 @@ class Workbench:
         self.b.send("Input.dispatchKeyEvent", type="keyDown", **base, **text)
         self.b.send("Input.dispatchKeyEvent", type="keyUp", **base)
 
+    def word_center(self, line: int, word: str) -> tuple[float, float]:
+        """Where ``word`` is drawn on the active editor's 1-based ``line`` (page pixels)."""
+        found = self.b.evaluate(
+            "(() => { const ed = document.querySelector('.editor-instance .monaco-editor');"
+            " const rows = [...ed.querySelectorAll('.view-lines .view-line')]"
+            "   .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));"
+            f" const row = rows[{line - 1}]; if (!row) return null;"
+            " const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);"
+            " for (let n = walker.nextNode(); n; n = walker.nextNode()) {"
+            f"   const i = n.textContent.indexOf({json.dumps(word)}); if (i < 0) continue;"
+            "   const r = document.createRange();"
+            f"   r.setStart(n, i); r.setEnd(n, i + {len(word)});"
+            "   const b = r.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; }"
+            " return null; })()"
+        )
+        assert found, f"{word!r} is not on line {line} of the editor"
+        return found[0], found[1]
+
+    def ctrl_click(self, x: float, y: float) -> None:
+        """Ctrl+click as a hand does it: hover with Ctrl held (the link appears), press, release."""
+        self.b.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y, modifiers=CTRL)
+        self.b.send(
+            "Input.dispatchKeyEvent",
+            type="rawKeyDown",
+            key="Control",
+            code="ControlLeft",
+            windowsVirtualKeyCode=17,
+            modifiers=CTRL,
+        )
+        self.b.send("Input.dispatchMouseEvent", type="mouseMoved", x=x + 1, y=y, modifiers=CTRL)
+        for kind in ("mousePressed", "mouseReleased"):
+            self.b.send(
+                "Input.dispatchMouseEvent",
+                type=kind,
+                x=x + 1,
+                y=y,
+                button="left",
+                clickCount=1,
+                modifiers=CTRL,
+            )
+        self.b.send(
+            "Input.dispatchKeyEvent",
+            type="keyUp",
+            key="Control",
+            code="ControlLeft",
+            windowsVirtualKeyCode=17,
+        )
+
     def type(self, text: str) -> None:
         self.b.send("Input.insertText", text=text)
 
@@ -246,6 +294,40 @@ class Workbench:
             f" (w.querySelector('.quick-input-title') || {{}}).textContent === {json.dumps(title)}; }})()",
             20,
         )
+
+    def open_file(self, name: str) -> None:
+        """Quick open (Ctrl+P) ``name``; until its editor is the active one."""
+        self.quick_input(("p", CTRL), name)
+        self.accept_quick_input(name)
+        self.wait_active(name)
+
+    def wait_active(self, name: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while self.active_tab() != name:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} is not the active editor: {self.active_tab()!r}")
+            time.sleep(0.1)
+        self.b.wait_for(
+            "!!document.activeElement && !!document.activeElement.closest('.monaco-editor')", 20
+        )
+
+    def line_text(self, line: int) -> str:
+        """What the active editor draws on its 1-based ``line``."""
+        return self.b.evaluate(
+            "(() => { const ed = document.querySelector('.editor-instance .monaco-editor');"
+            " const rows = [...ed.querySelectorAll('.view-lines .view-line')]"
+            "   .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));"
+            f" const row = rows[{line - 1}];"
+            " return row ? row.textContent.replace(/\\u00a0/g, ' ') : null; })()"
+        )
+
+    def wait_line(self, line: int, text: str, timeout: float = 20) -> None:
+        """Until the editor shows ``text`` on ``line`` (the keystrokes were applied)."""
+        deadline = time.monotonic() + timeout
+        while self.line_text(line) != text:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"line {line} is {self.line_text(line)!r}, not {text!r}")
+            time.sleep(0.1)
 
     def active_tab(self) -> str:
         """The active editor's file name, from the window title ("util.js - repo - …")."""
