@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "worker",
     "lsp",
+    "editor_bridge",
     "record",
     "shell",
     "run",

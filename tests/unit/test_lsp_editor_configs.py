@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 import tomllib
 
 from tests.support.lsp_support import ROOT
@@ -26,6 +29,33 @@ def test_vscode_extension_manifest() -> None:
     source = (CONFIGS / "vscode" / "prtrace-lsp" / "extension.js").read_text()
     assert '["lsp", "--", command, ...args]' in source
     assert "exec prtrace lsp -- gopls" in (CONFIGS / "vscode" / "prtrace-gopls").read_text()
+
+
+def test_native_vscode_extension_manifest_matches_its_code() -> None:
+    """Every contributed command is registered, settings read are declared, and the
+    packaging tool is pinned exactly, with a lock (the .vsix is built offline)."""
+    folder = CONFIGS / "vscode" / "prtrace"
+    manifest = json.loads((folder / "package.json").read_text())
+    source = (folder / "extension.js").read_text()
+    commands = {c["command"] for c in manifest["contributes"]["commands"]}
+    registered = set(re.findall(r"registerCommand\('([\w.]+)'", source))
+    assert commands == registered, (commands, registered)
+    settings = set(manifest["contributes"]["configuration"]["properties"])
+    used = {f"prtrace.recorder.{key}" for key in re.findall(r"config\(\)\.get\('(\w+)'", source)}
+    assert used == settings
+    assert "editor-bridge" in source and "--stdio" in source
+    pins = manifest["devDependencies"]
+    assert pins and all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in pins.values())
+    assert not manifest.get("dependencies")  # nothing at run time but the vscode API
+    lock = json.loads((folder / "package-lock.json").read_text())
+    assert lock["packages"][""]["devDependencies"] == pins
+    for name in ("node24", "code-server"):
+        test_tools = ROOT / "tests" / "support" / "node" / name
+        wanted = json.loads((test_tools / "package.json").read_text())["dependencies"]
+        locked = json.loads((test_tools / "package-lock.json").read_text())["packages"][""]
+        assert locked["dependencies"] == wanted and all(
+            re.fullmatch(r"\d+\.\d+\.\d+", v) for v in wanted.values()
+        )
 
 
 def test_vim_and_emacs_configs_wrap_the_command() -> None:
