@@ -85,8 +85,7 @@ async def export(
 
     async def lines() -> AsyncIterator[bytes]:
         async for document in svc.traces.iter_documents(filters, shape):
-            yield (convert(document) if convert else document) + b"
-"
+            yield (convert(document) if convert else document) + b"\n"
 
     return Stream(lines(), media_type="application/x-ndjson")
 

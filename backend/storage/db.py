@@ -257,6 +257,7 @@ class Database:
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
+            assert driver is not None, "a pooled connection always has its driver's"
             async with driver.transaction():
                 yield driver
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import msgspec
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.engine import Connection

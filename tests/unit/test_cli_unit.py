@@ -154,7 +154,7 @@ def test_every_listed_command_module_exists():
     parser = main.build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for name in main.COMMAND_MODULES:
-        assert name in commands
+        assert name.replace("_", "-") in commands
 
 
 # --- errors ------------------------------------------------------------------------------
