@@ -29,7 +29,7 @@ def _demo(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         text=True,
         env=env,
         stdin=subprocess.DEVNULL,
-        timeout=300,
+        timeout=900,
     )
 
 
