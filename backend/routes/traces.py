@@ -94,15 +94,19 @@ async def finalize_trace(request: Request, trace_id: str) -> Response:
 
 
 async def _attribute(svc: Any, trace_id: str, body: FinalizeRequest) -> None:
-    """A final patch sent without its attribution gets one from the stored events."""
+    """A final patch sent without its attribution gets one from the stored events.
+
+    Also when the trace is sealed already: a retried finalize must carry the same
+    artifacts as the first, attribution included, to be the idempotent no-op it is
+    (the events of a sealed trace do not change, so neither does the attribution).
+    """
     from prtrace.attribution import attribute
 
     artifacts = body.artifacts
     if artifacts is None or not artifacts.final_patch or artifacts.attribution is not None:
         return
     trace = await svc.traces.load(trace_id)
-    if trace.status == "open":
-        artifacts.attribution = attribute(trace.events, artifacts.final_patch)
+    artifacts.attribution = attribute(trace.events, artifacts.final_patch)
 
 
 @post("/traces/{trace_id:str}/qa", status_code=202, summary="Queue a QA job")

@@ -164,6 +164,38 @@ def _extra_events(after: datetime) -> list[ev.Event]:
     old, new = "x = 1\n", "x = 2\n"
     rng = ev.Range(start=ev.Position(line=3, character=4), end=ev.Position(line=3, character=15))
     return [
+        ev.AgentSession(
+            id=f"{SESSION}-a01",
+            t=t(0.1),
+            session_id=SESSION,
+            source="agent",
+            agent="claude-code",
+            agent_session_id="s-1",
+            version="2.1.332",
+        ),
+        ev.AgentPrompt(
+            id=f"{SESSION}-a02",
+            t=t(0.2),
+            session_id=SESSION,
+            source="agent",
+            agent="claude-code",
+            agent_session_id="s-1",
+            prompt="why does parse_price round 19.999 down?",
+        ),
+        ev.AgentToolCall(
+            id=f"{SESSION}-a03",
+            t=t(0.3),
+            session_id=SESSION,
+            source="agent",
+            agent="claude-code",
+            agent_session_id="s-1",
+            tool="Bash",
+            tool_use_id="toolu_1",
+            input="python -m pytest -q",
+            output="1 failed",
+            exit_code=1,
+            duration_ms=812.0,
+        ),
         ev.Rename(
             id=f"{SESSION}-x01",
             t=t(1),
@@ -360,6 +392,8 @@ def test_seed_flow_create_three_batches_finalize_get(
     assert document["task"]["repository"] == repository
     assert document["task"]["commit"] == "3f2a9c1d"
     assert document["environment"] == {"editor": "neovim", "os": "linux"}
+    attribution = document["artifacts"].pop("attribution")  # the server's, from the events
+    assert attribution["ai_share"] == 0.0 and attribution["files"]
     assert document["artifacts"] == {"final_patch": session.patch}
     assert document["qa"]["status"] == "none"
 
@@ -526,6 +560,7 @@ def test_finalize_seals_later_events_409_and_retries_are_safe(
 
     document = api.get(f"/traces/{trace_id}").json()
     assert document["status"] == "sealed"
+    assert document["artifacts"].pop("attribution")["lines"]["agent"] == 0
     assert document["artifacts"] == {"final_patch": patch}
     assert document["events"] == as_json(batch)
 
