@@ -78,7 +78,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         auth=_WRITER,
     ),
     ("post", "/traces/{trace_id}/qa"): Operation(202, api.JobAccepted, _TOKEN + (404, 422)),
-    ("get", "/traces/{trace_id}"): Operation(200, Trace, _TOKEN + (404, 422)),
+    ("get", "/traces/{trace_id}"): Operation(200, Trace, (400,) + _TOKEN + (404, 422)),
     ("delete", "/traces/{trace_id}"): Operation(200, api.TraceDeleted, _TOKEN + (404,)),
     ("get", "/traces/{trace_id}/events"): Operation(
         200, api.StoredEventList, (400,) + _TOKEN + (404, 422)
@@ -88,6 +88,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("get", "/traces/{trace_id}/judgements"): Operation(
         200, api.JudgementList, _TOKEN + (404, 422)
+    ),
+    ("get", "/traces/{trace_id}/agent-trace"): Operation(
+        200,
+        {
+            "type": "object",
+            "description": "Who wrote each line of the final patch, as one Agent Trace record "
+            "(cursor/agent-trace 0.1.0; docs/agents.md)",
+        },
+        _TOKEN + (404, 422),
     ),
     ("get", "/jobs/{job_id}"): Operation(200, api.JobStatus, _TOKEN + (404, 422)),
     ("get", "/healthz"): Operation(200, api.Health, (), auth=()),

@@ -69,6 +69,19 @@ def parse_score_ranges(values: list[str] | None) -> list[ScoreRange] | None:
     return ranges or None
 
 
+_VERDICT = re.compile(r"^[a-z][a-z_]{0,39}$")
+
+
+def parse_verdicts(values: list[str] | None) -> list[str] | None:
+    """Verdict names (``resolved``, ``not_resolved``…); 400 naming the field if one is not."""
+    for value in values or ():
+        if not _VERDICT.match(value):
+            raise ApiError(
+                400, f"verdict must be a verdict name like resolved, not {value!r}", "verdict"
+            )
+    return values
+
+
 def parse_share_range(value: str | None) -> tuple[float | None, float | None]:
     """``MIN:MAX`` (``0.5:``, ``:0.1``, ``0:1``) of an AI share in [0, 1]; 400 if not."""
     if value is None:
@@ -319,17 +332,17 @@ def trace_filters_from_query(
     cursor: str | None = None,
 ) -> TraceFilters:
     """The Litestar dependency both ``GET /traces`` and ``GET /export`` declare."""
-    share_min, share_max = parse_share_range(ai_share)
+    share_min, share_max = parse_share_range(ai_share or None)  # empty: no filter, like the others
     return TraceFilters(
         ai_share_min=share_min,
         ai_share_max=share_max,
-        agent=agent,
+        agent=agent or None,
         status=status,
         developer=developer,
         repository=repository,
         created_after=created_after,
         created_before=created_before,
-        verdict=split_values(verdict),
+        verdict=parse_verdicts(split_values(verdict)),
         qa_status=split_values(qa_status),
         overall_min=overall_min,
         overall_max=overall_max,

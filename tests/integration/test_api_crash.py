@@ -203,6 +203,7 @@ def test_kill9_after_finalize_keeps_the_trace_sealed(prtrace_server: ServerProce
     api = {"Authorization": f"Bearer {server.api_token}"}
     document = httpx.get(f"{server.url}/traces/{trace_id}", headers=api).json()
     assert document["status"] == "sealed"
+    assert document["artifacts"].pop("attribution")["lines"]["agent"] == 0
     assert document["artifacts"] == {"final_patch": patch}
     assert document["events"] == as_json(events)
     assert post_batch(server, trace_id, token, 1, batch_events(1, 2)).status_code == 409
