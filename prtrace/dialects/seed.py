@@ -719,8 +719,16 @@ def document_to_seed(doc: dict[str, Any]) -> dict[str, Any]:
         out["environment"] = _section("environment", doc.get("environment") or {}, dialect)
     events = convert(doc.get("events") or [], list[Event])
     out["events"] = [event_to_seed(e) for e in events]
-    out["artifacts"] = doc.get("artifacts") or {}
+    out["artifacts"] = _artifacts(doc.get("artifacts") or {})
     out["qa"] = qa_to_seed(doc.get("qa"))
+    return out
+
+
+def _artifacts(native: dict[str, Any]) -> dict[str, Any]:
+    """The artifacts as sent; the server's ``attribution`` (the seed has none) under ``prtrace``."""
+    out = {k: v for k, v in native.items() if k != "attribution"}
+    if native.get("attribution") is not None:
+        out[EXTENSION] = {"attribution": native["attribution"]}
     return out
 
 

@@ -92,6 +92,8 @@ def test_the_seeds_example_goes_in_verbatim_and_comes_back_field_by_field(
     assert doc["trace_id"] == trace_id != sent["trace_id"]
     assert doc["created_at"].endswith("Z") and doc["status"] == "sealed" and doc["sealed_at"]
     assert doc["qa"] == {"status": "none"}
+    # The server's attribution of the final patch, under the artifacts' `prtrace` object.
+    assert "lines" in doc["artifacts"].pop("prtrace")["attribution"]
     # What the client sent: every field, every value, in its order.
     for section in ("developer", "task", "environment", "artifacts"):
         assert doc[section] == sent[section], section

@@ -58,6 +58,8 @@ def test_a_plain_client_of_the_seed_round_trips_its_example(module_prtrace_serve
     assert status == 200, trace
 
     assert trace["version"] == example["version"] == "trace-1.0.0"
+    # The server's attribution of the final patch, under the artifacts' `prtrace` object.
+    assert "lines" in trace["artifacts"].pop("prtrace")["attribution"]
     for key in ("developer", "task", "environment", "artifacts"):
         assert trace[key] == example[key], key
     for got, sent in zip(trace["events"], example["events"], strict=True):
