@@ -40,14 +40,32 @@ def _expected(tmp_path: Path) -> tuple[list, str]:
     )
 
 
-def test_demo_json_records_the_session_for_real_and_reads_it_back(tmp_path: Path) -> None:
+def test_demo_records_the_session_for_real_and_verifies_it_in_docker(
+    docker_client, tmp_path: Path
+) -> None:
+    """The whole pipeline in one run (each run of the demo costs minutes): the real
+    recorder captures the session, the server's QA worker applies the final patch in a
+    container and finds the sample's failing test fixed, and everything is cleaned up."""
     out = tmp_path / "trace.json"
-    result = _demo("--no-qa", "--json", "--out", str(out))
+    result = _demo("--json", "--out", str(out))  # QA is on by default
     assert result.returncode == 0, result.stderr
     trace = msgspec.json.decode(result.stdout, type=Trace)
     assert trace.status == "sealed"
     assert msgspec.json.decode(out.read_bytes(), type=Trace) == trace
+    _assert_recorded_for_real(trace, tmp_path)
+    _assert_resolved(trace, result.stderr)
 
+    assert "prtrace lsp -- pylsp: initialized" in result.stderr
+    assert "prtrace record stop: sealed" in result.stderr
+    # Cleaned up: the server is gone and so is its home.
+    home = Path(re.search(r"\(home (\S+)\)", result.stderr).group(1))
+    url = re.search(r"prtrace serve on (\S+)", result.stderr).group(1)
+    assert not home.exists()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url + "/healthz", timeout=5)
+
+
+def _assert_recorded_for_real(trace: Trace, tmp_path: Path) -> None:
     # Same steps and edits as the scripted session, so the same final patch.
     _, patch = _expected(tmp_path)
     assert trace.artifacts.final_patch == patch
@@ -79,39 +97,9 @@ def test_demo_json_records_the_session_for_real_and_reads_it_back(tmp_path: Path
     assert all(a.after_hash == b.before_hash for a, b in zip(edits, edits[1:], strict=False))
     assert edits[-1].after_hash == by_kind["file_saved"][-1].hash
 
-    assert "prtrace lsp -- pylsp: initialized" in result.stderr
-    assert "prtrace record stop: sealed" in result.stderr
-    # Cleaned up: the server is gone and so is its home.
-    home = Path(re.search(r"\(home (\S+)\)", result.stderr).group(1))
-    url = re.search(r"prtrace serve on (\S+)", result.stderr).group(1)
-    assert not home.exists()
-    with pytest.raises(httpx.TransportError):
-        httpx.get(url + "/healthz", timeout=5)
 
-
-def test_demo_text_summary_shows_types_thoughts_and_patch() -> None:
-    result = _demo("--no-qa")
-    assert result.returncode == 0, result.stderr
-    assert "events by type" in result.stdout
-    assert re.search(r"^  edit\s+\d+$", result.stdout, re.M)
-    assert re.search(r"^  go_to_definition\s+2$", result.stdout, re.M)
-    assert "[root-cause]" in result.stdout
-    assert "+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation" in result.stdout
-    written = re.search(r"trace JSON written to (\S+)", result.stderr).group(1)
-    assert msgspec.json.decode(Path(written).read_bytes(), type=Trace).status == "sealed"
-    Path(written).unlink()
-
-
-def test_demo_with_qa_verifies_the_fix_in_docker(
-    docker_client,
-    tmp_path: Path,
-) -> None:
-    """The whole pipeline: the server's QA worker applies the final patch in a
-    container and finds the sample's failing test fixed."""
-    result = _demo("--json", "--out", str(tmp_path / "trace.json"))  # QA is on by default
-    assert result.returncode == 0, result.stderr
-    trace = msgspec.json.decode(result.stdout, type=Trace)
-    assert trace.qa.status == "done", result.stderr
+def _assert_resolved(trace: Trace, stderr: str) -> None:
+    assert trace.qa.status == "done", stderr
     tests = trace.qa.tests
     assert tests is not None and tests.patch is not None and tests.patch.applied
     assert tests.verdict == "resolved", tests
@@ -119,17 +107,30 @@ def test_demo_with_qa_verifies_the_fix_in_docker(
     assert tests.baseline is not None and tests.baseline.failed == len(FAIL_TO_PASS)
 
 
-def test_demo_keep_leaves_a_server_to_explore() -> None:
-    result = _demo("--no-qa", "--keep", "--json")
+def test_demo_text_summary_and_keep_leave_a_server_to_explore() -> None:
+    """The default text summary, and ``--keep``: the server stays up with the trace."""
+    result = _demo("--no-qa", "--keep")
     assert result.returncode == 0, result.stderr
     kept = re.search(r"kept: server pid (\d+) at (\S+), home (\S+)", result.stderr)
     assert kept, result.stderr
     pid, url, home = int(kept.group(1)), kept.group(2), Path(kept.group(3))
-    token = re.search(r"PRTRACE_API_TOKEN=(\S+)", result.stderr).group(1)
     try:
-        trace_id = msgspec.json.decode(result.stdout)["trace_id"]
-        answer = httpx.get(f"{url}/traces/{trace_id}", headers={"Authorization": f"Bearer {token}"})
+        assert "events by type" in result.stdout
+        assert re.search(r"^  edit\s+\d+$", result.stdout, re.M)
+        assert re.search(r"^  go_to_definition\s+2$", result.stdout, re.M)
+        assert "[root-cause]" in result.stdout
+        assert "+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation" in result.stdout
+        written = Path(re.search(r"trace JSON written to (\S+)", result.stderr).group(1))
+        trace = msgspec.json.decode(written.read_bytes(), type=Trace)
+        written.unlink()
+        assert trace.status == "sealed"
+
+        token = re.search(r"PRTRACE_API_TOKEN=(\S+)", result.stderr).group(1)
+        answer = httpx.get(
+            f"{url}/traces/{trace.trace_id}", headers={"Authorization": f"Bearer {token}"}
+        )
         assert answer.status_code == 200
+        assert msgspec.json.decode(answer.content, type=Trace).events == trace.events
         assert (home / "sample-repo" / "inventory" / "parsing.py").is_file()
     finally:
         os.killpg(pid, signal.SIGKILL)

@@ -61,7 +61,7 @@ DRIVER = r"""
       SETUP
       (find-file (expand-file-name "main.py" ws))
       START
-      (unless (prtrace-test-wait (lambda () READY) 30) (error "pylsp did not attach"))
+      (unless (prtrace-test-wait (lambda () READY) 120) (error "pylsp did not attach"))
       (setq main (current-buffer))
       (goto-char (point-min)) (forward-line 2) (forward-char 8)   ; on helper in print(helper(2))
       DEFINITION

@@ -33,7 +33,7 @@ local ok, err = pcall(function()
     local _, c = next(vim.lsp.buf_get_clients(main))
     return c
   end
-  if not vim.wait(30000, function()
+  if not vim.wait(120000, function()
     local c = client()
     return c ~= nil and c.server_capabilities ~= nil and c.server_capabilities.definitionProvider
   end, 50) then error("pylsp did not attach") end

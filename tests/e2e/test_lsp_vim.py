@@ -51,7 +51,7 @@ endfunction
 try
   execute 'edit ' . s:ws . '/main.py'
   ALELint
-  if !s:Wait('s:Ready()', 30000) | throw 'pylsp did not attach' | endif
+  if !s:Wait('s:Ready()', 120000) | throw 'pylsp did not attach' | endif
   let s:main = bufnr('%')
   call cursor(3, 9)
   ALEGoToDefinition
