@@ -404,8 +404,8 @@ GATES: dict[str, tuple[str, ...]] = {
     "sendgrid-api-key": ("sg.",),
     "square-oauth-secret": ("sq0csp-",),
     "ibm-cloud-iam-key": ("iam",),
-    "softlayer-credentials": ("softlayer", "sl"),
-    "cloudant-credentials": ("cloudant", "key", "pwd", "pass", "token"),
+    # softlayer-credentials, cloudant-credentials: none; their anchors (whole names, a
+    # checked URL) are stricter than ``sl`` or ``key`` anywhere in the text was.
     "email": ("@",),
     "user": ("/home/", "/users/", "\\users\\"),
 }
