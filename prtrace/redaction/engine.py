@@ -102,7 +102,7 @@ class _Plan:
     (the regexes of one label) form a group, whose hits are found once."""
 
     def __init__(self, detectors: list[Detector]) -> None:
-        needles: dict[str, dict[bytes, int]] = {"low": {}, "cls": {}}
+        needles: dict[str, dict[bytes, int]] = {"low": {}, "cls": {}, "raw": {}}
         # (automaton, needle index) -> (detectors it is a gate of, [(group, anchor,
         # the exact bytes a raw literal must be)])
         self.uses: dict[
@@ -113,12 +113,14 @@ class _Plan:
         group_of: dict[int, int] = {}
 
         def index_of(view: str, needle: str) -> tuple[str, int, bytes | None]:
+            # A raw literal with letters of one case only is found case-sensitively in
+            # the bytes themselves (``AC`` must not stop at every ``back``).
             data = needle.encode("utf-8", "surrogatepass")
-            automaton = "cls" if view == "cls" else "low"
-            key = data.lower() if view == "raw" else data
-            index = needles[automaton].setdefault(key, len(needles[automaton]))
+            automaton = "raw" if view == "raw" and data.lower() != data else view
+            automaton = "low" if automaton == "raw" and data.lower() == data else automaton
+            index = needles[automaton].setdefault(data, len(needles[automaton]))
             self.uses.setdefault((automaton, index), (set(), []))
-            return automaton, index, (data if view == "raw" and data != key else None)
+            return automaton, index, None
 
         self.gated: list[bool] = []
         self.unanchored: list[int] = []
@@ -158,42 +160,73 @@ class _Plan:
         self, data: bytes, ops: Ops, structural: Structural | None = None
     ) -> tuple[set[int], dict[int, list[tuple[Anchor, int]]]]:
         """Detectors whose gate is present, and each group's anchor hits (position in
-        ``data``), hits that ``structural`` calls structure left out."""
+        ``data``), hits that ``structural`` calls structure left out. The gates are
+        read first: a literal that only anchors detectors whose gates are all absent
+        (``//`` for npm's ``_authToken``) is not looked at further."""
         gates: set[int] = set()
-        hits: dict[int, list[tuple[Anchor, int]]] = {}
         uses = self.uses
+        found: list[tuple[str, bytes, int, list[tuple[int, int]]]] = []
         for view, automaton in self.automata.items():
-            buf = data.lower() if view == "low" else data.translate(CLASS_TABLE)
-            ops.scanned += 2 * len(data)
+            # Two passes per view (make it, scan it); the raw view is only scanned.
+            buf = (
+                data
+                if view == "raw"
+                else data.lower()
+                if view == "low"
+                else data.translate(CLASS_TABLE)
+            )
+            ops.scanned += len(data) if view == "raw" else 2 * len(data)
             matches = automaton.find_matches_as_indexes(buf, overlapping=True)
             if not matches:
                 continue
-            found: dict[int, list[tuple[int, int]]] = {}
+            spans_of: dict[int, list[tuple[int, int]]] = {}
             for index, start, end in matches:
-                found.setdefault(index, []).append((start, end))
-            for index, spans in found.items():
+                spans_of.setdefault(index, []).append((start, end))
+            for index, spans in spans_of.items():
                 gate_dets, anchor_uses = uses[(view, index)]
                 if gate_dets:
                     gates.update(gate_dets)
-                if not anchor_uses:
-                    continue
-                if structural is not None:
-                    spans = [(s, e) for s, e in spans if not structural(s, e)]
-                    if not spans:
-                        continue
-                marked: list[tuple[int, int]] | None = None
-                for group, anchor, exact in anchor_uses:
-                    use = spans
-                    if anchor.mark:
-                        if marked is None:
-                            ops.attempts += len(spans)
-                            marked = [(s, e) for s, e in spans if MARK_AFTER.match(data, s)]
-                        use = marked
-                    if exact is not None:
-                        use = [(s, e) for s, e in use if data[s:e] == exact]
-                    if use:
-                        hits.setdefault(group, []).extend((anchor, s) for s, _ in use)
+                if anchor_uses:
+                    found.append((view, buf, index, spans))
+        hits: dict[int, list[tuple[Anchor, int]]] = {}
+        for view, _, index, spans in found:
+            live = [use for use in uses[(view, index)][1] if self._live(use[0], gates)]
+            if live:
+                self._hits(data, ops, structural, spans, live, hits)
         return gates, hits
+
+    def _live(self, group: int, gates: set[int]) -> bool:
+        return any(not self.gated[det] or det in gates for det in self.groups[group])
+
+    @staticmethod
+    def _hits(
+        data: bytes,
+        ops: Ops,
+        structural: Structural | None,
+        spans: list[tuple[int, int]],
+        anchor_uses: list[tuple[int, Anchor, bytes | None]],
+        hits: dict[int, list[tuple[Anchor, int]]],
+    ) -> None:
+        """The spans of one literal that survive structure, ``mark`` and ``verify``,
+        added to each group it anchors."""
+        if structural is not None:
+            spans = [(s, e) for s, e in spans if not structural(s, e)]
+            if not spans:
+                return
+        marked: list[tuple[int, int]] | None = None
+        for group, anchor, _ in anchor_uses:
+            use = spans
+            if anchor.mark:
+                if marked is None:
+                    ops.attempts += len(spans)
+                    marked = [(s, e) for s, e in spans if MARK_AFTER.match(data, s)]
+                use = marked
+            verify = anchor.verify
+            if verify is not None:
+                ops.attempts += len(use)
+                use = [(s, e) for s, e in use if verify(data, s, e)]
+            if use:
+                hits.setdefault(group, []).extend((anchor, s) for s, _ in use)
 
 
 @dataclass
@@ -243,6 +276,23 @@ class Redactor:
                 if loose and (not plan.gated[det] or det in gates):
                     active[det] = None
         return active
+
+    @property
+    def has_unanchored(self) -> bool:
+        """A detector we know no anchors of (a project pattern, a new plugin)."""
+        return bool(self._plan.unanchored)
+
+    def hit_positions(self, data: bytes, structural: Structural | None = None) -> list[int]:
+        """Where an anchored detector could match in ``data``: the pre-check's hits,
+        positions only (a batch's events are told apart by them)."""
+        plan = self._plan
+        gates, hits = plan.scan(data, self.ops, structural)
+        return [
+            pos
+            for group, found in hits.items()
+            if any(not plan.gated[det] or det in gates for det in plan.groups[group])
+            for _, pos in found
+        ]
 
     @staticmethod
     def _token_run(data: bytes) -> bool:

@@ -25,8 +25,10 @@ from prtrace.redaction.events import redact_event_json
 from tests.support.privacy_corpus import CORPUS
 
 OPS_PER_BYTE = 12
-"""Scanning costs 4 per byte (lower-case and class views, each read twice); tries and
-walks add at most a few per byte on the worst shapes below."""
+"""Scanning costs 5 per byte (lower-case and class views, each made and read, and the
+bytes themselves read for case-sensitive literals); tries and walks add at most a few
+per byte on the worst shapes below. A text whose secrets were replaced is scanned again
+(its placeholders are longer than what they replace): its bytes count too."""
 
 
 def _ops(redactor: Redactor, text: str) -> int:
@@ -90,7 +92,8 @@ _TOKENISH = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join).map(lam
 @given(_TOKENISH)
 def test_operations_per_byte_stay_bounded_on_generated_text(text: str) -> None:
     if text:
-        assert _ops(default_redactor(), text) <= OPS_PER_BYTE * len(text) + 200
+        size = max(len(text), len(default_redactor().text(text)))
+        assert _ops(default_redactor(), text) <= OPS_PER_BYTE * size + 200
 
 
 @settings(max_examples=60, deadline=None)
