@@ -352,3 +352,27 @@ class Workbench:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no shell prompt in the terminal: {text!r}")
             time.sleep(0.2)
+
+    def command(self, title: str) -> None:
+        """Run a command by its palette title ("prtrace: Pause recording")."""
+        self.quick_input(("p", CTRL | SHIFT), title)
+        self.accept_quick_input(title.split(": ", 1)[-1])
+
+    def notifications(self, *, center: bool = False) -> list[str]:
+        """The messages of the toasts on screen, or of every notification in the center."""
+        where = ".notifications-center" if center else ".notifications-toasts"
+        return self.b.evaluate(
+            f"[...document.querySelectorAll('{where} .notification-list-item-message')]"
+            ".map(e => e.textContent)"
+        )
+
+    def wait_notification(self, text: str, timeout: float = 30) -> str:
+        """Until a toast says ``text``; its whole message."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.notifications() if text in m]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no notification {text!r}: {self.notifications()}")
+            time.sleep(0.2)

@@ -279,9 +279,38 @@ const references = {
 
 // --- the integrated terminal (shell integration) ------------------------------------------
 
-const executions = new Map(); // TerminalShellExecution -> { id, ended: Promise }
+const executions = new Map(); // TerminalShellExecution -> { id, end }
+
+// VS Code's execution.read() (1.139) attaches its listener to the output stream in a
+// queued microtask, and drops whatever output arrives before. The output message often
+// comes in the same IPC batch as the start event, handled before any microtask runs
+// (always for a builtin, whose output and end mark share the shell's chunk; for a quick
+// program whenever the extension host was busy): then the command had no output at all.
+// Run that one queued microtask at once, during read(), so the listener is there before
+// the start event returns. Nothing else is queued inside read(); the global is restored
+// before returning. If a VS Code no longer queues there, this changes nothing.
+function readAttached(execution) {
+  const queue = globalThis.queueMicrotask;
+  globalThis.queueMicrotask = (task) => task();
+  try {
+    return execution.read();
+  } finally {
+    globalThis.queueMicrotask = queue;
+  }
+}
+
+async function drain(id, stream, ended) {
+  try {
+    for await (const data of stream) send({ kind: 'terminal_output', id, data });
+  } catch (err) {
+    log(`prtrace: could not read a command's output: ${err.message}`);
+  }
+  const { exitCode, t, cmd } = await ended;
+  send({ kind: 'terminal_end', t, id, exit_code: exitCode, cmd });
+}
 
 function executionStarted(e) {
+  const stream = readAttached(e.execution); // first: synchronously, before anything else
   const id = ++nextId;
   let end;
   const ended = new Promise((resolve) => (end = resolve));
@@ -294,15 +323,7 @@ function executionStarted(e) {
     cmd: e.execution.commandLine.value,
     cwd: cwd && isFile(cwd) ? cwd.fsPath : undefined,
   });
-  (async () => {
-    try {
-      for await (const data of e.execution.read()) send({ kind: 'terminal_output', id, data });
-    } catch (err) {
-      log(`prtrace: could not read a command's output: ${err.message}`);
-    }
-    const { exitCode, t, cmd } = await ended;
-    send({ kind: 'terminal_end', t, id, exit_code: exitCode, cmd });
-  })();
+  drain(id, stream, ended);
 }
 
 function executionEnded(e) {
