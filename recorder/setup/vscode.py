@@ -28,8 +28,8 @@ from prtrace.recorder.setup.base import Action, Check, SetupContext
 
 CLIS = {"vscode": "code", "cursor": "cursor", "vscodium": "codium"}
 BUILD_HINT = (
-    "build it with `npx @vscode/vsce package` in editor-configs/vscode/ and set PRTRACE_VSIX "
-    "to the .vsix file"
+    "set PRTRACE_VSIX to a .vsix file, or reinstall prtrace (its wheel carries the "
+    "extension's files, which setup packs itself)"
 )
 
 

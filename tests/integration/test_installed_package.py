@@ -98,5 +98,7 @@ def test_the_wheel_holds_the_tree_under_prtrace(tmp_path: Path) -> None:
         "prtrace/editor_configs/vim/prtrace-ale.vim",
         "prtrace/editor_configs/neovim/lua/prtrace.lua",
         "prtrace/editor_configs/helix/languages.toml",
+        "prtrace/editor_configs/vscode/prtrace/extension.js",
+        "prtrace/editor_configs/vscode/prtrace/package.json",
     ]:
         assert expected in names, f"{expected} missing from the wheel"
