@@ -11,10 +11,15 @@ Validation and redaction are most of the CPU an upload costs, and they hold
 the GIL. :class:`BatchDecoder` runs them in separate processes so that, on a
 machine with more than one core, they proceed beside the database writes
 instead of taking turns with them. What comes back is only what storing needs:
-each event's bytes, id, type and time. Measured side by side (docs/benchmarks.md,
-2 cores, PostgreSQL): +12 % with four clients, −12 % with one sequential client
-(the batch crosses the process boundary twice and nothing overlaps it), so a
-lone uploader may set ``PRTRACE_INGEST_PROCESSES=0``.
+each event's bytes, id, type and time.
+
+With one uploader there is no other batch to overlap with, so on PostgreSQL a
+large batch is decoded in parts (:meth:`BatchDecoder.parts`): the store writes
+each part with ``COPY`` while the next ones are decoded, in one transaction
+(:meth:`TraceStore.append_parts`). Anything but a plainly new, valid batch
+(:class:`TakeWholePath`) is rolled back and taken down the whole-batch path,
+which gives every answer — duplicates, 409s, each error's field — as before.
+Figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import asyncio
 import concurrent.futures
 import multiprocessing
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +57,8 @@ class DecodedBatch:
     ids: list[str]
     types: list[str]
     times: list[float]
+    offset: int = 0
+    """The index in its batch of the first of these events (a part of a batch: not 0)."""
     _events: list[Any] | None = field(default=None, repr=False)
 
     @property
@@ -66,7 +74,9 @@ class DecodedBatch:
         return _event_decoder.decode(self.raw[index])
 
     @classmethod
-    def from_events(cls, batch: EventBatch, raw: list[bytes] | None = None) -> DecodedBatch:
+    def from_events(
+        cls, batch: EventBatch, raw: list[bytes] | None = None, offset: int = 0
+    ) -> DecodedBatch:
         """For callers that hold Structs already (tests, tools)."""
         events = list(batch.events)
         return cls(
@@ -75,14 +85,15 @@ class DecodedBatch:
             ids=[e.id for e in events],
             types=[str(e.__struct_config__.tag) for e in events],  # every event's tag is a str
             times=[e.t.timestamp() for e in events],
+            offset=offset,
             _events=events,
         )
 
 
-def decode_batch(body: bytes) -> DecodedBatch:
-    """Raise :class:`FormatError` with the JSON path of the first bad value."""
+def split_batch(body: bytes) -> RawEventBatch:
+    """The batch with each event still as its JSON (cheap: msgspec only scans)."""
     try:
-        batch = decode(body, RawEventBatch)
+        return decode(body, RawEventBatch)
     except FormatError as exc:
         if exc.field == "events" and f"length <= {MAX_BATCH_EVENTS}" in exc.message:
             # docs/api.md: a batch over the limit is 413, like a body over 32 MiB.
@@ -90,30 +101,42 @@ def decode_batch(body: bytes) -> DecodedBatch:
                 413, f"a batch holds at most {MAX_BATCH_EVENTS} events", "events"
             ) from None
         raise
+
+
+def decode_batch(body: bytes) -> DecodedBatch:
+    """Raise :class:`FormatError` with the JSON path of the first bad value."""
+    batch = split_batch(body)
+    return decode_events(batch.seq, [bytes(r) for r in batch.events], body)
+
+
+def decode_events(seq: int, raw: list[bytes], body: bytes, offset: int = 0) -> DecodedBatch:
+    """Validate and redact ``raw``, events ``offset``… of batch ``seq`` (``raw`` is kept,
+    with each redacted or translated event replaced). ``body`` is the request's, for the
+    byte offset of bad UTF-8."""
     events = []
-    raw = [bytes(r) for r in batch.events]
-    for i, item in enumerate(batch.events):
+    for i, item in enumerate(raw):
+        index = offset + i
         try:
             events.append(_event_decoder.decode(item))
         except UnicodeDecodeError:  # msgspec before 0.23
-            raise utf8_error(body, f"events[{i}]") from None
+            raise utf8_error(body, f"events[{index}]") from None
         except msgspec.MsgspecError as exc:
             if is_utf8_error(exc):
                 # msgspec.Raw skips strings unchecked; decoding the event finds
                 # it. The events before decoded, so the body's first bad byte
                 # is in this one: its offset in the body is the one to report.
-                raise utf8_error(body, f"events[{i}]") from None
-            translated = _seed_event(item, batch.seq, i)
+                raise utf8_error(body, f"events[{index}]") from None
+            translated = _seed_event(item, seq, index)
             if translated is not None:
                 events.append(translated)
                 raw[i] = _encode(translated)
                 continue
             error = split_msgspec_error(exc)
-            field_path = f"events[{i}].{error.field}" if error.field else f"events[{i}]"
+            field_path = f"events[{index}].{error.field}" if error.field else f"events[{index}]"
             raise FormatError(error.message, field_path, syntax=error.syntax) from None
-        _check_native_hashes(events[-1], i)
+        _check_native_hashes(events[-1], index)
     _redact(events, raw)
-    return DecodedBatch.from_events(EventBatch(seq=batch.seq, events=events), raw)
+    return DecodedBatch.from_events(EventBatch(seq=seq, events=events), raw, offset)
 
 
 def _check_native_hashes(event: Any, index: int) -> None:
@@ -127,7 +150,7 @@ def _check_native_hashes(event: Any, index: int) -> None:
                 )
 
 
-def _seed_event(item: msgspec.Raw, seq: int, index: int) -> Any:
+def _seed_event(item: bytes, seq: int, index: int) -> Any:
     """The event in the seed's dialect (docs/trace-format.md) translated, or None when it
     is not in that dialect. Only an event prtrace's own format refused gets here, so
     native uploads never pay for the check. Errors name the seed's fields."""
@@ -151,6 +174,56 @@ def _redact(events: list[Any], raw: list[bytes]) -> None:
             events[i] = _event_decoder.decode(redacted)
 
 
+class TakeWholePath(Exception):
+    """A batch cannot be stored part by part (a part is refused, its ``seq`` was
+    stored, the trace is sealed…): nothing of it was written; decode and store it
+    whole, which gives the answer a whole batch gets."""
+
+
+PART_SIZE = 125
+"""Events per part of a batch decoded in parts (:meth:`BatchDecoder.parts`): small
+enough that the last part's write, which nothing overlaps, is short; large enough
+that a part's fixed costs (a process round trip, a ``COPY``) stay small."""
+
+
+_SMALLEST_EVENT = 64
+"""Fewer bytes than any event's JSON takes (id, time, session and type alone)."""
+
+
+class BatchParts:
+    """A batch whose parts are being validated and redacted in the decoder processes.
+
+    The store writes each part as soon as it is ready, while the next ones are
+    decoded (:meth:`TraceStore.append_parts`): with one uploader, validation and
+    the database work then overlap instead of taking turns.
+    """
+
+    def __init__(
+        self, seq: int, count: int, pending: list[tuple[int, list[bytes], asyncio.Future]]
+    ) -> None:
+        self.seq = seq
+        self.count = count
+        self._pending = pending
+
+    async def decoded(self) -> AsyncIterator[DecodedBatch]:
+        """Each part in order; :class:`TakeWholePath` for one that was refused."""
+        for offset, raw, future in self._pending:
+            result = await future
+            if result is None:
+                raise TakeWholePath
+            ids, types, times, changed = result
+            for i, new in changed.items():
+                raw[i] = new
+            yield DecodedBatch(
+                seq=self.seq, raw=raw, ids=ids, types=types, times=times, offset=offset
+            )
+
+    def close(self) -> None:
+        """Drop the parts not yet decoded (the batch went another way)."""
+        for _, _, future in self._pending:
+            future.cancel()
+
+
 # --- in other processes ---------------------------------------------------------------
 
 
@@ -167,6 +240,24 @@ def _decode_in_worker(body: bytes) -> tuple:
     except ApiError as exc:
         return ("api", exc.status_code, exc.detail, exc.field)
     return ("ok", batch.seq, batch.raw, batch.ids, batch.types, batch.times)
+
+
+def _decode_part_in_worker(seq: int, raw: list[bytes], offset: int) -> tuple | None:
+    """:func:`decode_events` of one part of a batch, in a decoder process.
+
+    Only what the server lacks comes back: ids, types, times and the events that
+    redaction or translation changed (it holds the rest, as sent). None when the
+    part is refused: the whole batch is then decoded again, which names the error
+    exactly as a whole decode does.
+    """
+    try:
+        part = decode_events(seq, list(raw), b"", offset)
+    except (FormatError, ApiError):
+        return None
+    changed = {
+        i: new for i, (new, old) in enumerate(zip(part.raw, raw, strict=True)) if new is not old
+    }
+    return part.ids, part.types, part.times, changed
 
 
 def _warm_up() -> None:
@@ -207,6 +298,29 @@ class BatchDecoder:
             raise ApiError(result[1], result[2], result[3])
         _, seq, raw, ids, types, times = result
         return DecodedBatch(seq=seq, raw=raw, ids=ids, types=types, times=times)
+
+    def parts(self, body: bytes) -> BatchParts | None:
+        """Start decoding the batch in parts, or None where that cannot help: no
+        decoder process, a small batch, or a body that does not even split (the
+        whole decode then says why)."""
+        if self._pool is None or len(body) < 2 * PART_SIZE * _SMALLEST_EVENT:
+            return None  # fewer than two parts' worth of events, surely
+        try:
+            batch = split_batch(body)
+        except (FormatError, ApiError):
+            return None
+        count = len(batch.events)
+        if count < 2 * PART_SIZE:
+            return None
+        loop = asyncio.get_running_loop()
+        pending = []
+        for offset in range(0, count, PART_SIZE):
+            raw = [bytes(r) for r in batch.events[offset : offset + PART_SIZE]]
+            future = loop.run_in_executor(
+                self._pool, _decode_part_in_worker, batch.seq, raw, offset
+            )
+            pending.append((offset, raw, future))
+        return BatchParts(batch.seq, count, pending)
 
     def close(self) -> None:
         if self._pool is not None:

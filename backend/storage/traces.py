@@ -36,7 +36,7 @@ from prtrace.api_types import (
 )
 from prtrace.backend.auth import UPLOAD_PREFIX, token_hash
 from prtrace.backend.errors import ApiError, conflict, not_found
-from prtrace.backend.ingest import DecodedBatch
+from prtrace.backend.ingest import BatchParts, DecodedBatch, TakeWholePath
 from prtrace.backend.jobs.queue import enqueue
 from prtrace.backend.storage import queries
 from prtrace.backend.storage.blobs import BlobStore, content_key
@@ -72,6 +72,19 @@ SELECT (SELECT status FROM trace), (SELECT body_hash FROM prior),
        EXISTS (SELECT 1 FROM added) AND EXISTS (SELECT 1 FROM counted)
 """
 """The batch's checks and bookkeeping in one round trip (see ``_copy_batch``)."""
+_PG_LOCK_TRACE = """
+SELECT t.status, (SELECT body_hash FROM batches WHERE trace_id = $1 AND seq = $2)
+FROM traces t WHERE t.trace_id = $1 FOR UPDATE OF t
+"""
+"""A batch stored part by part: the trace locked, and the ``seq`` looked for."""
+_PG_ADD_BATCH = """
+WITH added AS (
+    INSERT INTO batches (trace_id, seq, body_hash, count, created_at)
+    VALUES ($1, $2, $3, $4, $5)
+)
+UPDATE traces SET event_count = event_count + $4 WHERE trace_id = $1
+"""
+"""…and, its events written, its batch row and the trace's count."""
 _event_decoder = msgspec.json.Decoder(Event)
 
 
@@ -169,6 +182,43 @@ class TraceStore:
                 return await self._retry(conn, trace_id, batch, stored, body_hash)
         return BatchAccepted(trace_id=trace_id, seq=batch.seq, accepted=len(rows))
 
+    async def append_parts(self, trace_id: str, parts: BatchParts) -> BatchAccepted:
+        """:meth:`append_decoded` for a batch still being decoded, on PostgreSQL: each
+        part goes in with ``COPY`` as soon as it is ready, while the next is decoded;
+        one transaction, the trace locked throughout, as for a whole batch.
+
+        Raises :class:`TakeWholePath`, having written nothing, for any batch that
+        is not plainly new and valid (a part refused, a reused id, its ``seq``
+        stored before, the trace sealed or missing): stored whole, it gets the
+        answer a whole batch gets, errors in the same order.
+        """
+        digest = hashlib.sha256()
+        seen: dict[str, int] = {}
+        try:
+            async with self.db.asyncpg_transaction() as conn:
+                found = await conn.fetchrow(_PG_LOCK_TRACE, trace_id, parts.seq)
+                if found is None or found[0] != "open" or found[1] is not None:
+                    raise TakeWholePath
+                async for part in parts.decoded():
+                    if _first_duplicate(part.ids, seen, part.offset) is not None:
+                        raise TakeWholePath
+                    _hash_into(digest, part.raw)
+                    rows = await self._rows(trace_id, part)
+                    await conn.copy_records_to_table("events", records=rows, columns=_EVENT_COLUMNS)
+                await conn.execute(
+                    _PG_ADD_BATCH,
+                    trace_id,
+                    parts.seq,
+                    digest.hexdigest(),
+                    parts.count,
+                    time.time(),
+                )
+        except asyncpg.IntegrityConstraintViolationError:  # an id stored in another batch
+            raise TakeWholePath from None
+        finally:
+            parts.close()
+        return BatchAccepted(trace_id=trace_id, seq=parts.seq, accepted=parts.count)
+
     def _insert_batch(
         self, trace_id: str, seq: int, body_hash: str, rows: list[tuple], conn: Connection
     ) -> str | None:
@@ -237,9 +287,9 @@ class TraceStore:
         """The ``events`` rows, in the table's column order; large fields go to blobs."""
         seq = batch.seq
         rows: list[_EventRow] = [
-            (trace_id, seq, i, event_id, tag, t, body, None)
-            for i, (event_id, tag, t, body) in enumerate(
-                zip(batch.ids, batch.types, batch.times, batch.raw, strict=True)
+            (trace_id, seq, idx, event_id, tag, t, body, None)
+            for idx, (event_id, tag, t, body) in enumerate(
+                zip(batch.ids, batch.types, batch.times, batch.raw, strict=True), batch.offset
             )
         ]
         for i, row in enumerate(rows):
@@ -570,21 +620,38 @@ def _summary(row: Any) -> TraceSummary:
 
 
 def _batch_hash(bodies: list[bytes]) -> str:
+    """What a retried batch is recognised by: a sha256 over its events as stored."""
     digest = hashlib.sha256()
-    for body in bodies:
-        digest.update(body)
-        digest.update(b"\n")
+    _hash_into(digest, bodies)
     return digest.hexdigest()
 
 
+def _hash_into(digest: Any, bodies: list[bytes]) -> None:
+    """:func:`_batch_hash`, a part of the batch at a time."""
+    for body in bodies:
+        digest.update(body)
+        digest.update(b"\n")
+
+
 def _check_unique_ids(ids: Sequence[str]) -> None:
-    seen: dict[str, int] = {}
-    for i, event_id in enumerate(ids):
+    found = _first_duplicate(ids, {})
+    if found is not None:
+        first, i = found
+        raise ApiError(
+            422, f"duplicate event id {ids[i]!r} (also at events[{first}])", f"events[{i}].id"
+        )
+
+
+def _first_duplicate(
+    ids: Sequence[str], seen: dict[str, int], offset: int = 0
+) -> tuple[int, int] | None:
+    """The indexes of the first id seen twice, counting ``seen`` (a batch's ids so far,
+    each at its index) and ``ids`` (from index ``offset``), or None."""
+    for i, event_id in enumerate(ids, offset):
         first = seen.setdefault(event_id, i)
         if first != i:
-            raise ApiError(
-                422, f"duplicate event id {event_id!r} (also at events[{first}])", f"events[{i}].id"
-            )
+            return first, i
+    return None
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
