@@ -32,7 +32,7 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await Services.open(settings)
         services.decoder = BatchDecoder(settings.ingest_processes)
-        services.decoder.start()
+        await services.decoder.start()
         app.state.services = services
         worker = None
         if settings.workers > 0:

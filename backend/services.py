@@ -56,7 +56,7 @@ class Services:
         )
 
     async def close(self) -> None:
-        self.decoder.close()
+        await self.decoder.close()
         await self.db.dispose()
 
 

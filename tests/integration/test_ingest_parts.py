@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import signal
 import string
 import threading
 from collections.abc import Iterator
@@ -201,3 +203,24 @@ def test_the_same_batch_sent_at_once_is_stored_once(
     assert sorted(status for status, _ in answers) == [200] * 4
     assert sorted(bool(a.get("duplicate")) for _, a in answers) == [False, True, True, True]
     assert len(count) == BATCH and spy.stored == 1
+
+
+def test_uploads_go_on_when_a_decoder_process_is_killed(servers: dict[str, AppServer]) -> None:
+    """The OOM killer takes the decoder: the batch in flight and every later one are
+    still stored (decoded in the server meanwhile, then by the decoder started again)."""
+    server = servers["parts"]
+    pool = server.app_state().services.decoder._pool
+    with server.http(timeout=120) as http:
+        trace_id, token = create_trace(http, "killed", server.api_token)
+        assert post(http, trace_id, token, j({"seq": 0, "events": big_batch("a")}))[0] == 200
+        os.kill(pool._workers[0].process.pid, signal.SIGKILL)
+        answers = [
+            post(http, trace_id, token, j({"seq": seq, "events": big_batch(f"k{seq}")}))
+            for seq in range(1, 4)
+        ]
+        api = {"Authorization": f"Bearer {server.api_token}"}
+        stored = http.get(f"/traces/{trace_id}", headers=api).json()["events"]
+    assert [status for status, _ in answers] == [200, 200, 200]
+    assert [a["accepted"] for _, a in answers] == [BATCH] * 3
+    assert len(stored) == 4 * BATCH and stored[-1]["id"] == "k3-999"
+    assert "a decoder process ended" in server.log_text()

@@ -133,6 +133,11 @@ class AppServer:
         assert self._http is not None, "not started"
         return self._http
 
+    def app_state(self) -> Any:
+        """The running app's ``state`` (``services`` and the rest), for tests that reach in."""
+        assert self._client is not None, "not started"
+        return self._client.app.state
+
     def transport(self) -> httpx.BaseTransport:
         """An httpx transport into the app, e.g. for ``prtrace.client.Client(transport=…)``."""
         assert self._client is not None, "not started"
