@@ -36,6 +36,7 @@ import msgspec
 from prtrace.api_types import MAX_BATCH_EVENTS, EventBatch, RawEventBatch
 from prtrace.backend.decoder_pool import DecoderPool, WorkerLost
 from prtrace.backend.errors import ApiError
+from prtrace.backend.storage.copy_binary import copy_rows
 from prtrace.codec import decode, is_utf8_error, split_msgspec_error, utf8_error
 from prtrace.dialects import seed
 from prtrace.errors import FormatError
@@ -61,6 +62,8 @@ class DecodedBatch:
     times: list[float]
     offset: int = 0
     """The index in its batch of the first of these events (a part of a batch: not 0)."""
+    copy_rows: bytes | None = field(default=None, repr=False)
+    """The events' rows in binary ``COPY`` format, when a decoder process made them."""
     _events: list[Any] | None = field(default=None, repr=False)
 
     @property
@@ -220,11 +223,17 @@ class BatchParts:
                 raise TakeWholePath from None
             if result is None:
                 raise TakeWholePath
-            ids, types, times, changed = result
+            ids, types, times, changed, rows = result
             for i, new in changed.items():
                 raw[i] = new
             yield DecodedBatch(
-                seq=self.seq, raw=raw, ids=ids, types=types, times=times, offset=offset
+                seq=self.seq,
+                raw=raw,
+                ids=ids,
+                types=types,
+                times=times,
+                offset=offset,
+                copy_rows=rows,
             )
 
     def close(self) -> None:
@@ -251,22 +260,29 @@ def _decode_in_worker(body: bytes) -> tuple:
     return ("ok", batch.seq, batch.raw, batch.ids, batch.types, batch.times)
 
 
-def _decode_part_in_worker(seq: int, raw: list[bytes], offset: int) -> tuple | None:
+def _decode_part_in_worker(
+    seq: int, raw: list[bytes], offset: int, trace_id: str, blob_threshold: int
+) -> tuple | None:
     """:func:`decode_events` of one part of a batch, in a decoder process.
 
-    Only what the server lacks comes back: ids, types, times and the events that
-    redaction or translation changed (it holds the rest, as sent). None when the
-    part is refused: the whole batch is then decoded again, which names the error
-    exactly as a whole decode does.
+    Only what the server lacks comes back: ids, types, times, the events that
+    redaction or translation changed (it holds the rest, as sent), and the part's
+    rows ready for ``COPY`` (:mod:`~prtrace.backend.storage.copy_binary`; None when an
+    event is over the blob threshold: the server moves its large fields first). None
+    when the part is refused: the whole batch is then decoded again, which names the
+    error exactly as a whole decode does.
     """
     try:
         part = decode_events(seq, list(raw), b"", offset)
     except (FormatError, ApiError):
         return None
+    rows = None
+    if all(len(body) <= blob_threshold for body in part.raw):
+        rows = copy_rows(trace_id, seq, offset, part.ids, part.types, part.times, part.raw)
     changed = {
         i: new for i, (new, old) in enumerate(zip(part.raw, raw, strict=True)) if new is not old
     }
-    return part.ids, part.types, part.times, changed
+    return part.ids, part.types, part.times, changed, rows
 
 
 def _warm_up() -> None:
@@ -307,10 +323,11 @@ class BatchDecoder:
         _, seq, raw, ids, types, times = result
         return DecodedBatch(seq=seq, raw=raw, ids=ids, types=types, times=times)
 
-    def parts(self, body: bytes) -> BatchParts | None:
-        """Start decoding the batch in parts, or None where that cannot help: no
-        decoder process, a small batch, or a body that does not even split (the
-        whole decode then says why)."""
+    def parts(self, body: bytes, trace_id: str, blob_threshold: int) -> BatchParts | None:
+        """Start decoding the batch in parts (and encoding their rows for ``COPY``
+        into ``trace_id``), or None where that cannot help: no decoder process, a
+        small batch, or a body that does not even split (the whole decode then says
+        why)."""
         if self._pool is None or len(body) < 2 * PART_SIZE * _SMALLEST_EVENT:
             return None  # fewer than two parts' worth of events, surely
         try:
@@ -323,7 +340,9 @@ class BatchDecoder:
         pending = []
         for offset in range(0, count, PART_SIZE):
             raw = [bytes(r) for r in batch.events[offset : offset + PART_SIZE]]
-            future = self._pool.submit(_decode_part_in_worker, batch.seq, raw, offset)
+            future = self._pool.submit(
+                _decode_part_in_worker, batch.seq, raw, offset, trace_id, blob_threshold
+            )
             pending.append((offset, raw, future))
         return BatchParts(batch.seq, count, pending)
 

@@ -75,7 +75,7 @@ def _check_format(dialect: str) -> None:
 async def upload_events(request: Request, trace_id: str) -> Response:
     svc = await require_trace_writer(request, trace_id)
     body = await request.body()
-    parts = None if svc.db.is_sqlite else svc.decoder.parts(body)
+    parts = None if svc.db.is_sqlite else svc.decoder.parts(body, trace_id, svc.traces.threshold)
     if parts is not None:  # PostgreSQL, decoder processes, a large batch: overlap them
         try:
             return _json(await svc.traces.append_parts(trace_id, parts))

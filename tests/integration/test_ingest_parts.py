@@ -20,6 +20,7 @@ import signal
 import string
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,16 @@ def big_batch(prefix: str) -> list[dict[str, Any]]:
     """Thoughts, with what each needs a part to handle: a field over the blob
     threshold, a secret, an event in the seed's dialect (translated, no id)."""
     events = [thought(f"{prefix}-{i}", f"note {i}") for i in range(BATCH)]
-    events[300]["raw"] = "long line of a note " * 600  # 12 KB: over the 4 KB threshold
+    events[300] = {
+        "type": "terminal_command",
+        "id": f"{prefix}-300",
+        "t": "2024-05-01T10:00:00Z",
+        "session_id": "ses_bad",
+        "cmd": "pytest -q",
+        "cwd": "/work",
+        "exit_code": 1,
+        "stdout": "long line of output\n" * 600,  # 12 KB: over the 4 KB threshold
+    }
     events[400]["raw"] = f"deploy with {SECRET} now"
     events[600] = {
         "t": "2024-01-15T10:30:15Z",
@@ -105,6 +115,10 @@ def scenario(server: AppServer) -> dict[str, Any]:
         duplicate_id[900] = {**duplicate_id[900], "id": "e-10"}
         out["duplicate_id"] = post(http, trace_id, token, j({"seq": 0, "events": duplicate_id}))
 
+        nul_id = [dict(e) for e in good]
+        nul_id[500] = {**nul_id[500], "id": "nul\u0000id"}  # PostgreSQL refuses NUL in text
+        out["nul_id"] = post(http, trace_id, token, j({"seq": 0, "events": nul_id}))
+
         not_utf8 = body.replace(b"note 650", b"note \xff50")
         out["not_utf8"] = post(http, trace_id, token, not_utf8)
 
@@ -125,21 +139,27 @@ def scenario(server: AppServer) -> dict[str, Any]:
 
         document = http.get(f"/traces/{trace_id}", headers=api).json()
         out["events"] = document["events"]
-    out["batch_hashes"] = asyncio.run(batch_hashes(server, trace_id))
+    out["batch_hashes"], out["event_rows"] = asyncio.run(stored_rows(server, trace_id))
     return out
 
 
-async def batch_hashes(server: AppServer, trace_id: str) -> list[tuple[int, str, int]]:
-    """What a retry is recognised by, as stored: each batch's seq, hash and count."""
+async def stored_rows(server: AppServer, trace_id: str) -> tuple[list[tuple], list[tuple]]:
+    """As stored: each batch's seq, hash (what a retry is recognised by) and count, and
+    every column of every event row but the trace's id."""
     url = server.extra_env["PRTRACE_DATABASE_URL"].replace("+asyncpg", "", 1)
     connection = await asyncpg.connect(url)
     try:
-        rows = await connection.fetch(
+        batches = await connection.fetch(
             "SELECT seq, body_hash, count FROM batches WHERE trace_id = $1 ORDER BY seq", trace_id
+        )
+        events = await connection.fetch(
+            "SELECT seq, idx, event_id, type, t, body, blob_fields FROM events"
+            " WHERE trace_id = $1 ORDER BY seq, idx",
+            trace_id,
         )
     finally:
         await connection.close()
-    return [tuple(row) for row in rows]
+    return [tuple(row) for row in batches], [tuple(row) for row in events]
 
 
 def test_part_by_part_stores_and_answers_exactly_as_a_whole_batch(
@@ -163,6 +183,7 @@ def test_part_by_part_stores_and_answers_exactly_as_a_whole_batch(
     assert parts["duplicate_id"][0] == 422
     assert parts["duplicate_id"][1]["field"] == "events[900].id"
     assert "also at events[10]" in parts["duplicate_id"][1]["detail"]
+    assert parts["nul_id"][0] == 422 and "NUL" in parts["nul_id"][1]["detail"]
     assert parts["not_utf8"][0] == 400 and "0xff" in parts["not_utf8"][1]["detail"]
     assert parts["other_events_same_seq"][0] == 409
     assert parts["id_of_another_batch"][0] == 422
@@ -170,10 +191,14 @@ def test_part_by_part_stores_and_answers_exactly_as_a_whole_batch(
     assert parts["after_seal"][0] == 409
 
     assert [(seq, count) for seq, _, count in parts["batch_hashes"]] == [(0, BATCH), (1, BATCH)]
+    rows = parts["event_rows"]
+    assert [(seq, idx) for seq, idx, *_ in rows] == [(s, i) for s in (0, 1) for i in range(BATCH)]
+    assert rows[300][6] is not None and all(r[6] is None for r in rows[:300]), "one blob"
+    assert rows[1][2:5] == ("e-1", "thought", datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp())
     stored = parts["events"]
     assert len(stored) == 2 * BATCH, "the refused batches left nothing behind"
     assert [e.get("id") for e in stored[:3]] == ["e-0", "e-1", "e-2"]
-    assert stored[300]["raw"] == "long line of a note " * 600, "restored from its blob"
+    assert stored[300]["stdout"] == "long line of output\n" * 600, "restored from its blob"
     assert SECRET not in json.dumps(stored) and "<redacted:" in stored[400]["raw"]
     assert stored[600]["type"] == "file_opened" and stored[600]["path"] == "src/main.go"
     assert stored[BATCH + 999]["id"] == "h-999"
