@@ -62,7 +62,8 @@ def _frame(answer: tuple[bool, Any]) -> bytes:
     return _HEADER.pack(len(data)) + data
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
+def _read_exactly(sock: socket.socket, size: int) -> bytearray | None:
+    """``size`` bytes, or None at the end; the buffer itself (pickle reads it as it is)."""
     buffer = bytearray(size)
     view = memoryview(buffer)
     got = 0
@@ -71,7 +72,7 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
         if n == 0:
             return None
         got += n
-    return bytes(buffer)
+    return buffer
 
 
 @dataclass
