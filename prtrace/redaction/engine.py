@@ -56,6 +56,10 @@ _SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 _LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _VALUE_RUN = re.compile(r"[A-Za-z0-9+/=_.-]*+")
 """The value of an ``ENV_NAME=value`` assignment (high-entropy-string's second rule)."""
+PROBES = (b"\\u00", b"\\/")
+"""Literals the pre-check also reports where found, for the JSON layer
+(:mod:`prtrace.redaction.events`): a JSON escape that may hide a literal. Found in the
+raw view's pass, they cost no scan of their own."""
 Structural = Callable[[int, int], bool]
 """``(start, end)`` of a found literal in the scanned bytes → True if it is structure
 (a JSON key, an id or a hash) rather than text a secret can be in."""
@@ -103,6 +107,8 @@ class _Plan:
 
     def __init__(self, detectors: list[Detector]) -> None:
         needles: dict[str, dict[bytes, int]] = {"low": {}, "cls": {}, "raw": {}}
+        self.probe_of: dict[int, bytes] = {}
+        """Raw needle index → the probe (:data:`PROBES`) it is."""
         # (automaton, needle index) -> (detectors it is a gate of, [(group, anchor,
         # the exact bytes a raw literal must be)])
         self.uses: dict[
@@ -148,6 +154,10 @@ class _Plan:
             for anchor in anchors:
                 automaton, index, exact = index_of(anchor.view, anchor.needle)
                 self.uses[(automaton, index)][1].append((group, anchor, exact))
+        for probe in PROBES:
+            index = needles["raw"].setdefault(probe, len(needles["raw"]))
+            self.uses.setdefault(("raw", index), (set(), []))
+            self.probe_of[index] = probe
         self.automata = {
             view: ahocorasick_rs.BytesAhoCorasick(
                 list(found), implementation=ahocorasick_rs.Implementation.DFA
@@ -157,12 +167,17 @@ class _Plan:
         }
 
     def scan(
-        self, data: bytes, ops: Ops, structural: Structural | None = None
+        self,
+        data: bytes,
+        ops: Ops,
+        structural: Structural | None = None,
+        probes: list[tuple[bytes, int]] | None = None,
     ) -> tuple[set[int], dict[int, list[tuple[Anchor, int]]]]:
         """Detectors whose gate is present, and each group's anchor hits (position in
         ``data``), hits that ``structural`` calls structure left out. The gates are
         read first: a literal that only anchors detectors whose gates are all absent
-        (``//`` for npm's ``_authToken``) is not looked at further."""
+        (``//`` for npm's ``_authToken``) is not looked at further. ``probes`` gets
+        ``(probe, position)`` for each :data:`PROBES` literal found."""
         gates: set[int] = set()
         uses = self.uses
         found: list[tuple[str, bytes, int, list[tuple[int, int]]]] = []
@@ -183,6 +198,11 @@ class _Plan:
             for index, start, end in matches:
                 spans_of.setdefault(index, []).append((start, end))
             for index, spans in spans_of.items():
+                if view == "raw" and index in self.probe_of:
+                    if probes is not None:
+                        probes += [(self.probe_of[index], start) for start, _ in spans]
+                    if not uses[(view, index)][1]:
+                        continue
                 gate_dets, anchor_uses = uses[(view, index)]
                 if gate_dets:
                     gates.update(gate_dets)
@@ -259,12 +279,15 @@ class Redactor:
     # --- the pre-check ---------------------------------------------------------------
 
     def _active(
-        self, data: bytes, structural: Structural | None = None
+        self,
+        data: bytes,
+        structural: Structural | None = None,
+        probes: list[tuple[bytes, int]] | None = None,
     ) -> dict[int, list[tuple[Anchor, int]] | None]:
         """The detectors that could match, each with its anchor hits (None: no anchors,
         so it runs over the whole text)."""
         plan = self._plan
-        gates, hits = plan.scan(data, self.ops, structural)
+        gates, hits = plan.scan(data, self.ops, structural, probes)
         active: dict[int, list[tuple[Anchor, int]] | None] = {}
         for group, found in hits.items():
             for det in plan.groups[group]:
@@ -282,11 +305,17 @@ class Redactor:
         """A detector we know no anchors of (a project pattern, a new plugin)."""
         return bool(self._plan.unanchored)
 
-    def hit_positions(self, data: bytes, structural: Structural | None = None) -> list[int]:
+    def hit_positions(
+        self,
+        data: bytes,
+        structural: Structural | None = None,
+        probes: list[tuple[bytes, int]] | None = None,
+    ) -> list[int]:
         """Where an anchored detector could match in ``data``: the pre-check's hits,
-        positions only (a batch's events are told apart by them)."""
+        positions only (a batch's events are told apart by them); ``probes`` gets
+        where each :data:`PROBES` literal is."""
         plan = self._plan
-        gates, hits = plan.scan(data, self.ops, structural)
+        gates, hits = plan.scan(data, self.ops, structural, probes)
         return [
             pos
             for group, found in hits.items()
@@ -302,13 +331,19 @@ class Redactor:
         """Could any detector match? False means :meth:`text` would return it as is."""
         return self.suspicious_bytes(_scan_bytes(text))
 
-    def suspicious_bytes(self, data: bytes, structural: Structural | None = None) -> bool:
+    def suspicious_bytes(
+        self,
+        data: bytes,
+        structural: Structural | None = None,
+        probes: list[tuple[bytes, int]] | None = None,
+    ) -> bool:
         """The pre-check: one Aho-Corasick pass per view over ``data`` for every
         detector's anchors and gates (C speed, linear, no regex). ``structural`` leaves
-        out literals found in structure (an event's keys, ids, hashes)."""
+        out literals found in structure (an event's keys, ids, hashes); ``probes`` gets
+        the :data:`PROBES` found (unless the answer is True without a scan)."""
         if self.always:
             return True
-        return bool(self._active(data, structural))
+        return bool(self._active(data, structural, probes))
 
     # --- redaction -------------------------------------------------------------------
 

@@ -51,23 +51,20 @@ _STRUCTURAL_BYTES = frozenset(k.encode() for k in STRUCTURAL_KEYS)
 _ESCAPED_ASCII = re.compile(rb"\\u00[2-7][0-9a-fA-F]")
 
 
-def _escapes(raw: bytes) -> list[int]:
-    """Where a JSON escape may hide a literal: printable ASCII as ``\\u00XX``, or
-    ``\\/`` (``:\\/\\/`` hides a URL's ``://``). An event with one is looked at decoded."""
+def _escapes(raw: bytes, probes: list[tuple[bytes, int]]) -> list[int]:
+    """Of the :data:`~prtrace.redaction.engine.PROBES` found in ``raw``, where a JSON
+    escape may hide a literal: printable ASCII as ``\\u00XX``, or ``\\/`` (``:\\/\\/``
+    hides a URL's ``://``). An event with one is looked at decoded."""
     found: list[int] = []
-    pos = raw.find(b"\\u00")
-    while pos >= 0:
-        if _ESCAPED_ASCII.match(raw, pos):
+    for probe, pos in probes:
+        if probe == b"\\/":
+            run = pos
+            while run > 0 and raw[run - 1] == 0x5C:
+                run -= 1
+            if (pos - run) % 2 == 0:  # an odd run of backslashes: the last escapes ``/``
+                found.append(pos)
+        elif _ESCAPED_ASCII.match(raw, pos):
             found.append(pos)
-        pos = raw.find(b"\\u00", pos + 1)
-    pos = raw.find(b"\\/")
-    while pos >= 0:
-        run = pos
-        while run > 0 and raw[run - 1] == 0x5C:
-            run -= 1
-        if (pos - run) % 2 == 0:  # an odd run of backslashes: the last escapes ``/``
-            found.append(pos)
-        pos = raw.find(b"\\/", pos + 2)
     return found
 
 
@@ -110,9 +107,10 @@ def suspicious_json(raw: bytes, redactor: Redactor) -> bool:
     literal (they are plain ASCII) unless printable ASCII is written as ``\\u00XX``
     (or ``/`` as ``\\/``): then every string is looked at decoded.
     """
-    if _escapes(raw):
+    probes: list[tuple[bytes, int]] = []
+    if redactor.suspicious_bytes(raw, _structural(raw), probes):
         return True
-    return redactor.suspicious_bytes(raw, _structural(raw))
+    return bool(_escapes(raw, probes))
 
 
 _SEPARATOR = b"\x00"
@@ -135,7 +133,9 @@ def suspicious_events(raws: list[bytes], redactor: Redactor) -> list[int]:
     for raw in raws:
         starts.append(offset)
         offset += len(raw) + 1
-    positions = redactor.hit_positions(joined, _structural(joined)) + _escapes(joined)
+    probes: list[tuple[bytes, int]] = []
+    positions = redactor.hit_positions(joined, _structural(joined), probes)
+    positions += _escapes(joined, probes)
     return sorted({bisect.bisect_right(starts, p) - 1 for p in positions})
 
 
