@@ -8,6 +8,10 @@ the answers back as they come: one frame each way, nothing else awake.
 
 A worker that dies (killed, out of memory) fails the calls it held with
 :class:`WorkerLost` and is started again; the pool never turns broken for good.
+
+Each worker also maps a block of shared-memory slots (:mod:`.shared_slots`): a
+caller that :meth:`DecoderPool.reserve` s one writes its data there and sends only
+where it is.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from prtrace.backend import shared_slots
+from prtrace.backend.shared_slots import Slot, SlotArena
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +75,10 @@ def _read_exactly(sock: socket.socket, size: int) -> bytearray | None:
     view = memoryview(buffer)
     got = 0
     while got < size:
-        n = sock.recv_into(view[got:])
+        try:
+            n = sock.recv_into(view[got:])
+        except ConnectionError:  # the server's end went away: as good as closed
+            return None
         if n == 0:
             return None
         got += n
@@ -76,11 +86,26 @@ def _read_exactly(sock: socket.socket, size: int) -> bytearray | None:
 
 
 @dataclass
+class _Call:
+    """A call sent to a worker: its future, and the slot it lent the worker, if any."""
+
+    future: asyncio.Future[Any]
+    slot: Slot | None = None
+
+    def settled(self) -> None:
+        """The worker is done with the call (answered it, or ended)."""
+        if self.slot is not None:
+            self.slot.release()
+            self.slot = None
+
+
+@dataclass
 class _Worker:
     process: Any
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
-    pending: collections.deque[asyncio.Future[Any]] = field(default_factory=collections.deque)
+    arena: SlotArena | None = None
+    pending: collections.deque[_Call] = field(default_factory=collections.deque)
     task: asyncio.Task[None] | None = None
 
 
@@ -96,9 +121,11 @@ class DecoderPool:
 
     async def start(self) -> None:
         for _ in range(self.processes):
-            self._workers.append(await self._spawn())
+            await self._spawn()
 
-    async def _spawn(self) -> _Worker:
+    async def _spawn(self) -> None:
+        """Start a worker, map its slots, and add it to the pool (unless it died meanwhile:
+        then the one started in its place is added)."""
         ours, theirs = socket.socketpair()
         process = self._context.Process(
             target=_serve, args=(theirs, self._warm_up), daemon=True, name="prtrace-decoder"
@@ -108,18 +135,57 @@ class DecoderPool:
         reader, writer = await asyncio.open_unix_connection(sock=ours, limit=2**26)
         worker = _Worker(process, reader, writer)
         worker.task = asyncio.create_task(self._answers(worker))
-        return worker
+        arena = SlotArena.create()
+        if arena is not None:
+            try:
+                await self._send(worker, shared_slots.attach, (arena.name,))
+            except Exception:
+                log.warning("a decoder process could not map its shared slots", exc_info=True)
+                arena.retire()
+            else:
+                worker.arena = arena
+            arena.unlink()  # mapped on both sides now: nothing left behind, however we end
+        if not worker.writer.is_closing():
+            self._workers.append(worker)
 
-    def submit(self, function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Send ``function(*args)`` to the least busy worker now; the future gets what
-        it returns, or what it raised, or :class:`WorkerLost`."""
+    def reserve(self) -> tuple[Any, Slot] | None:
+        """The least busy worker with a free slot, and the slot (for :meth:`submit`'s
+        ``slot``: the caller writes the call's data in it), or None."""
+        for worker in sorted(self._workers, key=lambda w: len(w.pending)):
+            slot = worker.arena.take() if worker.arena is not None else None
+            if slot is not None:
+                return worker, slot
+        return None
+
+    def submit(
+        self,
+        function: Callable[..., Any],
+        *args: Any,
+        reserved: tuple[Any, Slot] | None = None,
+    ) -> asyncio.Future[Any]:
+        """Send ``function(*args)`` to the least busy worker now (or to the one
+        ``reserved`` with its slot, which the worker holds until it answers); the
+        future gets what it returns, or what it raised, or :class:`WorkerLost`."""
+        worker, slot = reserved if reserved is not None else (None, None)
+        if worker is None and self._workers:
+            worker = min(self._workers, key=lambda w: len(w.pending))
+        return self._send(worker, function, args, slot)
+
+    def _send(
+        self,
+        worker: _Worker | None,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        slot: Slot | None = None,
+    ) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if self._closed or not self._workers:
+        call = _Call(future, slot)
+        if self._closed or worker is None or worker.writer.is_closing():
+            call.settled()
             future.set_exception(WorkerLost("no decoder process is running"))
             return future
-        worker = min(self._workers, key=lambda w: len(w.pending))
         data = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
-        worker.pending.append(future)
+        worker.pending.append(call)
         worker.writer.write(_HEADER.pack(len(data)) + data)
         return future
 
@@ -130,7 +196,9 @@ class DecoderPool:
             while True:
                 header = await worker.reader.readexactly(_HEADER.size)
                 body = await worker.reader.readexactly(_HEADER.unpack(header)[0])
-                future = worker.pending.popleft()
+                call = worker.pending.popleft()
+                call.settled()
+                future = call.future
                 if future.done():  # its caller has gone (a cancelled request)
                     continue
                 ok, value = pickle.loads(body)
@@ -147,15 +215,18 @@ class DecoderPool:
                 "a decoder process ended (exit code %s); starting another",
                 worker.process.exitcode,
             )
-            self._workers.append(await self._spawn())
+            await self._spawn()
 
     def _drop(self, worker: _Worker) -> None:
         with contextlib.suppress(ValueError):
             self._workers.remove(worker)
         while worker.pending:
-            future = worker.pending.popleft()
-            if not future.done():
-                future.set_exception(WorkerLost("the decoder process ended"))
+            call = worker.pending.popleft()
+            call.settled()
+            if not call.future.done():
+                call.future.set_exception(WorkerLost("the decoder process ended"))
+        if worker.arena is not None:
+            worker.arena.retire()
         worker.writer.close()
 
     async def close(self) -> None:

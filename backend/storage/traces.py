@@ -10,7 +10,6 @@ document without decoding it (:class:`msgspec.Raw`).
 from __future__ import annotations
 
 import functools
-import hashlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -36,7 +35,14 @@ from prtrace.api_types import (
 )
 from prtrace.backend.auth import UPLOAD_PREFIX, token_hash
 from prtrace.backend.errors import ApiError, conflict, not_found
-from prtrace.backend.ingest import BatchParts, DecodedBatch, TakeWholePath
+from prtrace.backend.ingest import (
+    BatchParts,
+    DecodedBatch,
+    TakeWholePath,
+    batch_hash,
+    batch_hash_of,
+    part_digest,
+)
 from prtrace.backend.jobs.queue import enqueue
 from prtrace.backend.storage import queries
 from prtrace.backend.storage.blobs import BlobStore, content_key
@@ -167,7 +173,7 @@ class TraceStore:
 
     async def append_decoded(self, trace_id: str, batch: DecodedBatch) -> BatchAccepted:
         """Store a validated batch atomically: all of it, or (on any error) none of it."""
-        body_hash = _batch_hash(batch.raw)
+        body_hash = batch_hash(batch.raw)
         _check_unique_ids(batch.ids)
         rows = await self._rows(trace_id, batch)
         try:
@@ -193,7 +199,7 @@ class TraceStore:
         stored before, the trace sealed or missing): stored whole, it gets the
         answer a whole batch gets, errors in the same order.
         """
-        digest = hashlib.sha256()
+        digests: list[bytes] = []
         seen: dict[str, int] = {}
         try:
             async with self.db.asyncpg_transaction() as conn:
@@ -203,7 +209,7 @@ class TraceStore:
                 async for part in parts.decoded():
                     if _first_duplicate(part.ids, seen, part.offset) is not None:
                         raise TakeWholePath
-                    _hash_into(digest, part.raw)
+                    digests.append(part.digest or part_digest(part.raw))
                     if part.copy_rows is not None:  # encoded by the decoder process
                         await conn.copy_to_table(
                             "events",  # a memoryview: asyncpg takes bytes for a file's path
@@ -218,7 +224,7 @@ class TraceStore:
                     _PG_ADD_BATCH,
                     trace_id,
                     parts.seq,
-                    digest.hexdigest(),
+                    batch_hash_of(digests),
                     parts.count,
                     time.time(),
                 )
@@ -626,20 +632,6 @@ def _summary(row: Any) -> TraceSummary:
         verdict=row.verdict,
         overall=row.overall,
     )
-
-
-def _batch_hash(bodies: list[bytes]) -> str:
-    """What a retried batch is recognised by: a sha256 over its events as stored."""
-    digest = hashlib.sha256()
-    _hash_into(digest, bodies)
-    return digest.hexdigest()
-
-
-def _hash_into(digest: Any, bodies: list[bytes]) -> None:
-    """:func:`_batch_hash`, a part of the batch at a time: each body and a newline."""
-    if bodies:
-        digest.update(b"\n".join(bodies))  # one call, not two per event
-        digest.update(b"\n")
 
 
 def _check_unique_ids(ids: Sequence[str]) -> None:

@@ -1,0 +1,152 @@
+"""Shared-memory slots between the server and a decoder process (backend/shared_slots.py;
+here, not in the unit tier: the block registers with multiprocessing's resource tracker, a
+process): a slot is lent again only when both holders have let go, and a batch decoded
+through slots is what it is through the socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from prtrace.backend.ingest import BatchDecoder, BatchParts, DecodedBatch, TakeWholePath
+from prtrace.backend.shared_slots import SLOTS, SlotArena
+from tests.support.bad_input import thought
+
+
+def test_a_slot_is_lent_again_only_when_both_holders_let_go() -> None:
+    arena = SlotArena(slots=2, slot_size=4096)
+    try:
+        first, second = arena.take(), arena.take()
+        assert first is not None and second is not None
+        assert arena.take() is None, "two slots, both lent"
+        assert {first.start, second.start} == {0, 4096}
+        first.release()  # the decoder answered; the server still reads the rows
+        assert arena.take() is None
+        first.release()
+        again = arena.take()
+        assert again is not None and again.start == first.start
+        second.abandon()  # taken, never sent
+        assert arena.take() is not None
+    finally:
+        arena.retire()
+
+
+def test_writes_through_a_slot_land_in_the_block() -> None:
+    arena = SlotArena(slots=2, slot_size=4096)
+    try:
+        slot = arena.take()
+        assert slot is not None
+        slot.view[:5] = b"hello"
+        assert bytes(arena.views[slot.index][:5]) == b"hello"
+    finally:
+        slot.abandon()
+        arena.retire()
+
+
+def test_retiring_removes_the_name_and_closes_once_every_slot_is_back() -> None:
+    arena = SlotArena(slots=2, slot_size=4096)
+    path = Path("/dev/shm") / arena.name.lstrip("/")
+    assert path.exists()
+    lent = arena.take()
+    assert lent is not None
+    arena.retire()
+    assert not path.exists(), "the name goes at once"
+    assert arena.take() is None, "a retired arena lends nothing"
+    assert arena.views, "still mapped: a slot is out"
+    lent.release()
+    lent.release()
+    assert arena.views == [], "closed when the last slot came back"
+
+
+def _body(seq: int, count: int = 1000) -> bytes:
+    events = [thought(f"e{seq}-{i}", f"note {i} " + "x" * (i % 300)) for i in range(count)]
+    events[123]["raw"] = "token ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"  # redacted
+    return json.dumps({"seq": seq, "events": events}).encode()
+
+
+def _seen(part: DecodedBatch) -> tuple[Any, ...]:
+    rows = bytes(part.copy_rows) if part.copy_rows is not None else None
+    return part.offset, part.ids, part.types, part.times, part.raw or None, rows, part.digest
+
+
+async def _decoded(parts: BatchParts | None) -> list[tuple[Any, ...]]:
+    assert parts is not None
+    try:
+        return [_seen(part) async for part in parts.decoded()]
+    finally:
+        parts.close()
+
+
+def test_parts_through_slots_are_what_they_are_through_the_socket() -> None:
+    async def main() -> None:
+        decoder = BatchDecoder(1)
+        await decoder.start()
+        try:
+            assert decoder._pool is not None
+            arena = decoder._pool._workers[0].arena
+            assert arena is not None
+            path = Path("/dev/shm") / arena.name.lstrip("/")
+            assert not path.exists(), "unlinked once the decoder mapped it"
+            body = _body(0)
+            by_slot = await _decoded(decoder.parts(body, "trc_x", 65536))
+            assert len(arena._free) == SLOTS, "every slot back"
+            taken = [arena.take() for _ in range(SLOTS)]  # none free: the socket it is
+            by_socket = await _decoded(decoder.parts(body, "trc_x", 65536))
+            for slot in taken:
+                assert slot is not None
+                slot.abandon()
+            assert [p[:4] + p[5:] for p in by_slot] == [p[:4] + p[5:] for p in by_socket]
+            assert by_slot[0][4] is None and by_socket[0][4] is not None, "raw only by socket"
+            assert b"ghp_" not in by_slot[0][5] and b"<redacted:" in by_slot[0][5]
+        finally:
+            await decoder.close()
+
+    asyncio.run(main())
+
+
+def test_slots_come_back_when_a_batch_goes_another_way_or_the_decoder_dies() -> None:
+    async def main() -> None:
+        decoder = BatchDecoder(1)
+        await decoder.start()
+        try:
+            assert decoder._pool is not None
+            worker = decoder._pool._workers[0]
+            arena = worker.arena
+            assert arena is not None
+            parts = decoder.parts(_body(1), "trc_x", 65536)
+            assert parts is not None
+            async for _ in parts.decoded():
+                break  # the store gave up after one part (a reused id, say)
+            parts.close()
+            for _ in range(100):  # the decoder keeps the others' until it answers
+                if len(arena._free) == SLOTS:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(arena._free) == SLOTS
+
+            parts = decoder.parts(_body(2), "trc_x", 65536)
+            os.kill(worker.process.pid, signal.SIGKILL)
+            assert parts is not None
+            try:
+                async for _ in parts.decoded():
+                    pass
+            except TakeWholePath:  # unless it finished every part first
+                pass
+            finally:
+                parts.close()
+            for _ in range(300):
+                if len(arena._free) == SLOTS and decoder._pool._workers:
+                    break
+                await asyncio.sleep(0.1)
+            assert arena.views == [], "the dead decoder's block closed, all slots back"
+            replacement = decoder._pool._workers[0]
+            assert replacement.arena is not None and replacement.arena is not arena
+            assert len(await _decoded(decoder.parts(_body(3), "trc_x", 65536))) == 4
+        finally:
+            await decoder.close()
+
+    asyncio.run(main())
