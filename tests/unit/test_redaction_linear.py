@@ -24,9 +24,10 @@ from prtrace.redaction.detectors import ANCHORS, secret_detectors
 from prtrace.redaction.events import redact_event_json
 from tests.support.privacy_corpus import CORPUS
 
-OPS_PER_BYTE = 12
+OPS_PER_BYTE = 13
 """Scanning costs 5 per byte (lower-case and class views, each made and read, and the
-bytes themselves read for case-sensitive literals); tries and walks add at most a few
+bytes themselves read for case-sensitive literals), 6 where those literals are many (a
+leftmost search finds them, then an overlapping pass reports each); tries and walks add at most a few
 per byte on the worst shapes below. A text whose secrets were replaced is scanned again
 (its placeholders are longer than what they replace): its bytes count too."""
 
