@@ -334,7 +334,6 @@ def raw_sqlite_rate(path: Path, batches: list[DecodedBatch]) -> float:
         "CREATE TABLE events (trace_id TEXT, seq INTEGER, idx INTEGER, event_id TEXT, type TEXT, t REAL,"
         " body BLOB, blob_fields BLOB, PRIMARY KEY (trace_id, seq, idx), UNIQUE (trace_id, event_id))"
     )
-    conn.execute("CREATE INDEX ix_type ON events (trace_id, type)")
     rows = _rows(batches, "tr_raw")
     start = time.perf_counter()
     for batch_rows in rows:
@@ -348,7 +347,7 @@ def raw_sqlite_rate(path: Path, batches: list[DecodedBatch]) -> float:
 
 async def raw_copy_rate(url: str, batches: list[DecodedBatch]) -> float:
     """asyncpg ``copy_records_to_table`` of the same rows into a fresh copy of the
-    events table (same primary key, unique constraint and index), a transaction each."""
+    events table (same primary key and unique constraint), a transaction each."""
     import asyncpg
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
@@ -361,7 +360,6 @@ async def raw_copy_rate(url: str, batches: list[DecodedBatch]) -> float:
             " t double precision NOT NULL, body bytea NOT NULL, blob_fields bytea,"
             " PRIMARY KEY (trace_id, seq, idx), UNIQUE (trace_id, event_id))"
         )
-        await conn.execute(f"CREATE INDEX {table}_type ON {table} (trace_id, type)")
         rows = _rows(batches, "tr_raw")
         columns = ["trace_id", "seq", "idx", "event_id", "type", "t", "body", "blob_fields"]
         start = time.perf_counter()

@@ -86,7 +86,16 @@ events = Table(
     Column("blob_fields", LargeBinary),
     PrimaryKeyConstraint("trace_id", "seq", "idx"),
     UniqueConstraint("trace_id", "event_id", name="uq_events_trace_event_id"),
-    Index("ix_events_trace_type", "trace_id", "type"),
+)
+
+# The event types each trace holds (migration 0003), for the trace list's
+# ``has_type``: a few rows a batch instead of an index entry an event.
+trace_event_types = Table(
+    "trace_event_types",
+    metadata,
+    Column("trace_id", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    PrimaryKeyConstraint("trace_id", "type"),
 )
 
 api_tokens = Table(

@@ -17,7 +17,15 @@ from sqlalchemy import delete, func, select
 from prtrace.api_types import TraceDeleted
 from prtrace.backend.errors import not_found
 from prtrace.backend.storage.blobs import BlobNotFound, BlobStore
-from prtrace.backend.storage.db import Database, batches, events, jobs, judgements, traces
+from prtrace.backend.storage.db import (
+    Database,
+    batches,
+    events,
+    jobs,
+    judgements,
+    trace_event_types,
+    traces,
+)
 
 
 async def delete_trace(db: Database, blobs: BlobStore, trace_id: str) -> TraceDeleted:
@@ -49,6 +57,9 @@ async def delete_trace(db: Database, blobs: BlobStore, trace_id: str) -> TraceDe
                 )
             ).scalar_one()
             await conn.execute(delete(table).where(table.c.trace_id == trace_id))
+        await conn.execute(
+            delete(trace_event_types).where(trace_event_types.c.trace_id == trace_id)
+        )
         await conn.execute(delete(traces).where(traces.c.trace_id == trace_id))
     deleted = kept = 0
     if row.document_key:

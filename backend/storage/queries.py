@@ -27,7 +27,7 @@ from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB
 
 from prtrace.backend.errors import ApiError
-from prtrace.backend.storage.db import events, traces
+from prtrace.backend.storage.db import events, trace_event_types, traces
 
 TraceSort = Literal["created", "-created", "overall", "-overall"]
 """``created``/``overall`` ascending; with a leading ``-`` descending."""
@@ -145,9 +145,12 @@ def apply(query: Select, filters: TraceFilters, *, is_sqlite: bool) -> Select:
     if filters.overall_max is not None:
         query = query.where(traces.c.overall <= filters.overall_max)
     for event_type in filters.has_type or ():
-        # One EXISTS per type, each served by the (trace_id, type) index.
+        # One EXISTS per type, each a primary-key probe of trace_event_types.
         query = query.where(
-            exists().where(events.c.trace_id == traces.c.trace_id, events.c.type == event_type)
+            exists().where(
+                trace_event_types.c.trace_id == traces.c.trace_id,
+                trace_event_types.c.type == event_type,
+            )
         )
     if filters.ai_share_min is not None or filters.ai_share_max is not None:
         share = _ai_share(is_sqlite)

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import msgspec
 from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,7 +48,7 @@ from prtrace.backend.jobs.queue import enqueue
 from prtrace.backend.storage import queries
 from prtrace.backend.storage.blobs import BlobStore, content_key
 from prtrace.backend.storage.copy_binary import COPY_COLUMNS
-from prtrace.backend.storage.db import Database, batches, events, traces
+from prtrace.backend.storage.db import Database, batches, events, trace_event_types, traces
 from prtrace.backend.storage.export import EventShaper
 from prtrace.config import Settings, new_token
 from prtrace.events import LARGE_TEXT_FIELDS, Event
@@ -74,6 +75,10 @@ WITH trace AS (
     UPDATE traces SET event_count = event_count + $4
     WHERE trace_id = $1 AND EXISTS (SELECT 1 FROM added)
     RETURNING 1
+), typed AS (
+    INSERT INTO trace_event_types (trace_id, type)
+    SELECT $1, type FROM unnest($6::varchar[]) AS type WHERE EXISTS (SELECT 1 FROM added)
+    ON CONFLICT DO NOTHING
 )
 SELECT (SELECT status FROM trace), (SELECT body_hash FROM prior),
        EXISTS (SELECT 1 FROM added) AND EXISTS (SELECT 1 FROM counted)
@@ -88,6 +93,10 @@ _PG_ADD_BATCH = """
 WITH added AS (
     INSERT INTO batches (trace_id, seq, body_hash, count, created_at)
     VALUES ($1, $2, $3, $4, $5)
+), typed AS (
+    INSERT INTO trace_event_types (trace_id, type)
+    SELECT $1, type FROM unnest($6::varchar[]) AS type
+    ON CONFLICT DO NOTHING
 )
 UPDATE traces SET event_count = event_count + $4 WHERE trace_id = $1
 """
@@ -200,6 +209,7 @@ class TraceStore:
         answer a whole batch gets, errors in the same order.
         """
         digests: list[bytes] = []
+        types: set[str] = set()
         seen: dict[str, int] = {}
         try:
             async with self.db.asyncpg_transaction() as conn:
@@ -210,6 +220,7 @@ class TraceStore:
                     if _first_duplicate(part.ids, seen, part.offset) is not None:
                         raise TakeWholePath
                     digests.append(part.digest or part_digest(part.raw))
+                    types.update(part.types)
                     if part.copy_rows is not None:  # encoded by the decoder process
                         await conn.copy_to_table(
                             "events",  # a memoryview: asyncpg takes bytes for a file's path
@@ -227,6 +238,7 @@ class TraceStore:
                     batch_hash_of(digests),
                     parts.count,
                     time.time(),
+                    sorted(types),
                 )
         except asyncpg.IntegrityConstraintViolationError:  # an id stored in another batch
             raise TakeWholePath from None
@@ -272,6 +284,10 @@ class TraceStore:
         if rows:
             self.db.insert_many(conn, events, rows)
             conn.execute(
+                sqlite_insert(trace_event_types).on_conflict_do_nothing(),
+                [{"trace_id": trace_id, "type": tag} for tag in _types_of(rows)],
+            )
+            conn.execute(
                 update(traces)
                 .where(traces.c.trace_id == trace_id)
                 .values(event_count=traces.c.event_count + len(rows))
@@ -286,7 +302,9 @@ class TraceStore:
         stored ``seq``, adds the batch row and the trace's count; then the events go in
         with ``COPY``; one transaction. Returns the stored hash when ``seq`` is taken."""
         async with self.db.asyncpg_transaction() as conn:
-            found = await conn.fetchrow(_PG_BATCH, trace_id, seq, body_hash, len(rows), time.time())
+            found = await conn.fetchrow(
+                _PG_BATCH, trace_id, seq, body_hash, len(rows), time.time(), _types_of(rows)
+            )
             status, stored, inserted = found
             if status is None:
                 raise not_found(f"trace {trace_id}")
@@ -632,6 +650,11 @@ def _summary(row: Any) -> TraceSummary:
         verdict=row.verdict,
         overall=row.overall,
     )
+
+
+def _types_of(rows: list[_EventRow]) -> list[str]:
+    """The event types among a batch's rows (their ``type`` column), each once."""
+    return sorted({row[4] for row in rows})
 
 
 def _check_unique_ids(ids: Sequence[str]) -> None:
