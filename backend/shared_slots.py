@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from multiprocessing import shared_memory
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,15 @@ class _Block(shared_memory.SharedMemory):
     def __del__(self) -> None:
         with contextlib.suppress(BufferError):
             super().__del__()
+
+
+def _reserve(block: shared_memory.SharedMemory, size: int) -> None:
+    """Take the block's pages from ``/dev/shm`` now: a full one (Docker gives 64 MB)
+    then fails here, and parts go by socket, instead of the server dying of SIGBUS at
+    the first write past its end."""
+    fd = getattr(block, "_fd", -1)
+    if fd >= 0 and hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(fd, 0, size)
 
 
 class Slot:
@@ -71,6 +81,12 @@ class SlotArena:
         self._memory = _Block(create=True, size=slots * slot_size)
         self.name = self._memory.name
         self.size = slots * slot_size
+        try:
+            _reserve(self._memory, self.size)
+        except OSError:
+            self._memory.close()
+            self._memory.unlink()
+            raise
         buf = self._memory.buf
         assert buf is not None
         self.views = [buf[i * slot_size : (i + 1) * slot_size] for i in range(slots)]

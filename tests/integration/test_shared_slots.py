@@ -6,12 +6,16 @@ through slots is what it is through the socket."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from prtrace.backend import shared_slots
 from prtrace.backend.ingest import BatchDecoder, BatchParts, DecodedBatch, TakeWholePath
 from prtrace.backend.shared_slots import SLOTS, SlotArena
 from tests.support.bad_input import thought
@@ -150,3 +154,22 @@ def test_slots_come_back_when_a_batch_goes_another_way_or_the_decoder_dies() -> 
             await decoder.close()
 
     asyncio.run(main())
+
+
+def test_a_full_dev_shm_means_no_slots_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Docker's /dev/shm is 64 MB: a block that does not fit fails when made (its pages
+    are reserved up front), leaves no name behind, and parts go by socket."""
+    made: list[str] = []
+    real = shared_slots._Block.__init__
+
+    def remember(self: Any, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        made.append(self.name)
+
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shared_slots._Block, "__init__", remember)
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    assert SlotArena.create() is None
+    assert made and not (Path("/dev/shm") / made[0].lstrip("/")).exists()
