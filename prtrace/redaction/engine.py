@@ -42,6 +42,7 @@ from prtrace.redaction.detectors import (
     secret_detectors,
     slug,
 )
+from prtrace.redaction.leftmost import LeftmostScan
 
 _TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
 _RUN_TABLE = bytes(97 if c in _TOKEN_CHARS else 32 for c in range(256))
@@ -165,16 +166,13 @@ class _Plan:
             for view, found in needles.items()
             if found
         }
-        # The raw view's literals are rare, case-sensitive bytes: a leftmost search
-        # finds whether and where any is with a prefilter, ~20x faster than the
-        # overlapping pass that reports every hit (docs/benchmarks.md).
-        raw = list(needles["raw"])
-        self.finder = ahocorasick_rs.BytesAhoCorasick(
-            raw,
-            implementation=ahocorasick_rs.Implementation.DFA,
-            matchkind=ahocorasick_rs.MatchKind.LeftmostFirst,
-        )
-        self.longest_raw = max(len(n) for n in raw)
+        # The raw and class views' literals are rare on clean text: found by a leftmost
+        # search first, which has a prefilter (prtrace/redaction/leftmost.py).
+        self.leftmost = {
+            view: LeftmostScan(list(needles[view]), self.automata[view])
+            for view in ("raw", "cls")
+            if view in self.automata
+        }
 
     def scan(
         self,
@@ -201,8 +199,9 @@ class _Plan:
                 else data.translate(CLASS_TABLE)
             )
             ops.scanned += len(data) if view == "raw" else 2 * len(data)
-            if view == "raw":
-                matches = self._raw_matches(buf, automaton, ops)
+            if view in self.leftmost:
+                matches, reread = self.leftmost[view].matches(buf)
+                ops.scanned += reread
             else:
                 matches = automaton.find_matches_as_indexes(buf, overlapping=True)
             if not matches:
@@ -227,32 +226,6 @@ class _Plan:
             if live:
                 self._hits(data, ops, structural, spans, live, hits)
         return gates, hits
-
-    def _raw_matches(
-        self, data: bytes, automaton: ahocorasick_rs.BytesAhoCorasick, ops: Ops
-    ) -> list[tuple[int, int, int]]:
-        """Every hit of the raw view's literals, as the overlapping pass reports them,
-        found from the leftmost search's. Exact: the leftmost search resumes after
-        each match it reports, so every hit it skips starts inside a reported match;
-        each of those is looked at again, overlapping, in a window as long as the
-        match plus the longest literal. Many matches: one overlapping pass instead."""
-        first = self.finder.find_matches_as_indexes(data)
-        if not first:
-            return []
-        if len(first) > len(data) >> 10:  # a window's call costs what ~1 KiB of a pass does
-            ops.scanned += len(data)
-            return automaton.find_matches_as_indexes(data, overlapping=True)
-        view = memoryview(data)
-        found: list[tuple[int, int, int]] = []
-        for _, start, end in first:
-            window = view[start : end - 1 + self.longest_raw]
-            ops.scanned += len(window)
-            found += [
-                (index, start + s, start + e)
-                for index, s, e in automaton.find_matches_as_indexes(window, overlapping=True)
-                if s < end - start
-            ]
-        return found
 
     def _live(self, group: int, gates: set[int]) -> bool:
         return any(not self.gated[det] or det in gates for det in self.groups[group])

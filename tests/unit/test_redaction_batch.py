@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prtrace.redaction import default_redactor, redact_event_json, redact_events_json
-from prtrace.redaction.engine import Ops
 from prtrace.redaction.events import suspicious_events, suspicious_json
+from prtrace.redaction.leftmost import can_be_overlapped
 from tests.support.privacy_corpus import planted_lines
 
 
@@ -70,14 +70,14 @@ def test_a_batch_gives_what_each_event_gives(where: int) -> None:
 
 def test_a_batch_is_scanned_once() -> None:
     """Counted: the batch's bytes pass through the automata once, not once per event
-    plus a call each (the raw view's few hits are read again in windows of a literal's
-    length: a few bytes each)."""
+    plus a call each (the few hits of literals another can start inside are read again
+    in windows of a literal's length: a few dozen bytes each)."""
     redactor = default_redactor()
     raws = [_event(n, CLEAN[n % len(CLEAN)]) for n in range(200)]
     redactor.ops.__init__()  # type: ignore[misc]
     redact_events_json(raws, redactor)
     joined = sum(map(len, raws)) + len(raws) - 1
-    assert 5 * joined <= redactor.ops.scanned <= 5 * joined + joined // 100
+    assert 5 * joined <= redactor.ops.scanned <= 5 * joined + joined // 20
 
 
 def test_an_escaped_slash_hides_no_url_password() -> None:
@@ -109,11 +109,11 @@ _RAW_PIECES = [
 ]
 
 
-def _raw_hits_agree(data: bytes) -> None:
+def _hits_agree(data: bytes, view: str = "raw") -> None:
     plan = default_redactor()._plan
-    automaton = plan.automata["raw"]
+    automaton = plan.automata[view]
     expected = sorted(automaton.find_matches_as_indexes(data, overlapping=True))
-    assert sorted(plan._raw_matches(data, automaton, Ops())) == expected
+    assert sorted(plan.leftmost[view].matches(data)[0]) == expected
 
 
 @settings(max_examples=300, deadline=None)
@@ -121,10 +121,10 @@ def _raw_hits_agree(data: bytes) -> None:
 def test_the_raw_views_few_hits_are_every_hit_an_overlapping_pass_finds(
     groups: list[list[str]],
 ) -> None:
-    """The leftmost search and its windows (``_Plan._raw_matches``) report exactly the
+    """The leftmost search and its windows (``LeftmostScan``) report exactly the
     overlapping pass's hits, also those that start inside another (``AKIA=``), when
     they are few among long clean runs."""
-    _raw_hits_agree(("x" * 8192).join("".join(group) for group in groups).encode())
+    _hits_agree(("x" * 8192).join("".join(group) for group in groups).encode())
 
 
 @settings(max_examples=100, deadline=None)
@@ -133,4 +133,27 @@ def test_the_raw_views_many_hits_are_every_hit_an_overlapping_pass_finds(
     pieces: list[str],
 ) -> None:
     """…and when they are many (one overlapping pass then)."""
-    _raw_hits_agree("".join(pieces).encode())
+    _hits_agree("".join(pieces).encode())
+
+
+_CLASS_PIECES = ["q", ":", ".", "a", " ", "aaaaaa", "a" * 20, "a" * 35, ".aaaaaa.", ".aaaaaa"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_CLASS_PIECES), min_size=1, max_size=6), max_size=20))
+def test_the_class_views_hits_are_every_hit_an_overlapping_pass_finds(
+    groups: list[list[str]],
+) -> None:
+    """The class view (``.aaaaaa.`` can start inside itself; ``q`` + 20 ``a`` cannot be
+    overlapped by anything), sparse and back to back."""
+    _hits_agree(("  " * 4096).join("".join(group) for group in groups).encode(), "cls")
+    _hits_agree("".join(piece for group in groups for piece in group).encode(), "cls")
+
+
+def test_which_literals_another_can_start_inside() -> None:
+    assert can_be_overlapped([b"AC", b"ACCA", b"SK", b"A="]) == [True, True, False, False]
+    assert can_be_overlapped([b".aaaaaa.", b"q" + b"a" * 20, b":" + b"a" * 35]) == [
+        True,
+        False,
+        False,
+    ]
