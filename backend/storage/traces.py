@@ -42,7 +42,6 @@ from prtrace.backend.ingest import (
     TakeWholePath,
     batch_hash,
     batch_hash_of,
-    part_digest,
 )
 from prtrace.backend.jobs.queue import enqueue
 from prtrace.backend.storage import queries
@@ -219,7 +218,8 @@ class TraceStore:
                 async for part in parts.decoded():
                     if _first_duplicate(part.ids, seen, part.offset) is not None:
                         raise TakeWholePath
-                    digests.append(part.digest or part_digest(part.raw))
+                    assert part.digest is not None  # every part's decoder hashed it
+                    digests.append(part.digest)
                     types.update(part.types)
                     if part.copy_rows is not None:  # encoded by the decoder process
                         await conn.copy_to_table(
