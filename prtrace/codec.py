@@ -17,7 +17,9 @@ from prtrace.errors import FormatError
 T = TypeVar("T")
 
 _NUL_RULE = "matching regex '^[^\\\\x00]*$'"
-_NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
+_NAMED_FIELD = re.compile(
+    r"(?:missing required|contains unknown) field `([^`]+)`|(?<=\(\\u0000\)) in field `([^`]+)`$"
+)
 _AT = re.compile(r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
 
 _encoder = msgspec.json.Encoder()
@@ -34,8 +36,11 @@ def split_msgspec_error(exc: msgspec.MsgspecError) -> FormatError:
     message = match.group("msg") if match else text
     message = message.replace(_NUL_RULE, "without the NUL character (\\u0000)")
     named = _NAMED_FIELD.search(message)
-    if named:  # point at the missing or unknown field itself, not at its parent
-        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    if named:  # point at the missing, unknown or NUL-holding field, not at its parent
+        name = named.group(1) or named.group(2)
+        path = f"{path}.{name}" if path else name
+        if named.group(2):  # prtrace.events._refuse_nul: msgspec's own words, then
+            message = message[: named.start()]
     if "Invalid value" in message and "type" in path.rsplit(".", 1)[-1]:
         message = f"{message}: unknown event type"
     return FormatError(message, path or None)

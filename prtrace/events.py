@@ -30,17 +30,23 @@ from msgspec import Meta, Struct
 
 NO_NUL = "^[^\\x00]*$"
 """Identifiers and keys are stored in text columns, where PostgreSQL refuses NUL."""
+NUL_REFUSED = "Expected `str` without the NUL character (\\u0000)"
+"""What a string with NUL where :data:`NO_NUL` applies is told (``prtrace.codec``)."""
 EventId = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
+_NoNul = Meta(extra_json_schema={"pattern": NO_NUL})
+""":data:`NO_NUL` for the fields every event has, checked by ``__post_init__``
+instead of by msgspec (:class:`_Event`): the same rule and schema, at a tenth of
+the cost."""
 Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$", description="hex sha256 of the text")]
 EditHash = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=128,
-        pattern=NO_NUL,
         description="hex sha256 of the text; another client's hash is kept as given "
         "(replay then reports the chain as unverifiable)",
     ),
+    _NoNul,
 ]
 Timestamp = Annotated[datetime, Meta(tz=True, description="RFC 3339 time with a zone")]
 NonNegInt = Annotated[int, Meta(ge=0)]
@@ -96,11 +102,25 @@ class _Event(
 ):
     """Fields every event has."""
 
-    id: EventId
+    id: Annotated[str, Meta(min_length=1, max_length=128), _NoNul]
     t: Timestamp
-    session_id: Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
+    session_id: Annotated[str, Meta(min_length=1, max_length=128), _NoNul]
     source: str | None = None
     dialect: Dialect | None = None
+
+    def __post_init__(self) -> None:
+        """:data:`NO_NUL` on ``id`` and ``session_id``: as a ``pattern``, msgspec runs a
+        regular expression on each, half of what validating an event costs."""
+        if "\x00" in self.id or "\x00" in self.session_id:
+            _refuse_nul(self, "id", "session_id")
+
+
+def _refuse_nul(event: Struct, *names: str) -> None:
+    """The error for the first of ``names`` that holds NUL (``prtrace.codec`` moves
+    the field's name into the error's path, as msgspec's own errors have it)."""
+    for name in names:
+        if "\x00" in getattr(event, name):
+            raise ValueError(f"{NUL_REFUSED} in field `{name}`")
 
 
 # --- provenance ---------------------------------------------------------------
@@ -153,6 +173,16 @@ class Edit(_Event, tag="edit"):
     changes: Annotated[int, Meta(ge=1)] = 1
     version: int | None = None
     author: Author | None = None
+
+    def __post_init__(self) -> None:
+        """:class:`_Event`'s check, and :data:`NO_NUL` on the hashes."""
+        if (
+            "\x00" in self.id
+            or "\x00" in self.session_id
+            or "\x00" in self.before_hash
+            or "\x00" in self.after_hash
+        ):
+            _refuse_nul(self, "id", "session_id", "before_hash", "after_hash")
 
 
 class GoToDefinition(_Event, tag="go_to_definition"):
