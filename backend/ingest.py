@@ -15,11 +15,11 @@ each event's bytes, id, type and time.
 
 With one uploader there is no other batch to overlap with, so on PostgreSQL a
 large batch is decoded in parts (:meth:`BatchDecoder.parts`): the store writes
-each part with ``COPY`` while the next ones are decoded, in one transaction
-(:meth:`TraceStore.append_parts`). Anything but a plainly new, valid batch
-(:class:`TakeWholePath`) is rolled back and taken down the whole-batch path,
-which gives every answer — duplicates, 409s, each error's field — as before.
-Figures: docs/benchmarks.md.
+each part with ``COPY`` as soon as it is ready, while the next ones are decoded,
+in one transaction (:meth:`TraceStore.append_parts`). Anything but a plainly new,
+valid batch (:class:`TakeWholePath`) is rolled back and taken down the
+whole-batch path, which gives every answer — duplicates, 409s, each error's
+field — as before. Figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,10 +64,6 @@ class DecodedBatch:
     times: list[float]
     offset: int = 0
     """The index in its batch of the first of these events (a part of a batch: not 0)."""
-    copy_rows: bytes | memoryview | None = field(default=None, repr=False)
-    """The events' rows in binary ``COPY`` format, when a decoder process made them."""
-    digest: bytes | None = None
-    """:func:`part_digest` of ``raw``, when a decoder process made it."""
     _events: list[Any] | None = field(default=None, repr=False)
 
     @property
@@ -207,99 +203,18 @@ def _redact(events: list[Any], raw: list[bytes]) -> None:
             events[i] = _event_decoder.decode(redacted)
 
 
-class TakeWholePath(Exception):
-    """A batch cannot be stored part by part (a part is refused, its ``seq`` was
-    stored, the trace is sealed…): nothing of it was written; decode and store it
-    whole, which gives the answer a whole batch gets."""
-
-
 PART_SIZE = 250
 """Events per part of a batch decoded in parts (:meth:`BatchDecoder.parts`): small
 enough that the last part's write, which nothing overlaps, is short; large enough
 that a part's fixed costs (a frame each way, a ``COPY``) stay small:
 125 cost the server's process ~15 % more CPU per event for no more speed (measured on
-the executor the pool replaced)."""
+the executor the pool replaced). Parts shrinking towards the end (300, 250, 200, 150,
+100), or a short last one (300, 300, 300, 100), made no difference either, measured
+batch by batch, taking turns in one run (docs/benchmarks.md)."""
 
 
 _SMALLEST_EVENT = 64
 """Fewer bytes than any event's JSON takes (id, time, session and type alone)."""
-
-
-@dataclass
-class _Part:
-    """A part sent to a decoder process: its events go in its shared ``slot`` or, with
-    none, as ``raw`` through the socket."""
-
-    offset: int
-    future: asyncio.Future[Any]
-    raw: list[bytes] | None = None
-    slot: Slot | None = None
-    rows: memoryview | None = None
-    """The rows, where the decoder wrote them in the slot."""
-
-    def done(self) -> None:
-        """The server is done with the part's slot (its rows are written, or unused)."""
-        if self.rows is not None:
-            self.rows.release()  # nothing may read the slot once it is lent again
-            self.rows = None
-        if self.slot is not None:
-            self.slot.release()
-            self.slot = None
-
-
-class BatchParts:
-    """A batch whose parts are being validated and redacted in the decoder processes.
-
-    The store writes each part as soon as it is ready, while the next ones are
-    decoded (:meth:`TraceStore.append_parts`): with one uploader, validation and
-    the database work then overlap instead of taking turns.
-    """
-
-    def __init__(self, seq: int, count: int, pending: list[_Part]) -> None:
-        self.seq = seq
-        self.count = count
-        self._pending = pending
-
-    async def decoded(self) -> AsyncIterator[DecodedBatch]:
-        """Each part in order; :class:`TakeWholePath` for one that was refused. A part's
-        rows may be a view of its slot: valid until the next part is asked for."""
-        for part in self._pending:
-            try:
-                result = await part.future
-            except WorkerLost:
-                raise TakeWholePath from None
-            if result is None:
-                raise TakeWholePath
-            ids, types, times, events, rows, digest = result
-            raw = part.raw if part.raw is not None else []
-            if isinstance(events, dict):  # the events it changed, by index
-                for i, new in events.items():
-                    raw[i] = new
-            elif events is not None:  # all of them (sent by slot, and rows not made)
-                raw = events
-            if isinstance(rows, tuple):  # where in the slot the decoder wrote them
-                assert part.slot is not None
-                rows = part.rows = part.slot.view[rows[0] : rows[0] + rows[1]]
-            try:
-                yield DecodedBatch(
-                    seq=self.seq,
-                    raw=raw,
-                    ids=ids,
-                    types=types,
-                    times=times,
-                    offset=part.offset,
-                    copy_rows=rows,
-                    digest=digest,
-                )
-            finally:
-                part.done()
-
-    def close(self) -> None:
-        """Drop the parts not yet decoded (the batch went another way); let go of the
-        slots (a decoder still working on one keeps it until it answers)."""
-        for part in self._pending:
-            part.future.cancel()
-            part.done()
 
 
 def part_digest(bodies: list[bytes]) -> bytes:
@@ -321,6 +236,95 @@ def batch_hash_of(digests: list[bytes]) -> str:
     return hashlib.sha256(b"".join(digests)).hexdigest()
 
 
+class TakeWholePath(Exception):
+    """A batch cannot be stored part by part (a part is refused, an id is reused, its
+    ``seq`` was stored, the trace is sealed…): nothing of it was written; decode and
+    store it whole, which gives the answer a whole batch gets."""
+
+
+@dataclass
+class _Part:
+    """A part sent to a decoder process: its events went in its shared ``slot`` or,
+    with none free, through the socket."""
+
+    offset: int
+    future: asyncio.Future[Any]
+    slot: Slot | None = None
+    rows: memoryview | None = None
+    """The rows, where the decoder wrote them in the slot."""
+
+    def done(self) -> None:
+        """The server is done with the part's slot (its rows are written, or unused)."""
+        if self.rows is not None:
+            self.rows.release()  # nothing may read the slot once it is lent again
+            self.rows = None
+        if self.slot is not None:
+            self.slot.release()
+            self.slot = None
+
+
+class BatchParts:
+    """A batch whose parts are being validated, redacted and turned into ``COPY`` rows
+    in the decoder processes.
+
+    The store writes each part's rows as soon as they are ready, while the next
+    parts are decoded (:meth:`TraceStore.append_parts`): with one uploader,
+    validation and the database work then overlap instead of taking turns. One
+    ``COPY`` a part, not one for the batch fed part by part: PostgreSQL holds the
+    rows of a binary ``COPY`` until it has 1000 (it counts no bytes in that format)
+    and would write them all after the last part arrived.
+    """
+
+    def __init__(self, seq: int, count: int, pending: list[_Part]) -> None:
+        self.seq = seq
+        self.count = count
+        self._pending = pending
+        self._types: set[str] = set()
+        self._digests: list[bytes] = []
+
+    async def rows(self, encode: EncodeRows) -> AsyncIterator[bytes | memoryview]:
+        """Each part's rows, one ``COPY`` stream each, in order as they are decoded (a
+        view of the part's slot, valid until the next is asked for); a part the
+        decoder could not encode (an event over the blob threshold) is ``encode`` d
+        here. :class:`TakeWholePath` for a part that was refused."""
+        for part in self._pending:
+            try:
+                result = await part.future
+            except WorkerLost:
+                raise TakeWholePath from None
+            if result is None:
+                raise TakeWholePath
+
+            types, rows, digest, events = result
+            self._types.update(types)
+            self._digests.append(digest)
+            if events is not None:
+                ids, tags, times, raw = events
+                rows = await encode(DecodedBatch(self.seq, raw, ids, tags, times, part.offset))
+            elif isinstance(rows, tuple):  # where in the slot the decoder wrote them
+                assert part.slot is not None
+                rows = part.rows = part.slot.view[rows[0] : rows[0] + rows[1]]
+            try:
+                yield rows
+            finally:
+                part.done()
+
+    def types(self) -> list[str]:
+        """The event types of the parts :meth:`rows` gave, each once."""
+        return sorted(self._types)
+
+    def batch_hash(self) -> str:
+        """:func:`batch_hash` of the batch, from the parts' digests."""
+        return batch_hash_of(self._digests)
+
+    def close(self) -> None:
+        """Drop the parts not yet decoded (the batch went another way); let go of the
+        slots (a decoder still working on one keeps it until it answers)."""
+        for part in self._pending:
+            part.future.cancel()
+            part.done()
+
+
 # --- in other processes ---------------------------------------------------------------
 
 
@@ -339,28 +343,14 @@ def _decode_in_worker(body: bytes) -> tuple:
     return ("ok", batch.seq, batch.raw, batch.ids, batch.types, batch.times)
 
 
-def _decode_part_in_worker(
-    seq: int, raw: list[bytes], offset: int, trace_id: str, blob_threshold: int
-) -> tuple | None:
-    """:func:`decode_events` of one part of a batch, in a decoder process (sent through
-    its socket).
+PartAnswer = tuple[list[str], bytes | None, bytes, tuple | None]
+"""What a decoder process sends back for a part: its event types (each once), its
+rows for ``COPY``, its :func:`part_digest`; and, only when it could not make the
+rows, the events (ids, types, times, bodies as stored) for the server to."""
 
-    Only what the server lacks comes back: ids, types, times, the events that
-    redaction or translation changed (it holds the rest, as sent), the part's rows
-    ready for ``COPY`` (:mod:`~prtrace.backend.storage.copy_binary`; None when an event
-    is over the blob threshold: the server moves its large fields first) and its
-    :func:`part_digest`. None when the part is refused: the whole batch is then
-    decoded again, which names the error exactly as a whole decode does.
-    """
-    try:
-        part = decode_events(seq, list(raw), b"", offset)
-    except (FormatError, ApiError):
-        return None
-    changed = {
-        i: new for i, (new, old) in enumerate(zip(part.raw, raw, strict=True)) if new is not old
-    }
-    rows = _part_rows(part, trace_id, blob_threshold)
-    return part.ids, part.types, part.times, changed, rows, part_digest(part.raw)
+EncodeRows = Callable[[DecodedBatch], Awaitable[bytes]]
+"""How the server makes a part's ``COPY`` rows when a decoder could not:
+``TraceStore`` moves large fields to the blob store first."""
 
 
 def _decode_shared_part(
@@ -371,39 +361,50 @@ def _decode_shared_part(
     offset: int,
     trace_id: str,
     blob_threshold: int,
-) -> tuple | None:
+) -> tuple[list[str], bytes | tuple[int, int] | None, bytes, tuple | None] | None:
     """:func:`_decode_part_in_worker` of a part the server wrote into a shared slot
     (:mod:`~prtrace.backend.shared_slots`) at ``start``: the events one after the
     other, ``lengths`` long. The rows are written into the slot after them where they
-    fit (``(where, length)`` comes back instead of the bytes); the events come back
-    only when the rows could not be made (the server has none of them)."""
+    fit (``(where, length)`` comes back instead of the bytes)."""
+
     view = shared_slots.slot_view(start, slot_size)
     raw: list[bytes] = []
     pos = 0
     for length in lengths:
         raw.append(view[pos : pos + length].tobytes())
         pos += length
+    answer = _decode_part_in_worker(seq, raw, offset, trace_id, blob_threshold)
+    if answer is None:
+        return None
+    types, rows, digest, events = answer
+    if rows is None or len(rows) > slot_size - pos:
+        return answer
+    view[pos : pos + len(rows)] = rows
+    return types, (pos, len(rows)), digest, None
+
+
+def _decode_part_in_worker(
+    seq: int, raw: list[bytes], offset: int, trace_id: str, blob_threshold: int
+) -> PartAnswer | None:
+    """Validate and redact a part of a batch, in a decoder process (the events sent
+    through its socket); make its rows for ``COPY`` into ``trace_id``
+    (:mod:`~prtrace.backend.storage.copy_binary`).
+
+    None when the part is refused: the whole batch is then decoded again, which
+    names the error exactly as a whole decode does. Only what the server lacks comes
+    back: not the event ids, whose reuse the table's unique constraint finds (which
+    also sends the batch the whole path); the events themselves only when one is
+    over the blob threshold (only the server can move its large fields).
+    """
     try:
         part = decode_events(seq, raw, b"", offset)
     except (FormatError, ApiError):
         return None
-    rows = _part_rows(part, trace_id, blob_threshold)
-    events = part.raw if rows is None else None
-    where: bytes | tuple[int, int] | None = rows
-    if rows is not None and len(rows) <= slot_size - pos:
-        view[pos : pos + len(rows)] = rows
-        where = (pos, len(rows))
-    return part.ids, part.types, part.times, events, where, part_digest(part.raw)
-
-
-def _part_rows(part: DecodedBatch, trace_id: str, blob_threshold: int) -> bytes | None:
-    """The part's rows for ``COPY``, or None when one of its events is over the blob
-    threshold (only the server can move its large fields)."""
-    if all(len(body) <= blob_threshold for body in part.raw):
-        return copy_rows(
-            trace_id, part.seq, part.offset, part.ids, part.types, part.times, part.raw
-        )
-    return None
+    types, digest = sorted(set(part.types)), part_digest(part.raw)
+    if any(len(body) > blob_threshold for body in part.raw):
+        return types, None, digest, (part.ids, part.types, part.times, part.raw)
+    rows = copy_rows(trace_id, seq, offset, part.ids, part.types, part.times, part.raw)
+    return types, rows, digest, None
 
 
 def _warm_up() -> None:
@@ -471,7 +472,12 @@ class BatchDecoder:
         return BatchParts(batch.seq, count, pending)
 
     def _send_part(
-        self, seq: int, events: list[msgspec.Raw], offset: int, trace_id: str, blob_threshold: int
+        self,
+        seq: int,
+        events: list[msgspec.Raw],
+        offset: int,
+        trace_id: str,
+        blob_threshold: int,
     ) -> _Part:
         """One part to a decoder process: through a shared slot if one is free and the
         events fit in half of it, else through the socket."""
@@ -500,7 +506,7 @@ class BatchDecoder:
         future = self._pool.submit(
             _decode_part_in_worker, seq, raw, offset, trace_id, blob_threshold
         )
-        return _Part(offset, future, raw=raw)
+        return _Part(offset, future)
 
     async def close(self) -> None:
         if self._pool is not None:

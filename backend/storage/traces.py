@@ -41,12 +41,11 @@ from prtrace.backend.ingest import (
     DecodedBatch,
     TakeWholePath,
     batch_hash,
-    batch_hash_of,
 )
 from prtrace.backend.jobs.queue import enqueue
 from prtrace.backend.storage import queries
 from prtrace.backend.storage.blobs import BlobStore, content_key
-from prtrace.backend.storage.copy_binary import COPY_COLUMNS
+from prtrace.backend.storage.copy_binary import COPY_COLUMNS, copy_rows
 from prtrace.backend.storage.db import Database, batches, events, trace_event_types, traces
 from prtrace.backend.storage.export import EventShaper
 from prtrace.config import Settings, new_token
@@ -203,44 +202,32 @@ class TraceStore:
         one transaction, the trace locked throughout, as for a whole batch.
 
         Raises :class:`TakeWholePath`, having written nothing, for any batch that
-        is not plainly new and valid (a part refused, a reused id, its ``seq``
-        stored before, the trace sealed or missing): stored whole, it gets the
-        answer a whole batch gets, errors in the same order.
+        is not plainly new and valid (a part refused, an id reused in it or before,
+        its ``seq`` stored before, the trace sealed or missing): stored whole, it
+        gets the answer a whole batch gets, errors in the same order.
         """
-        digests: list[bytes] = []
-        types: set[str] = set()
-        seen: dict[str, int] = {}
         try:
             async with self.db.asyncpg_transaction() as conn:
                 found = await conn.fetchrow(_PG_LOCK_TRACE, trace_id, parts.seq)
                 if found is None or found[0] != "open" or found[1] is not None:
                     raise TakeWholePath
-                async for part in parts.decoded():
-                    if _first_duplicate(part.ids, seen, part.offset) is not None:
-                        raise TakeWholePath
-                    assert part.digest is not None  # every part's decoder hashed it
-                    digests.append(part.digest)
-                    types.update(part.types)
-                    if part.copy_rows is not None:  # encoded by the decoder process
-                        await conn.copy_to_table(
-                            "events",  # a memoryview: asyncpg takes bytes for a file's path
-                            source=memoryview(part.copy_rows),
-                            columns=COPY_COLUMNS,
-                            format="binary",
-                        )
-                        continue
-                    rows = await self._rows(trace_id, part)
-                    await conn.copy_records_to_table("events", records=rows, columns=_EVENT_COLUMNS)
+                async for rows in parts.rows(functools.partial(self._copy_rows, trace_id)):
+                    await conn.copy_to_table(
+                        "events",  # a memoryview: asyncpg takes bytes for a file's path
+                        source=memoryview(rows),
+                        columns=COPY_COLUMNS,
+                        format="binary",
+                    )
                 await conn.execute(
                     _PG_ADD_BATCH,
                     trace_id,
                     parts.seq,
-                    batch_hash_of(digests),
+                    parts.batch_hash(),
                     parts.count,
                     time.time(),
-                    sorted(types),
+                    parts.types(),
                 )
-        except asyncpg.IntegrityConstraintViolationError:  # an id stored in another batch
+        except asyncpg.IntegrityConstraintViolationError:  # an id reused, here or before
             raise TakeWholePath from None
         finally:
             parts.close()
@@ -315,6 +302,21 @@ class TraceStore:
             if rows:
                 await conn.copy_records_to_table("events", records=rows, columns=_EVENT_COLUMNS)
         return None
+
+    async def _copy_rows(self, trace_id: str, batch: DecodedBatch) -> bytes:
+        """:meth:`_rows` in binary ``COPY`` format (a part of a batch that a decoder
+        process could not encode: it has an event over the blob threshold)."""
+        rows = await self._rows(trace_id, batch)
+        return copy_rows(
+            trace_id,
+            batch.seq,
+            batch.offset,
+            batch.ids,
+            batch.types,
+            batch.times,
+            [row[6] for row in rows],
+            [row[7] for row in rows],
+        )
 
     async def _rows(self, trace_id: str, batch: DecodedBatch) -> list[_EventRow]:
         """The ``events`` rows, in the table's column order; large fields go to blobs."""
@@ -658,24 +660,13 @@ def _types_of(rows: list[_EventRow]) -> list[str]:
 
 
 def _check_unique_ids(ids: Sequence[str]) -> None:
-    found = _first_duplicate(ids, {})
-    if found is not None:
-        first, i = found
-        raise ApiError(
-            422, f"duplicate event id {ids[i]!r} (also at events[{first}])", f"events[{i}].id"
-        )
-
-
-def _first_duplicate(
-    ids: Sequence[str], seen: dict[str, int], offset: int = 0
-) -> tuple[int, int] | None:
-    """The indexes of the first id seen twice, counting ``seen`` (a batch's ids so far,
-    each at its index) and ``ids`` (from index ``offset``), or None."""
-    for i, event_id in enumerate(ids, offset):
+    seen: dict[str, int] = {}
+    for i, event_id in enumerate(ids):
         first = seen.setdefault(event_id, i)
         if first != i:
-            return first, i
-    return None
+            raise ApiError(
+                422, f"duplicate event id {event_id!r} (also at events[{first}])", f"events[{i}].id"
+            )
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

@@ -16,8 +16,17 @@ from typing import Any
 import pytest
 
 from prtrace.backend import shared_slots
-from prtrace.backend.ingest import BatchDecoder, BatchParts, DecodedBatch, TakeWholePath
+from prtrace.backend.ingest import (
+    PART_SIZE,
+    BatchDecoder,
+    BatchParts,
+    DecodedBatch,
+    TakeWholePath,
+    batch_hash,
+    decode_batch,
+)
 from prtrace.backend.shared_slots import SLOTS, SlotArena
+from prtrace.backend.storage.copy_binary import copy_rows
 from tests.support.bad_input import thought
 
 
@@ -72,15 +81,17 @@ def _body(seq: int, count: int = 1000) -> bytes:
     return json.dumps({"seq": seq, "events": events}).encode()
 
 
-def _seen(part: DecodedBatch) -> tuple[Any, ...]:
-    rows = bytes(part.copy_rows) if part.copy_rows is not None else None
-    return part.offset, part.ids, part.types, part.times, part.raw or None, rows, part.digest
+async def _never(batch: DecodedBatch) -> bytes:
+    raise AssertionError("every part's rows were made by the decoder")
 
 
-async def _decoded(parts: BatchParts | None) -> list[tuple[Any, ...]]:
+async def _decoded(parts: BatchParts | None) -> tuple[list[bytes], list[str], str]:
+    """Each part's rows (copied: a slot's are valid until the next is asked for), the
+    batch's event types and its hash."""
     assert parts is not None
     try:
-        return [_seen(part) async for part in parts.decoded()]
+        rows = [bytes(piece) async for piece in parts.rows(_never)]
+        return rows, parts.types(), parts.batch_hash()
     finally:
         parts.close()
 
@@ -103,9 +114,24 @@ def test_parts_through_slots_are_what_they_are_through_the_socket() -> None:
             for slot in taken:
                 assert slot is not None
                 slot.abandon()
-            assert [p[:4] + p[5:] for p in by_slot] == [p[:4] + p[5:] for p in by_socket]
-            assert by_slot[0][4] is None and by_socket[0][4] is not None, "raw only by socket"
-            assert b"ghp_" not in by_slot[0][5] and b"<redacted:" in by_slot[0][5]
+            assert by_slot == by_socket
+            rows, types, digest = by_slot
+            assert len(rows) == 4 and types == ["thought"]
+            whole = decode_batch(body)
+            assert digest == batch_hash(whole.raw), "the whole path's hash, part by part"
+            assert rows == [
+                copy_rows(
+                    "trc_x",
+                    0,
+                    offset,
+                    whole.ids[offset : offset + PART_SIZE],
+                    whole.types[offset : offset + PART_SIZE],
+                    whole.times[offset : offset + PART_SIZE],
+                    whole.raw[offset : offset + PART_SIZE],
+                )
+                for offset in range(0, len(whole.raw), PART_SIZE)
+            ], "the rows of the whole batch's events, part by part"
+            assert b"ghp_" not in rows[0] and b"<redacted:" in rows[0]
         finally:
             await decoder.close()
 
@@ -123,7 +149,7 @@ def test_slots_come_back_when_a_batch_goes_another_way_or_the_decoder_dies() -> 
             assert arena is not None
             parts = decoder.parts(_body(1), "trc_x", 65536)
             assert parts is not None
-            async for _ in parts.decoded():
+            async for _ in parts.rows(_never):
                 break  # the store gave up after one part (a reused id, say)
             parts.close()
             for _ in range(100):  # the decoder keeps the others' until it answers
@@ -136,7 +162,7 @@ def test_slots_come_back_when_a_batch_goes_another_way_or_the_decoder_dies() -> 
             os.kill(worker.process.pid, signal.SIGKILL)
             assert parts is not None
             try:
-                async for _ in parts.decoded():
+                async for _ in parts.rows(_never):
                     pass
             except TakeWholePath:  # unless it finished every part first
                 pass
@@ -149,7 +175,7 @@ def test_slots_come_back_when_a_batch_goes_another_way_or_the_decoder_dies() -> 
             assert arena.views == [], "the dead decoder's block closed, all slots back"
             replacement = decoder._pool._workers[0]
             assert replacement.arena is not None and replacement.arena is not arena
-            assert len(await _decoded(decoder.parts(_body(3), "trc_x", 65536))) == 4
+            assert len((await _decoded(decoder.parts(_body(3), "trc_x", 65536)))[0]) == 4
         finally:
             await decoder.close()
 
