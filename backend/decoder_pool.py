@@ -22,6 +22,7 @@ import contextlib
 import logging
 import multiprocessing
 import pickle
+import signal
 import socket
 import struct
 from collections.abc import Callable
@@ -42,7 +43,15 @@ class WorkerLost(Exception):
 
 
 def _serve(sock: socket.socket, warm_up: Callable[[], None] | None) -> None:
-    """A worker's whole life: answer frames in order until the server closes its end."""
+    """A worker's whole life: answer frames in order until the server closes its end.
+
+    Ctrl-C in a terminal (and ``kill`` of the process group) reaches the workers
+    too; they leave ending to the server, which closes their sockets as it shuts
+    down (or dies, which closes them as well). Ended by the signal, they would die
+    first, with a traceback each, and the server would start others in their place.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if warm_up is not None:
         warm_up()
     with sock:
@@ -126,6 +135,8 @@ class DecoderPool:
     async def _spawn(self) -> None:
         """Start a worker, map its slots, and add it to the pool (unless it died meanwhile:
         then the one started in its place is added)."""
+        if self._closed:
+            return
         ours, theirs = socket.socketpair()
         process = self._context.Process(
             target=_serve, args=(theirs, self._warm_up), daemon=True, name="prtrace-decoder"
@@ -145,7 +156,10 @@ class DecoderPool:
             else:
                 worker.arena = arena
             arena.unlink()  # mapped on both sides now: nothing left behind, however we end
-        if not worker.writer.is_closing():
+        if self._closed:  # the pool closed while this one started: stop it as well
+            self._drop(worker)
+            await self._stop(worker)
+        elif not worker.writer.is_closing():
             self._workers.append(worker)
 
     def reserve(self) -> tuple[Any, Slot] | None:
@@ -238,7 +252,12 @@ class DecoderPool:
                 worker.task.cancel()
             self._drop(worker)
         for worker in workers:
+            await self._stop(worker)
+
+    @staticmethod
+    async def _stop(worker: _Worker) -> None:
+        """Wait for a dropped worker to end (its socket is closed); kill it if it does not."""
+        await asyncio.to_thread(worker.process.join, 5)
+        if worker.process.is_alive():
+            worker.process.kill()
             await asyncio.to_thread(worker.process.join, 5)
-            if worker.process.is_alive():
-                worker.process.kill()
-                await asyncio.to_thread(worker.process.join, 5)

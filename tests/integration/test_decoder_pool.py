@@ -74,3 +74,56 @@ def test_close_ends_every_worker() -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_ctrl_c_in_the_terminal_leaves_ending_to_the_server() -> None:
+    """Ctrl-C reaches every process of the terminal's group: the workers must not die
+    of it first (a traceback each, and replacements started while the server shuts
+    down); they end when the server closes their sockets."""
+
+    async def main() -> None:
+        pool = DecoderPool(1)
+        await pool.start()
+        try:
+            worker = pool._workers[0].process
+            await asyncio.sleep(0.5)  # past the worker's start, its handlers set
+            os.kill(worker.pid, signal.SIGINT)
+            os.kill(worker.pid, signal.SIGTERM)
+            assert await asyncio.wait_for(pool.submit(divmod, 9, 4), 30) == (2, 1)
+            assert pool._workers[0].process is worker, "the same worker, never replaced"
+        finally:
+            await pool.close()
+        assert not worker.is_alive()
+
+    asyncio.run(main())
+
+
+def test_a_worker_starting_when_the_pool_closes_is_stopped_too() -> None:
+    """A replacement still starting when the server shuts down must not outlive it."""
+
+    async def main() -> None:
+        pool = DecoderPool(1)
+        await pool.start()
+        started: list[object] = []
+        second = asyncio.Event()
+        make = pool._context.Process
+
+        def recording(*args: object, **kwargs: object) -> object:
+            process = make(*args, **kwargs)
+            started.append(process)
+            second.set()
+            return process
+
+        pool._context.Process = recording  # type: ignore[method-assign]
+        first = pool._workers[0].process
+        os.kill(first.pid, signal.SIGKILL)
+        await asyncio.wait_for(second.wait(), 30)  # the replacement is being started
+        await pool.close()
+        for _ in range(300):
+            if started and all(not p.is_alive() and p.exitcode is not None for p in started):  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.1)
+        assert not pool._workers
+        assert [p.is_alive() for p in started] == [False]  # type: ignore[attr-defined]
+
+    asyncio.run(main())
