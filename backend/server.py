@@ -11,10 +11,10 @@ sets, flags included.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from typing import Any
 
+from prtrace.backend import logs
 from prtrace.config import Settings, env_name, load_settings
 
 
@@ -23,7 +23,7 @@ def serve(
 ) -> None:
     import uvicorn
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    logs.configure(settings.log_level)
     options: dict[str, Any] = {
         "host": host,
         "port": port,

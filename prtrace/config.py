@@ -58,17 +58,17 @@ class Settings(msgspec.Struct, kw_only=True):
     """The ``[privacy]`` table: redaction and recording rules (prtrace.redaction.config)."""
     qa_on_finalize: bool = True
     workers: int = 1
+    """QA workers that ``prtrace serve`` embeds (0 for none)."""
     ingest_processes: int = -1
     """Processes that validate and redact uploaded batches beside the server
     (-1: one per core beyond the first; 0: in the server process)."""
-    """QA workers that ``prtrace serve`` embeds (0 for none)."""
     blob_threshold: int = 64 * 1024
     """Text fields larger than this many bytes are kept in the blob store."""
     log_level: str = "info"
     job_modules: str = ""
+    """Comma-separated modules that register extra job handlers."""
     job_lease_seconds: float = 60.0
     """How long a worker holds a job without renewing before another may take it."""
-    """Comma-separated modules that register extra job handlers."""
 
     @property
     def home_path(self) -> Path:

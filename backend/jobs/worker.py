@@ -14,6 +14,7 @@ import signal
 import socket
 import traceback
 
+from prtrace.backend import logs
 from prtrace.backend.jobs.queue import HANDLERS, STARTUP_HOOKS, Job, JobContext
 from prtrace.backend.services import Services
 from prtrace.config import Settings
@@ -130,5 +131,5 @@ async def _run_standalone(settings: Settings, concurrency: int) -> None:
 
 def run_standalone(settings: Settings, concurrency: int = 1) -> None:
     """``prtrace worker``: blocks until SIGINT/SIGTERM."""
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    logs.configure(settings.log_level)
     asyncio.run(_run_standalone(settings, concurrency))
