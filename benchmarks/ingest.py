@@ -252,6 +252,10 @@ def make_batches(mix: str, count: int, size: int) -> list[bytes]:
 
 
 def _median_us(fn: Callable[[], Any], items: int, rounds: int) -> float:
+    """Median µs per item over ``rounds`` timed calls, after one untimed call: the first
+    pass over a stage's data costs up to twice the next ones (caches, the allocator
+    growing its arenas), which a long-running decoder process pays once."""
+    fn()
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
