@@ -249,3 +249,41 @@ def test_uploads_go_on_when_a_decoder_process_is_killed(servers: dict[str, AppSe
     assert [a["accepted"] for _, a in answers] == [BATCH] * 3
     assert len(stored) == 4 * BATCH and stored[-1]["id"] == "k3-999"
     assert "a decoder process ended" in server.log_text()
+
+
+async def terminate_backends(url: str) -> int:
+    """End every other connection to the test's database, as a PostgreSQL restart or
+    an idle-session timeout does, and wait until they have ended."""
+    connection = await asyncpg.connect(url.replace("+asyncpg", "", 1))
+    try:
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000))"
+                " FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+        )
+    finally:
+        await connection.close()
+
+
+def test_a_connection_the_database_ended_is_replaced_before_the_next_batch(
+    servers: dict[str, AppServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The part path's pool of asyncpg connections pings none of them when it hands
+    one out (a round trip per batch); a connection the server ended must still never
+    be handed out, nor cost the developer's next batch an error."""
+    spy = Spy(monkeypatch)
+    server = servers["parts"]
+    with server.http(timeout=120) as http:
+        trace_id, token = create_trace(http, "ended", server.api_token)
+        assert post(http, trace_id, token, j({"seq": 0, "events": big_batch("a")}))[0] == 200
+        assert asyncio.run(terminate_backends(server.extra_env["PRTRACE_DATABASE_URL"])) >= 1
+        status, answer = post(http, trace_id, token, j({"seq": 1, "events": big_batch("b")}))
+        assert status == 200, answer
+        assert answer["accepted"] == BATCH and not answer.get("duplicate")
+        document = http.get(
+            f"/traces/{trace_id}", headers={"Authorization": f"Bearer {server.api_token}"}
+        ).json()
+    assert spy.stored == 2, "both batches went in part by part, on pooled connections"
+    assert len(document["events"]) == 2 * BATCH
