@@ -351,6 +351,27 @@ CASES = [
         body=j(with_event(1, setting("before_hash", "ABC123"))),
     ),
     Case(
+        "edit-hash-of-64-uppercase",
+        422,
+        "regex",
+        "events[1].after_hash",
+        body=j(with_event(1, setting("after_hash", "A" * 64))),
+    ),
+    Case(
+        "edit-hash-of-64-non-hex",
+        422,
+        "regex",
+        "events[1].before_hash",
+        body=j(with_event(1, setting("before_hash", "g" * 64))),
+    ),
+    Case(
+        "edit-hash-of-64-with-a-non-ascii-letter",
+        422,
+        "regex",
+        "events[1].before_hash",
+        body=j(with_event(1, setting("before_hash", "a" * 63 + "\u00e9"))),
+    ),
+    Case(
         "uppercase-hash",
         422,
         "regex",
