@@ -134,6 +134,10 @@ def _from_env(environ: dict[str, str]) -> dict[str, Any]:
     return values
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+"""What ``log_level`` may be (in either case): the levels Python's logging and uvicorn share."""
+
+
 def load_settings(
     overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
 ) -> Settings:
@@ -150,6 +154,11 @@ def load_settings(
         settings = msgspec.convert(merged, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"bad setting: {exc}") from None
+    if settings.log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(
+            f"bad setting: log_level ({env_name('log_level')}) is {settings.log_level!r};"
+            f" one of {', '.join(LOG_LEVELS)}"
+        )
     if not settings.home:
         settings.home = _default_home()
     if not settings.database_url:

@@ -271,3 +271,12 @@ def test_serve_workers_flag_overrides_settings(tmp_path, monkeypatch):
     assert common.settings_from_args(parse("serve", "--workers", "0")).workers == 0
     flagged = parse("--url", "http://x:1", "trace", "list")
     assert common.settings_from_args(flagged).url == "http://x:1"
+
+
+def test_an_unknown_log_level_is_a_config_error_naming_the_setting(tmp_path):
+    from prtrace.config import load_settings
+
+    environ = {"PRTRACE_HOME": str(tmp_path), "PRTRACE_LOG_LEVEL": "verbose"}
+    with pytest.raises(ConfigError, match=r"log_level \(PRTRACE_LOG_LEVEL\) is 'verbose'"):
+        load_settings(environ=environ)
+    assert load_settings(environ={**environ, "PRTRACE_LOG_LEVEL": "DEBUG"}).log_level == "DEBUG"
