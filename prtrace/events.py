@@ -176,13 +176,9 @@ class Edit(_Event, tag="edit"):
 
     def __post_init__(self) -> None:
         """:class:`_Event`'s check, and :data:`NO_NUL` on the hashes."""
-        if (
-            "\x00" in self.id
-            or "\x00" in self.session_id
-            or "\x00" in self.before_hash
-            or "\x00" in self.after_hash
-        ):
-            _refuse_nul(self, "id", "session_id", "before_hash", "after_hash")
+        super().__post_init__()
+        if "\x00" in self.before_hash or "\x00" in self.after_hash:
+            _refuse_nul(self, "before_hash", "after_hash")
 
 
 class GoToDefinition(_Event, tag="go_to_definition"):
